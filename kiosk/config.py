@@ -1,0 +1,259 @@
+"""The TOML configuration of every program in the product (DESIGN §7).
+
+One file serves the kiosk, the counter, the board and the server; each reads the sections it
+needs. Everything is validated when the file is loaded: a wrong key or value stops start-up with
+one line naming the key, the bad value and what is allowed (`ConfigError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+
+APP_NAME = "hospital-queue-kiosk"
+SYSTEM_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
+CONFIG_ENV = "KIOSK_CONFIG"
+
+# The groups the Law on Medical Examination and Treatment 2023, Art. 3(2), puts first.
+DEFAULT_PRIORITY_REASONS = (
+    "emergency",
+    "child_under_6",
+    "pregnant",
+    "disability",
+    "elderly_75",
+    "merit",
+)
+
+_CONNECTION_RE = re.compile(
+    r"^(none|usb:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}|network:[^:\s]+(:\d{1,5})?"
+    r"|serial:[^:\s]+(:\d+)?|file:.+|cups:[^\s]+|preview(:.+)?)$"
+)
+CONNECTION_FORMS = (
+    "usb:VID:PID, network:HOST[:PORT], serial:DEVICE[:BAUD], file:PATH, cups:QUEUE, "
+    "preview[:DIR] or none"
+)
+
+
+Language = Literal["vi", "en"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line for the person fixing it."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def default_data_dir() -> Path:
+    """Where the demo keeps its database when the config names none."""
+    override = os.environ.get("KIOSK_DATA_DIR")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _default_languages() -> list[Language]:
+    return ["vi", "en"]
+
+
+class HospitalConfig(_Section):
+    name: str = Field("Bệnh viện Đa khoa tỉnh", min_length=1)
+    name_en: str = "Provincial General Hospital"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    languages: list[Language] = Field(default_factory=_default_languages, min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA time zone name such as Asia/Ho_Chi_Minh") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class KioskConfig(_Section):
+    id: str = Field("kiosk-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    database_url: str = ""  # empty: SQLite file under the data directory
+    fullscreen: bool = False
+    idle_seconds: int = Field(60, ge=5, le=3600)
+    cooldown_seconds: int = Field(3, ge=0, le=300)
+    result_seconds: int = Field(15, ge=3, le=300)
+    admin_pin_hash: str = ""
+
+
+class NumberingConfig(_Section):
+    width: int = Field(3, ge=1, le=6)
+    offset: int = Field(0, ge=0, le=999_000)
+
+
+class PrinterConfig(_Section):
+    connection: str = "preview"
+    paper_width_mm: Literal[58, 80] = 80
+    profile: str = "TM-T20II"
+    encoding: Literal["raster", "compact"] = "raster"
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    footer: str = "Xin cảm ơn! Vui lòng giữ phiếu này."
+
+    @field_validator("connection")
+    @classmethod
+    def _known_connection(cls, value: str) -> str:
+        if not _CONNECTION_RE.match(value):
+            raise ValueError(f"one of {CONNECTION_FORMS}")
+        return value
+
+
+class ServerConfig(_Section):
+    url: str = ""  # the central server the kiosk syncs with; empty: no sync
+    token_file: str = ""
+    ca_file: str = ""
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    sync_interval_seconds: float = Field(5.0, gt=0, le=3600)
+    # The server process itself:
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    database_url: str = ""  # empty: SQLite file under the data directory
+    public_url: str = ""  # base of the QR status link; empty: `url`
+    cert_file: str = ""
+    key_file: str = ""
+    allow_plain_http: bool = False
+
+
+class QueueConfig(_Section):
+    priority_reasons: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default_factory=lambda: list(DEFAULT_PRIORITY_REASONS)
+    )
+    # At most this many priority calls in a row while normal tickets wait.
+    max_priority_in_row: int = Field(3, ge=1, le=100)
+
+
+class CounterConfig(_Section):
+    max_recalls: int = Field(3, ge=1, le=20)
+
+
+class BoardConfig(_Section):
+    language: Language = "vi"
+    announcement: str = "Mời số {code} vào {room}"
+    notice: str = ""
+    chime: bool = True
+    speech: bool = True
+    history: int = Field(6, ge=1, le=20)
+
+
+class Config(_Section):
+    hospital: HospitalConfig = Field(default_factory=HospitalConfig)
+    kiosk: KioskConfig = Field(default_factory=KioskConfig)
+    numbering: NumberingConfig = Field(default_factory=NumberingConfig)
+    printer: PrinterConfig = Field(default_factory=PrinterConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+    counter: CounterConfig = Field(default_factory=CounterConfig)
+    board: BoardConfig = Field(default_factory=BoardConfig)
+
+    source: str = Field("built-in defaults", exclude=True)
+
+    @property
+    def data_dir(self) -> Path:
+        return default_data_dir()
+
+    @property
+    def kiosk_database_url(self) -> str:
+        return self.kiosk.database_url or f"sqlite:///{self.data_dir / 'kiosk.db'}"
+
+    @property
+    def server_database_url(self) -> str:
+        return self.server.database_url or f"sqlite:///{self.data_dir / 'server.db'}"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where patients' phones reach the server (the QR on the ticket points here)."""
+        base = self.server.public_url or self.server.url
+        return (base or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+
+    def status_url(self, ticket_id: str) -> str:
+        return f"{self.public_base_url}/t/{ticket_id}"
+
+
+def _describe(error: ErrorDetails, source: str) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        section = error["loc"][:-1]
+        model: type[BaseModel] = Config
+        for part in section:
+            annotation = model.model_fields[str(part)].annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                model = annotation
+        allowed = ", ".join(k for k in model.model_fields if k != "source")
+        return f"{source}: unknown key '{key}'; allowed here: {allowed}"
+    value = error.get("input")
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    if kind == "missing":
+        return f"{source}: '{key}' is required"
+    return f"{source}: {key} = {value!r} is not allowed; expected {_lower_first(message)}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text else text
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    """Validate a parsed TOML document; raise ConfigError naming the first bad key."""
+    try:
+        return Config.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0], source)) from None
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """--config, else $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml, else None (built-in defaults)."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    if SYSTEM_CONFIG_PATH.exists():
+        return SYSTEM_CONFIG_PATH
+    return None
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    path = resolve_config_path(explicit)
+    if path is None:
+        return Config()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a file so that a power cut leaves either the old or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)

@@ -1,0 +1,42 @@
+"""Logging to stderr, readable in a terminal and in the systemd journal."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+# sd-daemon(3): a "<N>" prefix on a stderr line sets its journal priority.
+_JOURNAL_PRIORITY = {
+    logging.CRITICAL: 2,
+    logging.ERROR: 3,
+    logging.WARNING: 4,
+    logging.INFO: 6,
+    logging.DEBUG: 7,
+}
+
+
+class JournalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        priority = _JOURNAL_PRIORITY.get(record.levelno, 6)
+        # Every line of a traceback keeps the priority, so the journal shows it whole.
+        return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Named `kiosk.*` loggers to stderr; journal priorities when systemd reads stderr."""
+    logger = logging.getLogger("kiosk")
+    if any(getattr(h, "_kiosk", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._kiosk = True  # type: ignore[attr-defined]
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False

@@ -1,0 +1,77 @@
+"""Typed errors of the queue engine; the UI and the API turn each into words for people."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class QueueError(Exception):
+    """A request the queue cannot honour; the message is for staff and logs."""
+
+    code = "queue_error"
+
+
+class UnknownDepartment(QueueError):
+    code = "unknown_department"
+
+    def __init__(self, department: str, valid: Iterable[str]) -> None:
+        self.department = department
+        self.valid = sorted(valid)
+        super().__init__(
+            f"unknown department {department!r}; valid codes: {', '.join(self.valid) or '(none)'}"
+        )
+
+
+class UnknownTicket(QueueError):
+    code = "unknown_ticket"
+
+    def __init__(self, ticket_id: str) -> None:
+        self.ticket_id = ticket_id
+        super().__init__(f"no ticket with id {ticket_id!r}")
+
+
+class UnknownPriority(QueueError):
+    code = "unknown_priority"
+
+    def __init__(self, reason: str, valid: Iterable[str]) -> None:
+        self.reason = reason
+        self.valid = list(valid)
+        super().__init__(f"unknown priority reason {reason!r}; allowed: {', '.join(self.valid)}")
+
+
+class DepartmentUnavailable(QueueError):
+    """The department takes no new tickets now (inactive, paused by staff, or full today)."""
+
+    code = "department_unavailable"
+
+    def __init__(self, department: str, why: str) -> None:
+        self.department = department
+        self.why = why  # "inactive", "paused" or "full"
+        super().__init__(f"department {department} is not taking tickets: {why}")
+
+
+class InvalidTransition(QueueError):
+    code = "invalid_transition"
+
+    def __init__(self, ticket_code: str, status: str, action: str, allowed_from: Iterable[str]):
+        self.ticket_code = ticket_code
+        self.status = status
+        self.action = action
+        self.allowed_from = sorted(allowed_from)
+        super().__init__(
+            f"cannot {action} ticket {ticket_code}: it is {status}; "
+            f"{action} is allowed only from {' or '.join(self.allowed_from)}"
+        )
+
+
+class DuplicateNumber(QueueError):
+    """Two issuers gave the same number: a numbering.offset misconfiguration. Never merged."""
+
+    code = "duplicate_number"
+
+    def __init__(self, department: str, service_date: str, number: int, holder_origin: str):
+        self.department = department
+        super().__init__(
+            f"number {number} of {department} on {service_date} was already issued by "
+            f"{holder_origin}; give each kiosk its own numbering.offset"
+        )

@@ -1,0 +1,113 @@
+"""The event log: one event per state change, in the same transaction (DESIGN §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kiosk.queue.models import Event, Sequence
+
+FEED_SEQUENCE = "feed"
+
+
+class EventType(enum.StrEnum):
+    ISSUED = "ticket.issued"
+    CALLED = "ticket.called"
+    RECALLED = "ticket.recalled"
+    SERVED = "ticket.served"
+    NO_SHOW = "ticket.no_show"
+    REQUEUED = "ticket.requeued"
+    TRANSFERRED = "ticket.transferred"
+    CANCELLED = "ticket.cancelled"
+    DEVICE_STATUS = "device.status"
+
+
+def bump_sequence(session: Session, name: str, start: int = 1) -> int:
+    """Next value of a named counter, locked until this transaction ends.
+
+    One statement, gap-free: a rolled-back transaction gives its value back, unlike a SEQUENCE.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Sequence)
+        .values(name=name, last=start)
+        .on_conflict_do_update(index_elements=[Sequence.name], set_={"last": Sequence.last + 1})
+        .returning(Sequence.last)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """`2026-11-28T01:02:03.456Z`: UTC with milliseconds, as events carry it."""
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {value!r}")
+    return parsed.astimezone(dt.UTC)
+
+
+def store_event(session: Session, event: Event, now: dt.datetime) -> Event:
+    """Add an event to this database's feed (position from a locked counter row)."""
+    event.position = bump_sequence(session, FEED_SEQUENCE)
+    event.stored_at = now
+    session.add(event)
+    return event
+
+
+def append_event(
+    session: Session,
+    *,
+    origin: str,
+    type: EventType,
+    now: dt.datetime,
+    ticket_id: str | None = None,
+    department_code: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Record a state change made here, with this origin's next gap-free `seq`."""
+    event = Event(
+        id=str(uuid.uuid4()),
+        origin=origin,
+        seq=bump_sequence(session, f"seq:{origin}"),
+        type=str(type),
+        occurred_at=now,
+        ticket_id=ticket_id,
+        department_code=department_code,
+        data=data or {},
+    )
+    return store_event(session, event, now)
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The wire form of an event (DESIGN §5)."""
+    return {
+        "id": event.id,
+        "origin": event.origin,
+        "seq": event.seq,
+        "type": event.type,
+        "occurred_at": format_timestamp(event.occurred_at),
+        "ticket_id": event.ticket_id,
+        "department": event.department_code,
+        "data": event.data,
+    }
+
+
+def outbox(session: Session, origin: str, limit: int = 500) -> list[Event]:
+    """This origin's events not yet accepted by the server, in `seq` order."""
+    statement = (
+        select(Event)
+        .where(Event.origin == origin, Event.synced_at.is_(None), Event.rejected_reason.is_(None))
+        .order_by(Event.seq)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))

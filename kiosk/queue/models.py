@@ -1,0 +1,186 @@
+"""Database tables of the queue engine (SQLAlchemy 2.0, typed).
+
+The same tables live in a kiosk's SQLite file and in the central server's PostgreSQL database.
+Schema changes go through Alembic (`kiosk/queue/migrations`), never `create_all`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON()}  # noqa: RUF012
+
+
+class TicketStatus(enum.StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+    CANCELLED = "cancelled"
+
+
+FINISHED_STATUSES = frozenset(
+    {TicketStatus.SERVED, TicketStatus.NO_SHOW, TicketStatus.TRANSFERRED, TicketStatus.CANCELLED}
+)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(4), unique=True)
+    color: Mapped[str] = mapped_column(String(7), default="#1f6feb")
+    avg_service_minutes: Mapped[float] = mapped_column(default=10.0)
+    daily_capacity: Mapped[int | None] = mapped_column(Integer, default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Paused by staff for the day (the kiosk shows why); `active` is the seed's word.
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    directions_vi: Mapped[str] = mapped_column(String(300), default="")
+    directions_en: Mapped[str] = mapped_column(String(300), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    rooms: Mapped[list[Room]] = relationship(
+        back_populates="department", order_by="Room.code", cascade="all, delete-orphan"
+    )
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" and self.name_en else self.name_vi
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    code: Mapped[str] = mapped_column(String(32))
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department] = relationship(back_populates="rooms")
+
+    __table_args__ = (UniqueConstraint("department_code", "code"),)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    service_date: Mapped[dt.date] = mapped_column(Date)
+    # None for a transferred ticket: it keeps its original code and takes no number.
+    number: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.WAITING)
+    origin: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime]
+    # Place in line: the issue time, or the time it was requeued or transferred here.
+    queued_at: Mapped[dt.datetime]
+    called_at: Mapped[dt.datetime | None]  # first call
+    last_called_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    room: Mapped[str | None] = mapped_column(String(32))
+    call_count: Mapped[int] = mapped_column(Integer, default=0)
+    transferred_from: Mapped[str | None] = mapped_column(String(36))
+    cancel_reason: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        # Numbering is duplicate-free per department and day: the database says so too.
+        UniqueConstraint("department_code", "service_date", "number"),
+        Index("ix_tickets_queue", "department_code", "service_date", "status"),
+    )
+
+
+class Sequence(Base):
+    """Named gap-free counters, bumped inside the transaction that uses the value.
+
+    `number:<dept>:<date>:<offset>` numbers tickets, `seq:<origin>` numbers an origin's events,
+    `feed` gives each stored event its position in this database's event feed. A row lock held
+    to commit makes the values gap-free and their commits ordered (unlike a SEQUENCE).
+    """
+
+    __tablename__ = "sequences"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Event(Base):
+    """The event log: every state change, local or replicated, once (DESIGN §5)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[dt.datetime]
+    ticket_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    department_code: Mapped[str | None] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Position in this database's own feed (the server's global cursor).
+    position: Mapped[int] = mapped_column(Integer, unique=True)
+    stored_at: Mapped[dt.datetime]
+    # Outbox state of an event this device originated: pushed and accepted, or rejected.
+    synced_at: Mapped[dt.datetime | None]
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("origin", "seq"),)

@@ -1,0 +1,662 @@
+"""The queue service: issue, call and move tickets; each change is one transaction with its event.
+
+No Qt, no HTTP. The kiosk runs it over SQLite, the central server over PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
+from kiosk.queue.db import read_session
+from kiosk.queue.errors import (
+    DepartmentUnavailable,
+    InvalidTransition,
+    UnknownDepartment,
+    UnknownPriority,
+    UnknownTicket,
+)
+from kiosk.queue.events import EventType, append_event, bump_sequence, format_timestamp
+from kiosk.queue.models import Department, Ticket, TicketStatus
+
+log = logging.getLogger("kiosk.queue")
+
+Clock = Callable[[], dt.datetime]
+
+# How many of today's served tickets make the "recent" average service time.
+RECENT_SERVED = 20
+# Fewer measured services than this: trust the department's configured average instead.
+MIN_MEASURED = 3
+
+S = TicketStatus
+# action -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], TicketStatus]] = {
+    "call": (frozenset({S.WAITING}), S.CALLED),
+    "recall": (frozenset({S.CALLED}), S.CALLED),
+    "serve": (frozenset({S.CALLED}), S.SERVED),
+    "no_show": (frozenset({S.CALLED}), S.NO_SHOW),
+    "requeue": (frozenset({S.NO_SHOW}), S.WAITING),
+    "transfer": (frozenset({S.WAITING, S.CALLED}), S.TRANSFERRED),
+    "cancel": (frozenset({S.WAITING}), S.CANCELLED),
+}
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class TicketInfo:
+    """A ticket as the outside world sees it (no ORM object leaves a transaction)."""
+
+    id: str
+    department: str
+    number: int | None
+    code: str
+    service_date: dt.date
+    priority: str | None
+    status: str
+    origin: str
+    issued_at: dt.datetime
+    queued_at: dt.datetime
+    called_at: dt.datetime | None
+    last_called_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    room: str | None
+    call_count: int
+    transferred_from: str | None
+    cancel_reason: str | None
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketInfo:
+        return cls(
+            id=ticket.id,
+            department=ticket.department_code,
+            number=ticket.number,
+            code=ticket.code,
+            service_date=ticket.service_date,
+            priority=ticket.priority,
+            status=ticket.status,
+            origin=ticket.origin,
+            issued_at=ticket.issued_at,
+            queued_at=ticket.queued_at,
+            called_at=ticket.called_at,
+            last_called_at=ticket.last_called_at,
+            finished_at=ticket.finished_at,
+            room=ticket.room,
+            call_count=ticket.call_count,
+            transferred_from=ticket.transferred_from,
+            cancel_reason=ticket.cancel_reason,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, also the snapshot carried by every ticket event."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, dt.datetime):
+                out[key] = format_timestamp(value)
+            elif isinstance(value, dt.date):
+                out[key] = value.isoformat()
+            else:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class Position:
+    ahead: int
+    estimated_wait_minutes: int
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    ticket: TicketInfo
+    position: Position
+    department_name_vi: str
+    department_name_en: str
+    directions_vi: str
+    directions_en: str
+
+
+@dataclass(frozen=True)
+class DepartmentStatus:
+    code: str
+    name_vi: str
+    name_en: str
+    prefix: str
+    color: str
+    rooms: list[str]
+    directions_vi: str
+    directions_en: str
+    daily_capacity: int | None
+    issued_today: int
+    waiting: int
+    serving: int
+    estimated_wait_minutes: int
+    # None when tickets can be issued, else "inactive", "paused" or "full".
+    unavailable: str | None
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" and self.name_en else self.name_vi
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    department: str
+    waiting: list[TicketInfo] = field(default_factory=list)  # in call order
+    called: list[TicketInfo] = field(default_factory=list)  # most recent first
+
+
+def _call_order_key(ticket: Ticket | TicketInfo) -> tuple[bool, dt.datetime, int, str]:
+    # Priority first, then place in line; the number and id only break exact ties.
+    return (ticket.priority is None, ticket.queued_at, ticket.number or 0, ticket.id)
+
+
+class QueueService:
+    """All queue operations; every public method is one transaction."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        origin: str,
+        timezone: str | ZoneInfo = "Asia/Ho_Chi_Minh",
+        numbering_width: int = 3,
+        numbering_offset: int = 0,
+        max_priority_in_row: int = 3,
+        priority_reasons: Sequence[str] = DEFAULT_PRIORITY_REASONS,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.origin = origin
+        self.tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
+        self.numbering_width = numbering_width
+        self.numbering_offset = numbering_offset
+        self.max_priority_in_row = max_priority_in_row
+        self.priority_reasons = tuple(priority_reasons)
+        self.clock = clock
+
+    @classmethod
+    def from_config(
+        cls, engine: Engine, config: Config, *, origin: str | None = None, clock: Clock = utc_now
+    ) -> QueueService:
+        return cls(
+            engine,
+            origin=origin or config.kiosk.id,
+            timezone=config.hospital.tz,
+            numbering_width=config.numbering.width,
+            numbering_offset=config.numbering.offset,
+            max_priority_in_row=config.queue.max_priority_in_row,
+            priority_reasons=config.queue.priority_reasons,
+            clock=clock,
+        )
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction: everything in it commits together or not at all."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with read_session(self.engine) as session:
+            yield session
+
+    def now(self) -> dt.datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return aware datetimes")
+        return now.astimezone(dt.UTC)
+
+    def service_date(self, at: dt.datetime | None = None) -> dt.date:
+        """The hospital's local date: numbering restarts at local midnight."""
+        return (at or self.now()).astimezone(self.tz).date()
+
+    # -- issuing ------------------------------------------------------------------------
+
+    def issue(self, department_code: str, priority: str | None = None) -> IssuedTicket:
+        """Give the next number of a department; it exists once this returns (committed)."""
+        with self.transaction() as session:
+            return self.issue_in(session, department_code, priority)
+
+    def issue_in(
+        self, session: Session, department_code: str, priority: str | None = None
+    ) -> IssuedTicket:
+        if priority is not None and priority not in self.priority_reasons:
+            raise UnknownPriority(priority, self.priority_reasons)
+        department = self._department(session, department_code)
+        now = self.now()
+        today = self.service_date(now)
+        unavailable = self._unavailable(session, department, today)
+        if unavailable:
+            raise DepartmentUnavailable(department.code, unavailable)
+        number = bump_sequence(
+            session,
+            f"number:{department.code}:{today.isoformat()}:{self.numbering_offset}",
+            start=self.numbering_offset + 1,
+        )
+        ticket = Ticket(
+            id=str(uuid.uuid4()),
+            department_code=department.code,
+            service_date=today,
+            number=number,
+            code=f"{department.prefix}{number:0{self.numbering_width}d}",
+            priority=priority,
+            status=S.WAITING,
+            origin=self.origin,
+            issued_at=now,
+            queued_at=now,
+            call_count=0,
+        )
+        session.add(ticket)
+        session.flush()
+        self._record(session, EventType.ISSUED, ticket, now)
+        log.info("issued %s (%s)", ticket.code, ticket.id)
+        return IssuedTicket(
+            ticket=TicketInfo.of(ticket),
+            position=self._position(session, ticket, department),
+            department_name_vi=department.name_vi,
+            department_name_en=department.name_en,
+            directions_vi=department.directions_vi,
+            directions_en=department.directions_en,
+        )
+
+    # -- calling and moving -------------------------------------------------------------
+
+    def call_next(self, department_code: str, room: str) -> TicketInfo | None:
+        """Call the next ticket in line; two callers never get the same one."""
+        with self.transaction() as session:
+            department = self._department(session, department_code)
+            now = self.now()
+            today = self.service_date(now)
+            prefer_normal = self._priority_streak(session, department.code, today) >= (
+                self.max_priority_in_row
+            )
+            # False sorts first: priority tickets lead unless the normal line is owed a turn.
+            first = Ticket.priority.is_not(None) if prefer_normal else Ticket.priority.is_(None)
+            statement = (
+                select(Ticket)
+                .where(
+                    Ticket.department_code == department.code,
+                    Ticket.service_date == today,
+                    Ticket.status == S.WAITING,
+                )
+                .order_by(first, Ticket.queued_at, func.coalesce(Ticket.number, 0), Ticket.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            ticket = session.scalars(statement).first()
+            if ticket is None:
+                return None
+            self._call(session, ticket, room, now)
+            return TicketInfo.of(ticket)
+
+    def call(self, ticket_id: str, room: str) -> TicketInfo:
+        """Call one ticket out of order (a patient who must go first)."""
+        with self.transaction() as session:
+            ticket = self._ticket(session, ticket_id, lock=True)
+            self._check(ticket, "call")
+            self._call(session, ticket, room, self.now())
+            return TicketInfo.of(ticket)
+
+    def recall(self, ticket_id: str) -> TicketInfo:
+        return self._change(ticket_id, "recall", EventType.RECALLED, self._apply_recall)
+
+    def serve(self, ticket_id: str) -> TicketInfo:
+        return self._change(ticket_id, "serve", EventType.SERVED, self._apply_finish)
+
+    def no_show(self, ticket_id: str) -> TicketInfo:
+        return self._change(ticket_id, "no_show", EventType.NO_SHOW, self._apply_finish)
+
+    def requeue(self, ticket_id: str) -> TicketInfo:
+        return self._change(ticket_id, "requeue", EventType.REQUEUED, self._apply_requeue)
+
+    def cancel(self, ticket_id: str, reason: str = "cancelled") -> TicketInfo:
+        def apply(ticket: Ticket, now: dt.datetime) -> None:
+            ticket.finished_at = now
+            ticket.cancel_reason = reason
+
+        return self._change(ticket_id, "cancel", EventType.CANCELLED, apply, {"reason": reason})
+
+    def transfer(self, ticket_id: str, department_code: str) -> TicketInfo:
+        """Send a patient to another department: a new waiting ticket there, same code."""
+        with self.transaction() as session:
+            ticket = self._ticket(session, ticket_id, lock=True)
+            target = self._department(session, department_code)
+            self._check(ticket, "transfer")
+            if target.code == ticket.department_code:
+                raise InvalidTransition(
+                    ticket.code, ticket.status, "transfer to its own department", []
+                )
+            now = self.now()
+            moved = Ticket(
+                id=str(uuid.uuid4()),
+                department_code=target.code,
+                service_date=ticket.service_date,
+                number=None,  # takes no number from the target's sequence
+                code=ticket.code,
+                priority=ticket.priority,
+                status=S.WAITING,
+                origin=self.origin,
+                issued_at=ticket.issued_at,
+                queued_at=now,
+                call_count=0,
+                transferred_from=ticket.id,
+            )
+            ticket.status = S.TRANSFERRED
+            ticket.finished_at = now
+            session.add(moved)
+            session.flush()
+            self._record(
+                session,
+                EventType.TRANSFERRED,
+                ticket,
+                now,
+                {"to_department": target.code, "new_ticket": TicketInfo.of(moved).to_dict()},
+            )
+            return TicketInfo.of(moved)
+
+    def record_device_status(self, status: dict[str, Any]) -> None:
+        """A `device.status` event (printer faults, start-up) for staff and the server."""
+        with self.transaction() as session:
+            append_event(
+                session,
+                origin=self.origin,
+                type=EventType.DEVICE_STATUS,
+                now=self.now(),
+                data=status,
+            )
+
+    # -- reading ------------------------------------------------------------------------
+
+    def get(self, ticket_id: str) -> TicketInfo:
+        with self.reading() as session:
+            return TicketInfo.of(self._ticket(session, ticket_id))
+
+    def position(self, ticket_id: str) -> Position:
+        """People ahead of a ticket and the estimated wait in minutes."""
+        with self.reading() as session:
+            ticket = self._ticket(session, ticket_id)
+            department = self._department(session, ticket.department_code)
+            return self._position(session, ticket, department)
+
+    def snapshot(self, department_code: str, called_limit: int = 10) -> QueueSnapshot:
+        with self.reading() as session:
+            department = self._department(session, department_code)
+            today = self.service_date()
+            waiting = self._waiting(session, department.code, today)
+            called = session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.department_code == department.code,
+                    Ticket.service_date == today,
+                    Ticket.last_called_at.is_not(None),
+                    Ticket.status != S.TRANSFERRED,
+                )
+                .order_by(Ticket.last_called_at.desc())
+                .limit(called_limit)
+            ).all()
+            return QueueSnapshot(
+                department=department.code,
+                waiting=[TicketInfo.of(t) for t in waiting],
+                called=[TicketInfo.of(t) for t in called],
+            )
+
+    def departments(self, include_inactive: bool = False) -> list[DepartmentStatus]:
+        """Every department with its live counts, in display order."""
+        with self.reading() as session:
+            today = self.service_date()
+            query = select(Department).order_by(Department.sort_order, Department.code)
+            if not include_inactive:
+                query = query.where(Department.active.is_(True))
+            result = []
+            for department in session.scalars(query):
+                counts = self._counts(session, department.code, today)
+                rooms = [r.code for r in department.rooms if r.active]
+                result.append(
+                    DepartmentStatus(
+                        code=department.code,
+                        name_vi=department.name_vi,
+                        name_en=department.name_en,
+                        prefix=department.prefix,
+                        color=department.color,
+                        rooms=rooms,
+                        directions_vi=department.directions_vi,
+                        directions_en=department.directions_en,
+                        daily_capacity=department.daily_capacity,
+                        issued_today=counts["issued"],
+                        waiting=counts[S.WAITING],
+                        serving=counts[S.CALLED],
+                        estimated_wait_minutes=self._estimate(
+                            session, department, today, counts[S.WAITING]
+                        ),
+                        unavailable=self._unavailable(session, department, today, counts),
+                    )
+                )
+            return result
+
+    def department_codes(self) -> list[str]:
+        with self.reading() as session:
+            return list(session.scalars(select(Department.code).order_by(Department.code)))
+
+    def set_paused(self, department_code: str, paused: bool) -> None:
+        """Staff pause or resume issuing for a department (kiosk admin panel)."""
+        with self.transaction() as session:
+            self._department(session, department_code).paused = paused
+
+    def tickets_on(self, service_date: dt.date) -> list[TicketInfo]:
+        with self.reading() as session:
+            tickets = session.scalars(
+                select(Ticket)
+                .where(Ticket.service_date == service_date)
+                .order_by(Ticket.department_code, Ticket.issued_at, Ticket.code)
+            )
+            return [TicketInfo.of(t) for t in tickets]
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _department(self, session: Session, code: str) -> Department:
+        department = session.get(Department, code)
+        if department is None:
+            raise UnknownDepartment(code, session.scalars(select(Department.code)).all())
+        return department
+
+    def _ticket(self, session: Session, ticket_id: str, lock: bool = False) -> Ticket:
+        ticket = session.get(Ticket, ticket_id, with_for_update=lock or None)
+        if ticket is None:
+            raise UnknownTicket(ticket_id)
+        return ticket
+
+    @staticmethod
+    def _check(ticket: Ticket, action: str) -> TicketStatus:
+        allowed_from, target = TRANSITIONS[action]
+        if ticket.status not in allowed_from:
+            raise InvalidTransition(
+                ticket.code, ticket.status, action.replace("_", "-"), allowed_from
+            )
+        return target
+
+    def _record(
+        self,
+        session: Session,
+        type: EventType,
+        ticket: Ticket,
+        now: dt.datetime,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        append_event(
+            session,
+            origin=self.origin,
+            type=type,
+            now=now,
+            ticket_id=ticket.id,
+            department_code=ticket.department_code,
+            data={"ticket": TicketInfo.of(ticket).to_dict(), **(extra or {})},
+        )
+
+    def _change(
+        self,
+        ticket_id: str,
+        action: str,
+        event_type: EventType,
+        apply: Callable[[Ticket, dt.datetime], None],
+        extra: dict[str, Any] | None = None,
+    ) -> TicketInfo:
+        with self.transaction() as session:
+            ticket = self._ticket(session, ticket_id, lock=True)
+            target = self._check(ticket, action)
+            now = self.now()
+            ticket.status = target
+            apply(ticket, now)
+            self._record(session, event_type, ticket, now, extra)
+            return TicketInfo.of(ticket)
+
+    def _call(self, session: Session, ticket: Ticket, room: str, now: dt.datetime) -> None:
+        self._check(ticket, "call")
+        ticket.status = S.CALLED
+        ticket.room = room
+        ticket.call_count += 1
+        ticket.called_at = ticket.called_at or now
+        ticket.last_called_at = now
+        self._record(session, EventType.CALLED, ticket, now, {"room": room})
+
+    @staticmethod
+    def _apply_recall(ticket: Ticket, now: dt.datetime) -> None:
+        ticket.call_count += 1
+        ticket.last_called_at = now
+
+    @staticmethod
+    def _apply_finish(ticket: Ticket, now: dt.datetime) -> None:
+        ticket.finished_at = now
+
+    @staticmethod
+    def _apply_requeue(ticket: Ticket, now: dt.datetime) -> None:
+        # Back in line behind those waiting now; the next call counts afresh.
+        ticket.queued_at = now
+        ticket.finished_at = None
+        ticket.room = None
+
+    def _waiting(self, session: Session, department: str, day: dt.date) -> list[Ticket]:
+        tickets = session.scalars(
+            select(Ticket).where(
+                Ticket.department_code == department,
+                Ticket.service_date == day,
+                Ticket.status == S.WAITING,
+            )
+        ).all()
+        return sorted(tickets, key=_call_order_key)
+
+    def _priority_streak(self, session: Session, department: str, day: dt.date) -> int:
+        """How many of the latest first calls in a row went to priority tickets."""
+        recent = session.scalars(
+            select(Ticket.priority)
+            .where(
+                Ticket.department_code == department,
+                Ticket.service_date == day,
+                Ticket.called_at.is_not(None),
+            )
+            .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+            .limit(self.max_priority_in_row)
+        ).all()
+        streak = 0
+        for priority in recent:
+            if priority is None:
+                break
+            streak += 1
+        return streak
+
+    def _counts(self, session: Session, department: str, day: dt.date) -> dict[str, int]:
+        rows = session.execute(
+            select(Ticket.status, func.count(), func.count(Ticket.number))
+            .where(Ticket.department_code == department, Ticket.service_date == day)
+            .group_by(Ticket.status)
+        ).all()
+        counts = {str(status): 0 for status in S}
+        issued = 0
+        for status, total, numbered in rows:
+            counts[status] = total
+            issued += numbered
+        counts["issued"] = issued
+        return counts
+
+    def _unavailable(
+        self,
+        session: Session,
+        department: Department,
+        day: dt.date,
+        counts: dict[str, int] | None = None,
+    ) -> str | None:
+        if not department.active:
+            return "inactive"
+        if department.paused:
+            return "paused"
+        if department.daily_capacity is not None:
+            issued = (counts or self._counts(session, department.code, day))["issued"]
+            if issued >= department.daily_capacity:
+                return "full"
+        return None
+
+    def _average_service_minutes(
+        self, session: Session, department: Department, day: dt.date
+    ) -> float:
+        """Mean service time of today's latest served tickets, else the configured average."""
+        rows = session.execute(
+            select(Ticket.last_called_at, Ticket.finished_at)
+            .where(
+                Ticket.department_code == department.code,
+                Ticket.service_date == day,
+                Ticket.status == S.SERVED,
+                Ticket.last_called_at.is_not(None),
+                Ticket.finished_at.is_not(None),
+            )
+            .order_by(Ticket.finished_at.desc())
+            .limit(RECENT_SERVED)
+        ).all()
+        durations = [
+            (finished - called).total_seconds() / 60
+            for called, finished in rows
+            if finished is not None and called is not None and finished >= called
+        ]
+        if len(durations) < MIN_MEASURED:
+            return department.avg_service_minutes
+        return sum(durations) / len(durations)
+
+    def _estimate(self, session: Session, department: Department, day: dt.date, ahead: int) -> int:
+        if ahead <= 0:
+            return 0
+        # Rooms of a department work in parallel: the line moves that many times faster.
+        rooms = max(1, sum(1 for room in department.rooms if room.active))
+        minutes = ahead * self._average_service_minutes(session, department, day) / rooms
+        return max(1, math.ceil(minutes))
+
+    def _position(self, session: Session, ticket: Ticket, department: Department) -> Position:
+        if ticket.status != S.WAITING:
+            return Position(ahead=0, estimated_wait_minutes=0)
+        mine = _call_order_key(ticket)
+        ahead = sum(
+            1
+            for other in self._waiting(session, department.code, ticket.service_date)
+            if _call_order_key(other) < mine
+        )
+        return Position(ahead, self._estimate(session, department, ticket.service_date, ahead))
+
+
+def ahead_of(tickets: Iterable[TicketInfo], ticket: TicketInfo) -> int:
+    """People ahead of `ticket` among waiting `tickets` (for screens holding a snapshot)."""
+    mine = _call_order_key(ticket)
+    return sum(
+        1 for other in tickets if other.status == S.WAITING and _call_order_key(other) < mine
+    )
