@@ -200,8 +200,8 @@ def _describe(error: ErrorDetails, source: str) -> str:
         allowed = ", ".join(k for k in model.model_fields if k != "source")
         return f"{source}: unknown key '{key}'; allowed here: {allowed}"
     value = error.get("input")
-    message = str(error["msg"])
-    message = message.removeprefix("Value error, ")
+    # "Input should be 58 or 80" -> "expected 58 or 80"
+    message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
     if kind == "missing":
         return f"{source}: '{key}' is required"
     return f"{source}: {key} = {value!r} is not allowed; expected {_lower_first(message)}"

@@ -1,0 +1,400 @@
+"""The queue service on SQLite and on PostgreSQL: transitions, order, estimates, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from kiosk.queue.errors import (
+    DepartmentUnavailable,
+    InvalidTransition,
+    UnknownDepartment,
+    UnknownPriority,
+    UnknownTicket,
+)
+from kiosk.queue.events import EventType
+from kiosk.queue.models import Department, Event, Ticket, TicketStatus
+from kiosk.queue.service import QueueService, TicketInfo, ahead_of
+from tests.conftest import FakeClock
+
+S = TicketStatus
+
+
+def events_of(engine: Engine, ticket_id: str | None = None) -> list[Event]:
+    with Session(engine) as session:
+        query = select(Event).order_by(Event.position)
+        if ticket_id:
+            query = query.where(Event.ticket_id == ticket_id)
+        return list(session.scalars(query))
+
+
+# -- issuing ---------------------------------------------------------------------------
+
+
+def test_issue_numbers_and_codes(service: QueueService, engine: Engine) -> None:
+    first = service.issue("NOI").ticket
+    second = service.issue("NOI").ticket
+    other = service.issue("NGOAI").ticket
+    assert (first.number, first.code) == (1, "B001")
+    assert (second.number, second.code) == (2, "B002")
+    assert (other.number, other.code) == (1, "C001")
+    assert first.status == S.WAITING and first.origin == "kiosk-test"
+    assert first.service_date == dt.date(2026, 11, 28)
+
+    issued = [e for e in events_of(engine) if e.type == EventType.ISSUED]
+    assert [e.ticket_id for e in issued] == [first.id, second.id, other.id]
+    assert [e.seq for e in issued] == [1, 2, 3]
+    assert issued[0].data["ticket"]["code"] == "B001"
+
+
+def test_offset_and_width(engine: Engine, clock: FakeClock) -> None:
+    from tests.conftest import seed
+
+    seed(engine)
+    kiosk2 = QueueService(
+        engine, origin="kiosk-2", numbering_offset=500, numbering_width=4, clock=clock
+    )
+    assert [kiosk2.issue("NOI").ticket.code for _ in range(2)] == ["B0501", "B0502"]
+    kiosk1 = QueueService(engine, origin="kiosk-1", clock=clock)
+    assert kiosk1.issue("NOI").ticket.code == "B001"
+
+
+def test_unknown_department_lists_valid_codes(service: QueueService) -> None:
+    with pytest.raises(UnknownDepartment) as caught:
+        service.issue("XYZ")
+    assert "NOI" in caught.value.valid and "NOI" in str(caught.value)
+
+
+def test_unknown_priority(service: QueueService) -> None:
+    with pytest.raises(UnknownPriority, match="elderly_75"):
+        service.issue("NOI", priority="vip")
+
+
+def test_paused_inactive_and_full_departments(service: QueueService, engine: Engine) -> None:
+    service.set_paused("NOI", True)
+    with pytest.raises(DepartmentUnavailable, match="paused"):
+        service.issue("NOI")
+    service.set_paused("NOI", False)
+    assert service.issue("NOI").ticket.number == 1
+
+    with Session(engine) as session, session.begin():
+        session.get_one(Department, "MAT").active = False
+        session.get_one(Department, "TMH").daily_capacity = 2
+    with pytest.raises(DepartmentUnavailable, match="inactive"):
+        service.issue("MAT")
+    service.issue("TMH")
+    service.issue("TMH")
+    with pytest.raises(DepartmentUnavailable, match="full"):
+        service.issue("TMH")
+    by_code = {d.code: d for d in service.departments()}
+    assert by_code["TMH"].unavailable == "full"
+    assert "MAT" not in by_code
+    assert by_code["NOI"].unavailable is None
+    # A refused issue leaves no number behind: the next one is still consecutive.
+    service.issue("NOI")
+    numbers = sorted(
+        t.number or 0 for t in service.tickets_on(dt.date(2026, 11, 28)) if t.department == "NOI"
+    )
+    assert numbers == [1, 2]
+
+
+# -- transitions -----------------------------------------------------------------------
+
+LEGAL: dict[str, set[str]] = {
+    "call": {S.WAITING},
+    "recall": {S.CALLED},
+    "serve": {S.CALLED},
+    "no_show": {S.CALLED},
+    "requeue": {S.NO_SHOW},
+    "transfer": {S.WAITING, S.CALLED},
+    "cancel": {S.WAITING},
+}
+EXPECTED_EVENT = {
+    "call": EventType.CALLED,
+    "recall": EventType.RECALLED,
+    "serve": EventType.SERVED,
+    "no_show": EventType.NO_SHOW,
+    "requeue": EventType.REQUEUED,
+    "transfer": EventType.TRANSFERRED,
+    "cancel": EventType.CANCELLED,
+}
+
+
+def ticket_in(service: QueueService, status: str) -> TicketInfo:
+    """A fresh NOI ticket brought to `status` through legal moves."""
+    ticket = service.issue("NOI").ticket
+    path = {
+        S.WAITING: [],
+        S.CALLED: ["call"],
+        S.SERVED: ["call", "serve"],
+        S.NO_SHOW: ["call", "no_show"],
+        S.TRANSFERRED: ["transfer"],
+        S.CANCELLED: ["cancel"],
+    }[status]
+    for action in path:
+        ticket = act(service, action, ticket.id)
+    return service.get(ticket.id) if status != S.TRANSFERRED else _original(service, ticket)
+
+
+def _original(service: QueueService, moved: TicketInfo) -> TicketInfo:
+    assert moved.transferred_from
+    return service.get(moved.transferred_from)
+
+
+def act(service: QueueService, action: str, ticket_id: str) -> TicketInfo:
+    calls: dict[str, Callable[[], TicketInfo]] = {
+        "call": lambda: service.call(ticket_id, "101"),
+        "recall": lambda: service.recall(ticket_id),
+        "serve": lambda: service.serve(ticket_id),
+        "no_show": lambda: service.no_show(ticket_id),
+        "requeue": lambda: service.requeue(ticket_id),
+        "transfer": lambda: service.transfer(ticket_id, "NGOAI"),
+        "cancel": lambda: service.cancel(ticket_id, "patient_left"),
+    }
+    return calls[action]()
+
+
+@pytest.mark.parametrize("status", [str(s) for s in S])
+@pytest.mark.parametrize("action", sorted(LEGAL))
+def test_every_transition(service: QueueService, engine: Engine, action: str, status: str) -> None:
+    ticket = ticket_in(service, status)
+    before = len(events_of(engine))
+    if status in LEGAL[action]:
+        result = act(service, action, ticket.id)
+        after = events_of(engine)
+        assert len(after) == before + 1, "one change, one event"
+        assert after[-1].type == EXPECTED_EVENT[action]
+        assert after[-1].ticket_id == ticket.id
+        changed = service.get(ticket.id)
+        expected = {
+            "call": S.CALLED,
+            "recall": S.CALLED,
+            "serve": S.SERVED,
+            "no_show": S.NO_SHOW,
+            "requeue": S.WAITING,
+            "transfer": S.TRANSFERRED,
+            "cancel": S.CANCELLED,
+        }[action]
+        assert changed.status == expected
+        if action == "transfer":
+            assert result.department == "NGOAI" and result.status == S.WAITING
+    else:
+        with pytest.raises(InvalidTransition) as caught:
+            act(service, action, ticket.id)
+        message = str(caught.value)
+        assert ticket.code in message and status in message
+        assert service.get(ticket.id).status == status, "never a silent change"
+        assert len(events_of(engine)) == before
+
+
+def test_unknown_ticket(service: QueueService) -> None:
+    with pytest.raises(UnknownTicket):
+        service.serve("00000000-0000-4000-8000-000000000000")
+
+
+def test_call_recall_serve_timestamps(service: QueueService, clock: FakeClock) -> None:
+    ticket = service.issue("NOI").ticket
+    clock.advance(minutes=10)
+    called = service.call_next("NOI", "102")
+    assert called is not None and called.id == ticket.id
+    assert called.room == "102" and called.call_count == 1
+    clock.advance(minutes=1)
+    recalled = service.recall(ticket.id)
+    assert recalled.call_count == 2 and recalled.called_at == called.called_at
+    assert recalled.last_called_at == clock.now
+    clock.advance(minutes=7)
+    served = service.serve(ticket.id)
+    assert served.finished_at == clock.now
+
+
+def test_transfer_keeps_code_and_takes_no_number(service: QueueService, engine: Engine) -> None:
+    service.issue("NGOAI")  # C001 exists in the target already
+    ticket = service.issue("NOI").ticket
+    moved = service.transfer(ticket.id, "NGOAI")
+    assert moved.code == ticket.code and moved.number is None
+    assert moved.transferred_from == ticket.id
+    assert service.get(ticket.id).status == S.TRANSFERRED
+    assert service.issue("NGOAI").ticket.number == 2, "the target's sequence is untouched"
+    event = events_of(engine, ticket.id)[-1]
+    assert event.data["new_ticket"]["id"] == moved.id
+    with pytest.raises(InvalidTransition):
+        service.transfer(moved.id, "NGOAI")
+
+
+def test_requeue_goes_to_the_back(service: QueueService, clock: FakeClock) -> None:
+    first = service.issue("NOI").ticket
+    clock.advance(minutes=1)
+    second = service.issue("NOI").ticket
+    assert service.call_next("NOI", "101") == service.get(first.id)
+    service.no_show(first.id)
+    clock.advance(minutes=1)
+    service.requeue(first.id)
+    waiting = [t.id for t in service.snapshot("NOI").waiting]
+    assert waiting == [second.id, first.id]
+
+
+# -- order of calling ------------------------------------------------------------------
+
+
+def test_priority_first_then_issue_time(service: QueueService, clock: FakeClock) -> None:
+    normal1 = service.issue("NOI").ticket
+    clock.advance(seconds=30)
+    elder = service.issue("NOI", "elderly_75").ticket
+    clock.advance(seconds=30)
+    normal2 = service.issue("NOI").ticket
+    clock.advance(seconds=30)
+    child = service.issue("NOI", "child_under_6").ticket
+    snapshot = service.snapshot("NOI")
+    assert [t.id for t in snapshot.waiting] == [elder.id, child.id, normal1.id, normal2.id]
+    order = []
+    while (called := service.call_next("NOI", "101")) is not None:
+        order.append(called.id)
+    assert order == [elder.id, child.id, normal1.id, normal2.id]
+
+
+def test_priority_ratio_keeps_the_normal_line_moving(engine: Engine, clock: FakeClock) -> None:
+    from tests.conftest import seed
+
+    seed(engine)
+    service = QueueService(engine, origin="k", max_priority_in_row=2, clock=clock)
+    normals = []
+    for _ in range(3):
+        normals.append(service.issue("NOI").ticket.code)
+        clock.advance(seconds=1)
+    priority = []
+    for _ in range(5):
+        priority.append(service.issue("NOI", "pregnant").ticket.code)
+        clock.advance(seconds=1)
+    calls = []
+    while (called := service.call_next("NOI", "101")) is not None:
+        calls.append(called.code)
+        clock.advance(seconds=1)
+    p, n = priority, normals
+    assert calls == [p[0], p[1], n[0], p[2], p[3], n[1], p[4], n[2]]
+
+
+def test_call_next_empty_and_yesterday_is_not_called(
+    service: QueueService, clock: FakeClock
+) -> None:
+    assert service.call_next("NOI", "101") is None
+    service.issue("NOI")
+    clock.advance(days=1)
+    assert service.call_next("NOI", "101") is None
+
+
+def test_out_of_order_call(service: QueueService) -> None:
+    service.issue("NOI")
+    late = service.issue("NOI").ticket
+    called = service.call(late.id, "103")
+    assert called.status == S.CALLED and called.room == "103"
+    assert service.snapshot("NOI").called[0].id == late.id
+
+
+# -- position and estimate -------------------------------------------------------------
+
+
+def test_people_ahead_and_estimate_from_configured_average(service: QueueService) -> None:
+    # NOI: 8 minutes on average, three rooms working in parallel.
+    tickets = [service.issue("NOI") for _ in range(7)]
+    assert [t.position.ahead for t in tickets] == list(range(7))
+    assert tickets[0].position.estimated_wait_minutes == 0
+    assert tickets[6].position.estimated_wait_minutes == 16  # 6 × 8 / 3
+    elder = service.issue("NOI", "elderly_75")
+    assert elder.position.ahead == 0
+    assert service.position(tickets[6].ticket.id).ahead == 7
+    snapshot = service.snapshot("NOI")
+    assert ahead_of(snapshot.waiting, tickets[6].ticket) == 7
+
+
+def test_estimate_uses_todays_measured_service_time(
+    service: QueueService, clock: FakeClock
+) -> None:
+    # MAT: one room, 10 minutes configured; today's patients take 4 minutes each.
+    for _ in range(3):
+        ticket = service.issue("MAT").ticket
+        service.call(ticket.id, "204")
+        clock.advance(minutes=4)
+        service.serve(ticket.id)
+    waiting = [service.issue("MAT") for _ in range(3)]
+    assert waiting[2].position.ahead == 2
+    assert waiting[2].position.estimated_wait_minutes == 8
+    status = {d.code: d for d in service.departments()}["MAT"]
+    assert status.waiting == 3 and status.estimated_wait_minutes == 12
+
+
+def test_departments_overview_counts(service: QueueService) -> None:
+    a = service.issue("NOI").ticket
+    service.issue("NOI")
+    service.call(a.id, "101")
+    noi = {d.code: d for d in service.departments()}["NOI"]
+    assert (noi.waiting, noi.serving, noi.issued_today) == (1, 1, 2)
+    assert noi.rooms == ["101", "102", "103"]
+    assert noi.name("en") == "Internal Medicine" and noi.name("vi") == "Khám Nội"
+
+
+# -- service date ----------------------------------------------------------------------
+
+
+def test_numbering_restarts_at_local_midnight(service: QueueService, clock: FakeClock) -> None:
+    # 23:59 in Hanoi is 16:59 UTC; midnight in Hanoi is 17:00 UTC, still the same UTC day.
+    clock.now = dt.datetime(2026, 11, 28, 16, 59, tzinfo=dt.UTC)
+    before = service.issue("NOI").ticket
+    second = service.issue("NOI").ticket
+    clock.now = dt.datetime(2026, 11, 28, 17, 0, tzinfo=dt.UTC)
+    after = service.issue("NOI").ticket
+    assert (before.service_date, before.number) == (dt.date(2026, 11, 28), 1)
+    assert second.number == 2
+    assert (after.service_date, after.number, after.code) == (dt.date(2026, 11, 29), 1, "B001")
+    # Yesterday's waiting ticket is not ahead of today's first patient.
+    assert service.position(after.id).ahead == 0
+
+
+def test_service_date_follows_configured_timezone(engine: Engine, clock: FakeClock) -> None:
+    from tests.conftest import seed
+
+    seed(engine)
+    clock.now = dt.datetime(2026, 11, 28, 20, 0, tzinfo=dt.UTC)  # 03:00 next day in Hanoi
+    hanoi = QueueService(engine, origin="a", timezone="Asia/Ho_Chi_Minh", clock=clock)
+    utc = QueueService(engine, origin="b", timezone="UTC", clock=clock)
+    assert hanoi.service_date() == dt.date(2026, 11, 29)
+    assert utc.service_date() == dt.date(2026, 11, 28)
+
+
+def test_naive_clock_is_refused(engine: Engine) -> None:
+    service = QueueService(engine, origin="k", clock=lambda: dt.datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="aware"):
+        service.now()
+
+
+# -- events ----------------------------------------------------------------------------
+
+
+def test_event_seq_and_positions_are_gap_free(service: QueueService, engine: Engine) -> None:
+    tickets = [service.issue("NOI").ticket for _ in range(3)]
+    service.call_next("NOI", "101")
+    service.serve(tickets[0].id)
+    with pytest.raises(InvalidTransition):
+        service.serve(tickets[0].id)  # a refused change spends no seq
+    service.record_device_status({"printer": "paper_out"})
+    events = events_of(engine)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.position for e in events] == list(range(1, len(events) + 1))
+    assert events[-1].type == EventType.DEVICE_STATUS and events[-1].ticket_id is None
+    assert all(e.origin == "kiosk-test" for e in events)
+
+
+def test_failed_transaction_leaves_nothing(service: QueueService, engine: Engine) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), service.transaction() as session:
+        service.issue_in(session, "NOI")
+        raise Boom
+    assert service.issue("NOI").ticket.number == 1
+    with Session(engine) as session:
+        assert session.scalar(select(Ticket.code)) == "B001"
+        assert [e.seq for e in session.scalars(select(Event))] == [1]

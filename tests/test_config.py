@@ -1,0 +1,120 @@
+"""Config: defaults that work, and one clear line for every bad key or value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import Config, ConfigError, load_config, parse_config, write_atomically
+
+
+def test_defaults_give_a_working_demo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("kiosk.config.SYSTEM_CONFIG_PATH", tmp_path / "absent.toml")
+    config = load_config(None)
+    assert config == Config()
+    assert config.hospital.timezone == "Asia/Ho_Chi_Minh"
+    assert config.numbering.width == 3 and config.numbering.offset == 0
+    assert config.kiosk_database_url == f"sqlite:///{tmp_path / 'kiosk.db'}"
+    assert config.status_url("abc") == "http://127.0.0.1:8080/t/abc"
+    assert "elderly_75" in config.queue.priority_reasons
+
+
+def test_full_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(
+        """
+[hospital]
+name = "Bệnh viện Đa khoa tỉnh Hà Giang"
+timezone = "Asia/Ho_Chi_Minh"
+[kiosk]
+id = "kiosk-hall-2"
+database_url = "sqlite:////var/lib/kiosk/kiosk.db"
+fullscreen = true
+[numbering]
+offset = 500
+width = 4
+[printer]
+connection = "network:192.0.2.10:9100"
+paper_width_mm = 58
+profile = "POS-5890"
+[server]
+url = "https://queue.benhvien.example"
+public_url = "https://queue.benhvien.example"
+[queue]
+max_priority_in_row = 2
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.kiosk.id == "kiosk-hall-2" and config.kiosk.fullscreen
+    assert config.numbering.offset == 500
+    assert config.printer.paper_width_mm == 58
+    assert config.status_url("x") == "https://queue.benhvien.example/t/x"
+    assert config.source == str(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {"printer": {"paper_width_mm": 70}},
+            "printer.paper_width_mm = 70 is not allowed; expected 58 or 80",
+        ),
+        (
+            {"printer": {"connection": "bluetooth"}},
+            "printer.connection = 'bluetooth' is not allowed; expected one of usb:VID:PID",
+        ),
+        (
+            {"hospital": {"timezone": "Mars/Olympus"}},
+            "hospital.timezone = 'Mars/Olympus' is not allowed; expected an IANA time zone",
+        ),
+        (
+            {"numbering": {"width": 0}},
+            "numbering.width = 0 is not allowed; expected greater than or equal to 1",
+        ),
+        (
+            {"kiosk": {"fullscren": True}},
+            "unknown key 'kiosk.fullscren'; allowed here: id, database_url, fullscreen",
+        ),
+        ({"kiosks": {}}, "unknown key 'kiosks'; allowed here: hospital, kiosk, numbering"),
+        (
+            {"board": {"language": "fr"}},
+            "board.language = 'fr' is not allowed; expected 'vi' or 'en'",
+        ),
+        ({"kiosk": {"id": "kiosk 1"}}, "kiosk.id = 'kiosk 1' is not allowed"),
+    ],
+)
+def test_bad_values_name_key_value_and_allowed(data: dict, expected: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "kiosk.toml")
+    message = str(caught.value)
+    assert message.startswith("kiosk.toml: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_unreadable_and_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[kiosk\nid = 1", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken)
+
+
+def test_config_env_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "k.toml"
+    path.write_text('[kiosk]\nid = "from-env"\n', encoding="utf-8")
+    monkeypatch.setenv("KIOSK_CONFIG", str(path))
+    assert load_config(None).kiosk.id == "from-env"
+
+
+def test_write_atomically_replaces_whole_file(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "kiosk.toml"
+    write_atomically(path, "a = 1\n")
+    write_atomically(path, "a = 2\n")
+    assert path.read_text() == "a = 2\n"
+    assert [p.name for p in path.parent.iterdir()] == ["kiosk.toml"]
