@@ -17,7 +17,11 @@ from kiosk.queue.seeds import SeedError
 log = logging.getLogger("kiosk.cli")
 
 # Each module adds its subcommands with `register(subparsers)`.
-COMMAND_MODULES = ("kiosk.commands.queue",)
+COMMAND_MODULES = (
+    "kiosk.commands.queue",
+    "kiosk.commands.ops",
+    "kiosk.commands.printing",
+)
 
 EXIT_FAULT = 1
 EXIT_USAGE = 2  # bad config, bad arguments, unknown department
@@ -82,7 +86,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAULT
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -369,6 +369,27 @@ class QueueService:
             )
             return TicketInfo.of(moved)
 
+    def close_stale_tickets(self) -> int:
+        """End of day: cancel tickets still waiting from earlier service dates (`end_of_day`),
+        so yesterday's line never shows up in today's counts or calls."""
+        reason = "end_of_day"
+        with self.transaction() as session:
+            now = self.now()
+            stale = session.scalars(
+                select(Ticket)
+                .where(Ticket.service_date < self.service_date(now), Ticket.status == S.WAITING)
+                .order_by(Ticket.service_date, Ticket.queued_at)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for ticket in stale:
+                ticket.status = S.CANCELLED
+                ticket.finished_at = now
+                ticket.cancel_reason = reason
+                self._record(session, EventType.CANCELLED, ticket, now, {"reason": reason})
+            if stale:
+                log.info("end of day: cancelled %d tickets left waiting", len(stale))
+            return len(stale)
+
     def record_device_status(self, status: dict[str, Any]) -> None:
         """A `device.status` event (printer faults, start-up) for staff and the server."""
         with self.transaction() as session:

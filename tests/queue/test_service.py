@@ -398,3 +398,20 @@ def test_failed_transaction_leaves_nothing(service: QueueService, engine: Engine
     with Session(engine) as session:
         assert session.scalar(select(Ticket.code)) == "B001"
         assert [e.seq for e in session.scalars(select(Event))] == [1]
+
+
+def test_end_of_day_cancels_only_earlier_waiting_tickets(
+    service: QueueService, clock: FakeClock, engine: Engine
+) -> None:
+    old_waiting = service.issue("NOI").ticket
+    old_called = service.issue("NOI").ticket
+    service.call(old_called.id, "101")
+    clock.advance(days=1)
+    today = service.issue("NOI").ticket
+    assert service.close_stale_tickets() == 1
+    closed = service.get(old_waiting.id)
+    assert (closed.status, closed.cancel_reason) == (S.CANCELLED, "end_of_day")
+    assert service.get(old_called.id).status == S.CALLED
+    assert service.get(today.id).status == S.WAITING
+    assert events_of(engine, old_waiting.id)[-1].data["reason"] == "end_of_day"
+    assert service.close_stale_tickets() == 0

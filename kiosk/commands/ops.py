@@ -1,0 +1,66 @@
+"""Operations for IT staff: `kiosk backup`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import make_url
+
+from kiosk.cli import EXIT_USAGE, CommandError, common_options
+from kiosk.config import load_config
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backup = subparsers.add_parser(
+        "backup",
+        parents=[common_options()],
+        help="consistent copy of the kiosk's SQLite database, safe while the kiosk runs",
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="file to write (replaced whole)")
+    backup.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
+    backup.set_defaults(handler=cmd_backup)
+
+
+def backup_sqlite(source: Path, target: Path) -> int:
+    """Copy a live SQLite database with SQLite's online backup API; returns its page count.
+
+    Written to a temporary file, checked, then renamed: a half-written backup never replaces
+    a good one.
+    """
+    if not source.exists():
+        raise CommandError(f"no database at {source}", EXIT_USAGE)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)) as src:
+        src.execute("PRAGMA busy_timeout = 30000")
+        with contextlib.closing(sqlite3.connect(partial)) as dst:
+            src.backup(dst, pages=256)
+            dst.execute("PRAGMA journal_mode = DELETE")
+            check = dst.execute("PRAGMA integrity_check").fetchone()[0]
+            pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+    if check != "ok":
+        partial.unlink(missing_ok=True)
+        raise CommandError(f"the copy of {source} failed its integrity check: {check}")
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    partial.replace(target)
+    return pages
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    url = make_url(args.database or config.kiosk_database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        raise CommandError(
+            f"{url.render_as_string(hide_password=True)} is not a SQLite file; back up "
+            "PostgreSQL with pg_dump",
+            EXIT_USAGE,
+        )
+    pages = backup_sqlite(Path(url.database), args.path)
+    print(f"backed up {url.database} to {args.path} ({pages} pages, integrity ok)")
+    return 0

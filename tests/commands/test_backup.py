@@ -1,0 +1,83 @@
+"""`kiosk backup` copies a live kiosk database consistently."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.commands.ops import backup_sqlite
+from kiosk.queue.db import open_database
+from kiosk.queue.models import Event, Ticket
+from tests.conftest import seed
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_backup_while_tickets_are_being_issued(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.db"
+    url = f"sqlite:///{db}"
+    seed(open_database(url))
+    issuer = subprocess.Popen(
+        [sys.executable, "-m", "tests.queue.issuer_process", url, "300"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert issuer.stdout is not None
+    assert issuer.stdout.readline().strip() == "ready"
+    copies = []
+    for i in range(3):
+        issuer.stdout.readline()  # it is issuing right now
+        target = tmp_path / "backups" / f"copy-{i}.db"
+        backup_sqlite(db, target)
+        copies.append(target)
+    issuer.communicate(timeout=120)
+    assert issuer.returncode == 0
+
+    for copy in copies:
+        with sqlite3.connect(copy) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        engine = open_database(f"sqlite:///{copy}")
+        with Session(engine) as session:
+            numbers = sorted(n for n in session.scalars(select(Ticket.number)) if n is not None)
+            issued = session.scalars(select(Event.ticket_id).where(Event.type == "ticket.issued"))
+            assert numbers == list(range(1, len(numbers) + 1))
+            assert len(set(issued)) == len(numbers), "a consistent cut: each ticket with its event"
+        engine.dispose()
+
+
+def test_backup_command_and_refusals(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.db"
+    seed(open_database(f"sqlite:///{db}"))
+    kiosk = [sys.executable, "-m", "kiosk"]
+    target = tmp_path / "b.db"
+    ok = subprocess.run(
+        [*kiosk, "backup", str(target), "--database", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "integrity ok" in ok.stdout and target.exists()
+    refused = subprocess.run(
+        [*kiosk, "backup", str(target), "--database", "postgresql+psycopg://u@h/db"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "pg_dump" in refused.stderr
+    missing = subprocess.run(
+        [*kiosk, "backup", str(target), "--database", f"sqlite:///{tmp_path / 'none.db'}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "no database" in missing.stderr
