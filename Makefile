@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test test-fast lint format bench clean
+.PHONY: run test test-fast lint format bench clean i18n
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,5 +35,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Kiosk translations: refresh vi.ts from the sources, then compile the .qm that ships.
+i18n: $(STAMP)
+	$(BIN)/pyside6-lupdate kiosk/ui/*.py -ts kiosk/ui/i18n/vi.ts -no-obsolete -locations none
+	$(BIN)/pyside6-lrelease kiosk/ui/i18n/vi.ts -qm kiosk/ui/i18n/vi.qm
