@@ -46,7 +46,7 @@ def backup_sqlite(source: Path, target: Path) -> int:
     if check != "ok":
         partial.unlink(missing_ok=True)
         raise CommandError(f"the copy of {source} failed its integrity check: {check}")
-    with open(partial, "rb") as handle:
+    with partial.open("rb") as handle:
         os.fsync(handle.fileno())
     partial.replace(target)
     return pages

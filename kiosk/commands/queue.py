@@ -36,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     issue.add_argument("department", metavar="CODE", help="department code, e.g. NOI")
     issue.add_argument("--priority", metavar="REASON", help="priority reason from config")
     issue.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
+    issue.add_argument(
+        "--print",
+        action="store_true",
+        help="print the ticket; the printer is checked first (exit 3 if it cannot print)",
+    )
+    issue.add_argument("--png", type=Path, metavar="PATH", help="also save the ticket as a PNG")
+    issue.add_argument("--language", choices=("vi", "en"), default="vi", help="ticket language")
     issue.set_defaults(handler=cmd_issue)
 
     report = subparsers.add_parser(
@@ -98,9 +105,51 @@ def cmd_issue(args: argparse.Namespace) -> int:
             "no departments in the database; load them first: kiosk seed seeds/<file>.toml",
             EXIT_USAGE,
         )
-    issued = service.issue(args.department.upper(), args.priority)
+    if args.print:
+        issued = _issue_and_print(args, service, config)
+    else:
+        issued = service.issue(args.department.upper(), args.priority)
+        if args.png:
+            from printer.ticket import render_ticket, ticket_content
+
+            content = ticket_content(issued, config, args.language)
+            _save_png(render_ticket(content, config.printer.paper_width_mm), args.png)
     print(json.dumps(issued_ticket_json(issued, config), ensure_ascii=False))
     return 0
+
+
+def _save_png(image: Any, path: Path) -> None:
+    from printer.output import save_png
+
+    try:
+        save_png(image, path)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _issue_and_print(
+    args: argparse.Namespace, service: QueueService, config: Config
+) -> IssuedTicket:
+    """Commit-then-print (DESIGN §8); a printer that cannot print exits 3, nothing left issued."""
+    from kiosk.cli import EXIT_PRINTER
+    from kiosk.commands.printing import make_printer
+    from printer.errors import PrinterUnavailable, PrintFailed
+    from printer.issuing import issue_and_print
+
+    printer = make_printer(config)
+    try:
+        printed = issue_and_print(
+            service, printer, config, args.department.upper(), args.priority, args.language
+        )
+    except PrinterUnavailable as exc:
+        raise CommandError(f"{exc}; no ticket issued", EXIT_PRINTER) from None
+    except PrintFailed as exc:
+        raise CommandError(
+            f"{exc}; ticket {exc.ticket_code} cancelled (print_failed)", EXIT_PRINTER
+        ) from None
+    if args.png:
+        _save_png(printed.image, args.png)
+    return printed.issued
 
 
 def _minutes(start: dt.datetime | None, end: dt.datetime | None) -> float | None:

@@ -1,0 +1,202 @@
+"""The ticket image: sizes, the QR read back by a real decoder, wrapping, Vietnamese glyphs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import replace
+
+import pytest
+import zxingcpp
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from kiosk.config import Config
+from kiosk.queue.service import IssuedTicket, Position, TicketInfo
+from printer.ticket import (
+    FONT_BOLD,
+    FONT_DIR,
+    FONT_REGULAR,
+    STYLES,
+    TicketContent,
+    _bold,
+    font,
+    layout_ticket,
+    priority_label,
+    render_ticket,
+    ticket_content,
+    wrap,
+)
+
+HANOI = dt.timezone(dt.timedelta(hours=7))
+URL = "https://queue.benhvien.example.vn/t/3f2b8c1e-7d4a-4e6b-9c2d-1a2b3c4d5e6f"
+LONG_NAME = "Khám Phục hồi chức năng và Vật lý trị liệu - Y học cổ truyền kết hợp điều trị"
+VIETNAMESE_LETTERS = (
+    "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵ"
+)
+
+
+def content(**changes: object) -> TicketContent:
+    base = TicketContent(
+        hospital_name="Bệnh viện Đa khoa tỉnh Hà Giang",
+        department_name="Khám Nội",
+        code="B012",
+        priority_label=None,
+        directions="Tầng 1, dãy nhà A, phòng 101 đến 103",
+        ahead=5,
+        estimated_wait_minutes=14,
+        issued_at=dt.datetime(2026, 11, 28, 9, 5, tzinfo=HANOI),
+        status_url=URL,
+        footer="Xin cảm ơn! Vui lòng giữ phiếu này.",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
+    return ImageOps.invert(image.convert("L")).getbbox()
+
+
+@pytest.mark.parametrize(("paper", "dots"), [(80, 576), (58, 384)])
+def test_ticket_is_one_bit_and_as_wide_as_the_paper(paper: int, dots: int) -> None:
+    image = render_ticket(content(), paper)
+    assert image.mode == "1"
+    assert image.width == dots
+    assert 400 < image.height < 1400  # a ticket, not a scroll
+    box = ink_box(image)
+    assert box is not None
+    # Nothing printed in the outer margins (the head does not reach there on every model).
+    assert box[0] >= 8 and box[2] <= dots - 8
+
+
+@pytest.mark.parametrize("paper", [80, 58])
+def test_qr_code_decodes_to_the_status_url(paper: int) -> None:
+    image = render_ticket(content(), paper)
+    results = zxingcpp.read_barcodes(image.convert("L"))
+    assert [r.text for r in results if r.format == zxingcpp.BarcodeFormat.QRCode] == [URL]
+
+
+@pytest.mark.parametrize("paper", [80, 58])
+def test_qr_code_has_four_modules_of_quiet_zone(paper: int) -> None:
+    qr = next(b for b in layout_ticket(content(), paper) if b.name == "qr")
+    box = ink_box(qr.image)
+    assert box is not None
+    assert box[1] >= 4 * qr.qr_module
+    assert qr.image.height - box[3] >= 4 * qr.qr_module
+    assert box[0] >= 4 * qr.qr_module
+
+
+@pytest.mark.parametrize("paper", [80, 58])
+def test_code_is_at_least_12_mm_tall(paper: int) -> None:
+    block = next(b for b in layout_ticket(content(code="B012"), paper) if b.name == "code")
+    box = ink_box(block.image)
+    assert box is not None
+    assert box[3] - box[1] >= 96  # 12 mm at 8 dots/mm
+    assert box[2] - box[0] <= STYLES[paper].inner
+
+
+def test_long_code_is_narrowed_not_clipped() -> None:
+    block = next(b for b in layout_ticket(content(code="AB123456"), 58) if b.name == "code")
+    box = ink_box(block.image)
+    assert box is not None
+    assert box[0] >= STYLES[58].margin and box[2] <= 384 - STYLES[58].margin
+    assert box[3] - box[1] >= 96
+
+
+@pytest.mark.parametrize("paper", [80, 58])
+def test_long_vietnamese_department_name_wraps_inside_the_paper(paper: int) -> None:
+    style = STYLES[paper]
+    blocks = layout_ticket(content(department_name=LONG_NAME), paper)
+    department = next(b for b in blocks if b.name == "department")
+    box = ink_box(department.image)
+    assert box is not None
+    assert box[0] >= style.margin and box[2] <= style.width - style.margin
+    # Several lines, every word kept: the strip is at least two text lines tall.
+    assert department.image.height > 2 * style.department * 0.72
+    lines = wrap(LONG_NAME, _bold(style.department), style.inner)
+    assert len(lines) >= 2
+    assert " ".join(lines) == LONG_NAME
+    assert all(_bold(style.department).getlength(line) <= style.inner for line in lines)
+
+
+def test_wrap_splits_a_word_longer_than_the_line() -> None:
+    face = _bold(40)
+    lines = wrap("Tiếp" + "đón" * 30, face, 300)
+    assert len(lines) > 1
+    assert all(face.getlength(line) <= 300 for line in lines)
+
+
+def test_priority_mark_only_when_set() -> None:
+    normal = [b.name for b in layout_ticket(content(), 80)]
+    marked = layout_ticket(content(priority_label="Ưu tiên: Người từ 75 tuổi"), 80)
+    assert "priority" not in normal
+    band = next(b for b in marked if b.name == "priority")
+    # A solid band, not a colour: at least half the strip is black ink.
+    black = band.image.convert("L").histogram()[0]
+    assert black > band.image.width * band.image.height / 2
+
+
+def test_vietnamese_letters_have_glyphs_in_the_bundled_fonts() -> None:
+    def glyph(face: ImageFont.FreeTypeFont, letter: str) -> bytes:
+        image = Image.new("L", (60, 60), 255)
+        ImageDraw.Draw(image).text((10, 50), letter, font=face, fill=0, anchor="ls")
+        return image.tobytes()
+
+    for name in (FONT_REGULAR, FONT_BOLD):
+        face = font(name, 40)
+        missing = glyph(face, "\uffff")  # the .notdef box
+        for letter in VIETNAMESE_LETTERS + VIETNAMESE_LETTERS.upper():
+            assert glyph(face, letter) != missing, f"{name} lacks {letter!r}"
+    assert (FONT_DIR / "LICENSE-DejaVu.txt").is_file()
+
+
+def test_labels_follow_the_language() -> None:
+    vi = layout_ticket(content(), 80)
+    en = layout_ticket(content(language="en", department_name="Internal Medicine"), 80)
+    ahead_vi = next(b for b in vi if b.name == "ahead")
+    ahead_en = next(b for b in en if b.name == "ahead")
+    assert ahead_vi.native_text is None  # Vietnamese: raster only
+    assert ahead_en.native_text == "People ahead of you: 5"
+
+
+def test_ticket_content_from_an_issued_ticket() -> None:
+    issued_at = dt.datetime(2026, 11, 28, 2, 5, tzinfo=dt.UTC)
+    info = TicketInfo(
+        id="3f2b8c1e-7d4a-4e6b-9c2d-1a2b3c4d5e6f", department="NOI", number=12, code="B012",
+        service_date=dt.date(2026, 11, 28), priority="elderly_75", status="waiting",
+        origin="kiosk-1", issued_at=issued_at, queued_at=issued_at, called_at=None,
+        last_called_at=None, finished_at=None, room=None, call_count=0, transferred_from=None,
+        cancel_reason=None,
+    )  # fmt: skip
+    issued = IssuedTicket(
+        ticket=info, position=Position(3, 9), department_name_vi="Khám Nội",
+        department_name_en="Internal Medicine", directions_vi="Phòng 101",
+        directions_en="Room 101",
+    )  # fmt: skip
+    config = Config()
+    vi = ticket_content(issued, config)
+    assert vi.department_name == "Khám Nội"
+    assert vi.priority_label == "Ưu tiên: Người từ 75 tuổi"
+    assert vi.issued_at.hour == 9  # 02:05 UTC is 09:05 in Hanoi
+    assert vi.status_url == config.status_url(info.id)
+    assert (vi.ahead, vi.estimated_wait_minutes) == (3, 9)
+    en = ticket_content(issued, config, "en")
+    assert en.department_name == "Internal Medicine"
+    assert en.directions == "Room 101"
+    assert en.priority_label == "Priority: Aged 75 or over"
+
+
+def test_priority_labels_for_every_default_reason() -> None:
+    for reason in Config().queue.priority_reasons:
+        for language in ("vi", "en"):
+            label = priority_label(reason, language)
+            assert label is not None and "_" not in label
+    assert priority_label(None) is None
+
+
+def test_no_qt_in_the_printing_core() -> None:
+    import subprocess
+
+    code = (
+        "import sys, printer.ticket, printer.output, printer.issuing, printer.encoding;"
+        "sys.exit('PySide6' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
