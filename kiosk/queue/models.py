@@ -184,3 +184,35 @@ class Event(Base):
     rejected_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("origin", "seq"),)
+
+
+class DeviceRole(enum.StrEnum):
+    KIOSK = "kiosk"
+    COUNTER = "counter"
+    BOARD = "board"
+    ADMIN = "admin"
+
+
+class Device(Base):
+    """A device allowed to talk to the central server; only the hash of its token is kept."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # sha256 hex of the bearer token (tokens are random, so no salt or slow hash is needed).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
+
+
+class SyncCursor(Base):
+    """How far this database has pulled a server's event feed (one row per server URL)."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime]

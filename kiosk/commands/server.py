@@ -1,0 +1,195 @@
+"""`kiosk server` (and its device commands) and `kiosk sync`.
+
+The HTTP libraries are imported inside the handlers: other commands never load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from sqlalchemy import Engine
+
+from kiosk.cli import EXIT_FAULT, EXIT_USAGE, CommandError, common_options
+from kiosk.config import Config, load_config
+from kiosk.queue.db import open_database
+
+log = logging.getLogger("kiosk.server")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = common_options()
+
+    server = subparsers.add_parser(
+        "server",
+        parents=[common],
+        help="the central server (FastAPI + uvicorn); device tokens",
+        description="Run the central server, or manage the devices allowed to use it.",
+    )
+    server.add_argument("--host", help="address to listen on (default: server.host)")
+    server.add_argument("--port", type=int, help="port (default: server.port)")
+    server.add_argument(
+        "--database", metavar="URL", help="database URL (default: server.database_url)"
+    )
+    server.set_defaults(handler=cmd_server)
+    devices = server.add_subparsers(dest="server_command", metavar="SUBCOMMAND")
+
+    db_option = argparse.ArgumentParser(add_help=False)
+    db_option.add_argument(
+        "--database",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (default: server.database_url)",
+    )
+
+    add = devices.add_parser(
+        "add-device",
+        parents=[common, db_option],
+        help="register a device; prints its token once, on the last line",
+    )
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", required=True, choices=("kiosk", "counter", "board", "admin"))
+    add.set_defaults(handler=cmd_add_device)
+
+    listing = devices.add_parser(
+        "list-devices", parents=[common, db_option], help="devices, roles, last seen"
+    )
+    listing.set_defaults(handler=cmd_list_devices)
+
+    revoke = devices.add_parser(
+        "revoke-device", parents=[common, db_option], help="revoke a device's token now"
+    )
+    revoke.add_argument("name", metavar="NAME")
+    revoke.set_defaults(handler=cmd_revoke_device)
+
+    sync = subparsers.add_parser(
+        "sync", parents=[common], help="push this kiosk's events and pull the server's feed"
+    )
+    sync.add_argument("--once", action="store_true", help="one round, print what moved, exit")
+    sync.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
+    sync.set_defaults(handler=cmd_sync)
+
+
+@contextmanager
+def _server_database(args: argparse.Namespace) -> Iterator[tuple[Config, Engine]]:
+    """The config and the server's migrated database, closed when the command ends."""
+    config = load_config(args.config)
+    engine = open_database(getattr(args, "database", None) or config.server_database_url)
+    try:
+        yield config, engine
+    finally:
+        engine.dispose()
+
+
+def cmd_add_device(args: argparse.Namespace) -> int:
+    from server_sync.server.devices import DeviceError, add_device
+
+    with _server_database(args) as (_, engine):
+        try:
+            token = add_device(engine, args.name, args.role)
+        except DeviceError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+    print(f"device {args.name} added with role {args.role}; its token (shown only now):")
+    print(token)
+    return 0
+
+
+def cmd_list_devices(args: argparse.Namespace) -> int:
+    from server_sync.server.devices import list_devices
+
+    with _server_database(args) as (_, engine):
+        devices = list_devices(engine)
+    if not devices:
+        print("no devices; add one with: kiosk server add-device NAME --role ROLE")
+        return 0
+    print(f"{'NAME':<24} {'ROLE':<8} {'STATE':<8} {'CREATED':<20} LAST SEEN")
+    for d in devices:
+        state = "revoked" if d.revoked_at else "active"
+        seen = d.last_seen_at.strftime("%Y-%m-%d %H:%M") if d.last_seen_at else "never"
+        created = d.created_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{d.name:<24} {d.role:<8} {state:<8} {created:<20} {seen}")
+    return 0
+
+
+def cmd_revoke_device(args: argparse.Namespace) -> int:
+    from server_sync.server.devices import DeviceError, revoke_device
+
+    with _server_database(args) as (_, engine):
+        try:
+            revoke_device(engine, args.name)
+        except DeviceError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+    print(f"device {args.name} revoked")
+    return 0
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server_sync.server.app import UnsafeServerConfig, check_listen_settings, create_app
+
+    with _server_database(args) as (config, engine):
+        host = args.host or config.server.host
+        port = args.port or config.server.port
+        try:
+            check_listen_settings(config, host)
+        except UnsafeServerConfig as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+        app = create_app(engine, config)
+        uv_config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            ssl_certfile=config.server.cert_file or None,
+            ssl_keyfile=config.server.key_file or None,
+            proxy_headers=True,
+            timeout_graceful_shutdown=5,
+            server_header=False,
+        )
+        scheme = "https" if config.server.cert_file else "http"
+        log.info("serving %s on %s://%s:%d", engine.url.render_as_string(), scheme, host, port)
+        server = uvicorn.Server(uv_config)
+        server.run()
+        return 0 if server.started else EXIT_FAULT
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from server_sync.client import SyncClient, SyncError, SyncWorker
+
+    config = load_config(args.config)
+    engine = open_database(args.database or config.kiosk_database_url)
+    try:
+        client = SyncClient.from_config(engine, config)
+    except SyncError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    try:
+        if args.once:
+            try:
+                report = client.sync_once()
+            except SyncError as exc:
+                raise CommandError(f"sync failed: {exc}", EXIT_FAULT) from None
+            print(report.summary())
+            for event_id, reason in report.push.rejected:
+                print(f"rejected {event_id}: {reason}")
+            return 0
+        worker = SyncWorker(client, interval=config.server.sync_interval_seconds)
+        stop = threading.Event()
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        worker.start()
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        worker.stop()
+        return 0
+    finally:
+        client.close()
+        engine.dispose()

@@ -1,0 +1,419 @@
+"""The kiosk's sync client (DESIGN §5): push the outbox, pull the server's feed, in a worker.
+
+- Push: this kiosk's unsynced events in `seq` order, in batches; accepted and duplicate ones
+  are marked synced, rejected ones keep their reason (`Event.rejected_reason`) for staff.
+- Pull: the server's feed from a durable cursor (`sync_cursors`), applied idempotently, so
+  "people ahead" and department counts here follow the calls made at the counters.
+- `SyncWorker`: a plain thread with a stop event; exponential backoff with full jitter, reset on
+  success, honouring Retry-After. Every HTTP call has a timeout; TLS is verified (CA file from
+  config). The server's Date header gives the kiosk's clock offset, warned about above
+  `CLOCK_WARN_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from kiosk.config import Config
+from kiosk.queue.db import read_session
+from kiosk.queue.errors import QueueError
+from kiosk.queue.events import event_to_dict, outbox
+from kiosk.queue.models import Event, SyncCursor
+from kiosk.queue.replication import apply_remote_event
+
+log = logging.getLogger("kiosk.sync")
+
+PUSH_BATCH = 200
+PULL_PAGE = 500
+CLOCK_WARN_SECONDS = 30.0
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 300.0
+USER_AGENT = "hospital-queue-kiosk-sync"
+
+
+class SyncError(Exception):
+    """A sync round failed; the worker retries with backoff."""
+
+    retry_after: float | None = None
+
+
+class ServerUnreachable(SyncError):
+    """No answer: network down, server stopped, TLS failure or timeout."""
+
+
+class ServerRefused(SyncError):
+    """The server answered with an error (bad token, wrong role, overload, a bug)."""
+
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"server answered {status}: {message}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+class SyncNotConfigured(SyncError):
+    """No server URL or token in the config."""
+
+
+@dataclass
+class PushResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class PullResult:
+    received: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    cursor: int = 0
+
+
+@dataclass
+class SyncReport:
+    push: PushResult
+    pull: PullResult
+    clock_offset_seconds: float | None
+
+    def summary(self) -> str:
+        offset = (
+            "unknown"
+            if self.clock_offset_seconds is None
+            else f"{self.clock_offset_seconds:+.1f} s"
+        )
+        return (
+            f"pushed {self.push.accepted} new, {self.push.duplicates} already there, "
+            f"{len(self.push.rejected)} rejected; pulled {self.pull.received} events "
+            f"({self.pull.applied} applied, {self.pull.duplicates} known, "
+            f"{len(self.pull.skipped)} skipped), cursor {self.pull.cursor}; clock offset {offset}"
+        )
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or _utc_now())).total_seconds())
+
+
+def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """AWS "full jitter": uniform(0, min(cap, base * 2**attempt))."""
+    return rng.uniform(0.0, min(cap, base * (2 ** min(attempt, 32))))
+
+
+class SyncClient:
+    """One kiosk database talking to one server."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        base_url: str,
+        token: str,
+        origin: str,
+        ca_file: str | None = None,
+        timeout: float = 10.0,
+        push_batch: int = PUSH_BATCH,
+        pull_page: int = PULL_PAGE,
+        clock: Callable[[], dt.datetime] = _utc_now,
+        http: requests.Session | None = None,
+    ) -> None:
+        if not base_url:
+            raise SyncNotConfigured("server.url is empty: this kiosk has no server to sync with")
+        if not token:
+            raise SyncNotConfigured("no device token: set server.token_file")
+        self.engine = engine
+        self.base_url = base_url.rstrip("/")
+        self.origin = origin
+        self.timeout = timeout
+        self.push_batch = push_batch
+        self.pull_page = pull_page
+        self.clock = clock
+        self.http = http or requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.http.headers["User-Agent"] = USER_AGENT
+        self.http.verify = ca_file or True
+        self.cursor_name = f"pull:{self.base_url}"[:200]
+        self.clock_offset_seconds: float | None = None
+        self._clock_warned = False
+
+    @classmethod
+    def from_config(cls, engine: Engine, config: Config) -> SyncClient:
+        server = config.server
+        token = ""
+        if server.token_file:
+            try:
+                token = Path(server.token_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SyncNotConfigured(
+                    f"cannot read server.token_file {server.token_file}: {exc.strerror}"
+                ) from None
+        return cls(
+            engine,
+            base_url=server.url,
+            token=token,
+            origin=config.kiosk.id,
+            ca_file=server.ca_file or None,
+            timeout=server.timeout_seconds,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, *, timeout: float | None = None, **kw: Any) -> Any:
+        url = f"{self.base_url}{path}"
+        sent = time.time()
+        try:
+            response = self.http.request(method, url, timeout=timeout or self.timeout, **kw)
+        except requests.RequestException as exc:
+            raise ServerUnreachable(f"{method} {url}: {exc}") from exc
+        received = time.time()
+        self._observe_clock(response.headers.get("Date"), sent, received)
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ServerRefused(
+                response.status_code,
+                str(detail)[:300],
+                parse_retry_after(response.headers.get("Retry-After")),
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ServerRefused(response.status_code, "the answer is not JSON") from exc
+
+    def _observe_clock(self, date_header: str | None, sent: float, received: float) -> None:
+        """Offset = server time − local time at the middle of the exchange (±1 s: the Date
+        header has whole seconds). Positive: this kiosk's clock is behind."""
+        if not date_header:
+            return
+        try:
+            server_time = email.utils.parsedate_to_datetime(date_header).timestamp()
+        except (TypeError, ValueError):
+            return
+        # The header truncates to the second: its true moment is on average 0.5 s later.
+        offset = server_time + 0.5 - (sent + received) / 2
+        self.clock_offset_seconds = offset
+        if abs(offset) > CLOCK_WARN_SECONDS:
+            if not self._clock_warned:
+                log.warning(
+                    "this kiosk's clock is %+.0f s off the server's; fix the time (NTP): "
+                    "ticket times and service dates depend on it",
+                    offset,
+                )
+                self._clock_warned = True
+        elif self._clock_warned:
+            log.info("clock agrees with the server again (offset %+.1f s)", offset)
+            self._clock_warned = False
+
+    # -- push ------------------------------------------------------------------------------
+
+    def push(self) -> PushResult:
+        """Send every unsynced event of this kiosk, oldest first, batch by batch."""
+        result = PushResult()
+        while True:
+            with read_session(self.engine) as session:
+                batch = [event_to_dict(e) for e in outbox(session, self.origin, self.push_batch)]
+            if not batch:
+                return result
+            answer = self._request(
+                "POST", "/api/v1/sync/events", json={"origin": self.origin, "events": batch}
+            )
+            accepted = [str(i) for i in answer.get("accepted", [])]
+            duplicates = [str(i) for i in answer.get("duplicates", [])]
+            rejected = [(str(r["id"]), str(r["reason"])) for r in answer.get("rejected", [])]
+            self._mark(accepted + duplicates, rejected)
+            result.accepted += len(accepted)
+            result.duplicates += len(duplicates)
+            result.rejected.extend(rejected)
+            for event_id, reason in rejected:
+                log.error("the server rejected event %s: %s", event_id, reason)
+            if not (accepted or duplicates or rejected):
+                raise ServerRefused(200, "the server answered a push without judging any event")
+            if len(batch) < self.push_batch:
+                return result
+
+    def _mark(self, synced: list[str], rejected: list[tuple[str, str]]) -> None:
+        now = self.clock()
+        with Session(self.engine) as session, session.begin():
+            if synced:
+                for event in session.scalars(select(Event).where(Event.id.in_(synced))):
+                    event.synced_at = now
+            for event_id, reason in rejected:
+                rejected_event = session.get(Event, event_id)
+                if rejected_event is not None:
+                    rejected_event.rejected_reason = reason
+
+    # -- pull ------------------------------------------------------------------------------
+
+    def cursor(self) -> int:
+        with read_session(self.engine) as session:
+            row = session.get(SyncCursor, self.cursor_name)
+            return row.position if row else 0
+
+    def pull(self, wait: float = 0.0) -> PullResult:
+        """Fetch and apply the server's feed after our cursor, page by page."""
+        result = PullResult(cursor=self.cursor())
+        while True:
+            answer = self._request(
+                "GET",
+                "/api/v1/events",
+                params={"after": result.cursor, "wait": wait, "limit": self.pull_page},
+                timeout=self.timeout + wait,
+            )
+            events: list[dict[str, Any]] = list(answer.get("events", []))
+            new_cursor = int(answer.get("cursor", result.cursor))
+            self._apply(events, new_cursor, result)
+            result.received += len(events)
+            if len(events) < self.pull_page or new_cursor <= result.cursor:
+                result.cursor = max(result.cursor, new_cursor)
+                return result
+            result.cursor = new_cursor
+            wait = 0.0
+
+    def _apply(self, events: list[dict[str, Any]], cursor: int, result: PullResult) -> None:
+        """One local transaction per page: the events and the cursor move together."""
+        now = self.clock()
+        with Session(self.engine) as session, session.begin():
+            for wire in events:
+                try:
+                    with session.begin_nested():
+                        outcome = apply_remote_event(session, wire, now, trusted=True)
+                except QueueError as exc:
+                    # Not ours to fix here (e.g. a department this kiosk doesn't know);
+                    # staying stuck on it would stop every later update.
+                    log.warning("skipped server event %s: %s", wire.get("id"), exc)
+                    result.skipped.append((str(wire.get("id")), str(exc)))
+                    continue
+                if outcome == "accepted":
+                    result.applied += 1
+                else:
+                    result.duplicates += 1
+            row = session.get(SyncCursor, self.cursor_name)
+            if row is None:
+                session.add(SyncCursor(name=self.cursor_name, position=cursor, updated_at=now))
+            elif cursor > row.position:
+                row.position = cursor
+                row.updated_at = now
+
+    # -- both ------------------------------------------------------------------------------
+
+    def sync_once(self, wait: float = 0.0) -> SyncReport:
+        pushed = self.push()
+        pulled = self.pull(wait=wait)
+        return SyncReport(pushed, pulled, self.clock_offset_seconds)
+
+
+class SyncWorker:
+    """Background sync: a plain thread, stopped by an event; backs off when the server fails."""
+
+    def __init__(
+        self,
+        client: SyncClient,
+        *,
+        interval: float = 5.0,
+        base: float = BACKOFF_BASE_SECONDS,
+        cap: float = BACKOFF_CAP_SECONDS,
+        rng: random.Random | None = None,
+        on_report: Callable[[SyncReport], None] | None = None,
+        on_error: Callable[[SyncError, float], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.interval = interval
+        self.base = base
+        self.cap = cap
+        self.rng = rng or random.Random()
+        self.on_report = on_report
+        self.on_error = on_error
+        self.failures = 0
+        self.last_report: SyncReport | None = None
+        self.last_error: SyncError | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the worker to stop and wait for it (a request in flight ends by its timeout)."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout if timeout is not None else self.client.timeout + 5)
+
+    def wake(self) -> None:
+        """Sync now (e.g. right after a ticket is issued) instead of at the next interval."""
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def next_delay(self, error: SyncError | None) -> float:
+        if error is None:
+            return self.interval
+        if error.retry_after is not None:
+            return min(self.cap, error.retry_after)
+        return full_jitter(self.failures - 1, self.base, self.cap, self.rng)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            error: SyncError | None = None
+            try:
+                report = self.client.sync_once()
+            except SyncError as exc:
+                error = exc
+                self.failures += 1
+                self.last_error = exc
+            except Exception:  # a bug: log it whole, keep the kiosk syncing
+                log.exception("sync round failed unexpectedly")
+                error = SyncError("unexpected failure")
+                self.failures += 1
+            else:
+                if self.failures:
+                    log.info("sync works again after %d failed rounds", self.failures)
+                self.failures = 0
+                self.last_error = None
+                self.last_report = report
+                if report.push.accepted or report.pull.applied or report.push.rejected:
+                    log.info("sync: %s", report.summary())
+                if self.on_report is not None:
+                    self.on_report(report)
+            delay = self.next_delay(error)
+            if error is not None:
+                log.warning("sync failed (%s); next try in %.1f s", error, delay)
+                if self.on_error is not None:
+                    self.on_error(error, delay)
+            self._wake.wait(delay)
+            self._wake.clear()

@@ -1,0 +1,123 @@
+"""The central server's FastAPI application (DESIGN §2, §6)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from kiosk.config import Config
+from kiosk.queue.errors import (
+    DepartmentUnavailable,
+    InvalidTransition,
+    QueueError,
+    UnknownDepartment,
+    UnknownTicket,
+)
+from kiosk.queue.service import Clock, QueueService, utc_now
+from server_sync.server import feed, pages, routes
+from server_sync.server.deps import ApiError, ServerState, server_version
+from server_sync.server.notify import FeedNotifier, PostgresListener
+
+log = logging.getLogger("kiosk.server")
+
+SERVER_ORIGIN = "server"
+
+
+class UnsafeServerConfig(Exception):
+    """The server would listen where it must not; the message says what to change."""
+
+
+def check_listen_settings(config: Config, host: str) -> None:
+    """Refuse plain HTTP beyond this machine unless `server.allow_plain_http = true`."""
+    server = config.server
+    if bool(server.cert_file) != bool(server.key_file):
+        raise UnsafeServerConfig("server.cert_file and server.key_file go together: set both")
+    if server.cert_file or server.allow_plain_http or _is_loopback(host):
+        return
+    raise UnsafeServerConfig(
+        f"refusing plain HTTP on {host}: device tokens would cross the network in clear. "
+        "Set server.cert_file and server.key_file (TLS), or server.allow_plain_http = true "
+        "behind a TLS-terminating proxy"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(
+    engine: Engine,
+    config: Config,
+    *,
+    origin: str = SERVER_ORIGIN,
+    clock: Clock = utc_now,
+) -> FastAPI:
+    """The API over a migrated database; uvicorn (or a test) serves it."""
+    notifier = FeedNotifier()
+    state = ServerState(
+        engine=engine,
+        config=config,
+        service=QueueService.from_config(engine, config, origin=origin, clock=clock),
+        notifier=notifier,
+        origin=origin,
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        notifier.attach(asyncio.get_running_loop())
+        listener = None
+        if engine.dialect.name == "postgresql":
+            listener = PostgresListener(engine, notifier)
+            await asyncio.to_thread(listener.start)
+        log.info("server ready on a %s database", engine.dialect.name)
+        try:
+            yield
+        finally:
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
+
+    app = FastAPI(
+        title="Hospital queue server",
+        version=server_version(),
+        description="Central server of the hospital queue kiosks: queue, counters, event feed.",
+        lifespan=lifespan,
+    )
+    app.state.kiosk = state
+    app.include_router(routes.router)
+    app.include_router(feed.router)
+    app.include_router(pages.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _error(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.detail, exc.headers)
+
+    @app.exception_handler(QueueError)
+    async def queue_error(request: Request, exc: QueueError) -> JSONResponse:
+        if isinstance(exc, UnknownTicket | UnknownDepartment):
+            return _error(404, exc.code, str(exc))
+        if isinstance(exc, InvalidTransition | DepartmentUnavailable):
+            return _error(409, exc.code, str(exc))
+        return _error(409, exc.code, str(exc))

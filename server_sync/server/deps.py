@@ -1,0 +1,135 @@
+"""Shared state, errors and auth dependencies of the API (`Annotated` aliases per role)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from kiosk.config import Config
+from kiosk.queue.db import read_session
+from kiosk.queue.models import DeviceRole
+from kiosk.queue.service import Clock, QueueService
+from server_sync.server.devices import authenticate, touch_device
+from server_sync.server.notify import FeedNotifier
+
+LAST_SEEN_EVERY_SECONDS = 60.0
+
+
+def server_version() -> str:
+    try:
+        return importlib.metadata.version("hospital-queue-kiosk")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def invalid_field(where: str, field: str, code: str, message: str, value: object) -> Exception:
+    """A 422 in FastAPI's own shape, for a field that is well-formed but wrong."""
+    return RequestValidationError(
+        [{"type": code, "loc": (where, field), "msg": message, "input": value}]
+    )
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, with a reason for people and a code for programs."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+
+
+@dataclass
+class ServerState:
+    engine: Engine
+    config: Config
+    service: QueueService
+    notifier: FeedNotifier
+    origin: str
+    clock: Clock
+    _seen: dict[str, float] = field(default_factory=dict)
+    _seen_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> dt.datetime:
+        return self.clock().astimezone(dt.UTC)
+
+    def seen(self, name: str) -> None:
+        """Record the device's visit now and then, not on every request (it is a write)."""
+        moment = time.monotonic()
+        with self._seen_lock:
+            last = self._seen.get(name)
+            if last is not None and moment - last < LAST_SEEN_EVERY_SECONDS:
+                return
+            self._seen[name] = moment
+        touch_device(self.engine, name, self.now())
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: str
+
+
+def get_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.kiosk
+    return state
+
+
+StateDep = Annotated[ServerState, Depends(get_state)]
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="DeviceToken",
+    description="the device token printed once by `kiosk server add-device NAME --role ROLE`",
+)
+
+
+def current_caller(
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Caller:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "unauthenticated", "a device token is required", challenge)
+    with read_session(state.engine) as session:
+        device = authenticate(session, credentials.credentials)
+        caller = None if device is None else Caller(device.name, device.role)
+    if caller is None:
+        raise ApiError(401, "unauthenticated", "unknown or revoked device token", challenge)
+    state.seen(caller.name)
+    return caller
+
+
+def require(*roles: DeviceRole) -> Callable[[Caller], Caller]:
+    allowed = {str(role) for role in roles} | {str(DeviceRole.ADMIN)}
+
+    def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+        if caller.role not in allowed:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"a {caller.role} device may not do this; it needs the role "
+                f"{' or '.join(sorted(allowed))}",
+            )
+        return caller
+
+    return check
+
+
+AnyDevice = Annotated[Caller, Depends(current_caller)]
+KioskDevice = Annotated[Caller, Depends(require(DeviceRole.KIOSK))]
+CounterDevice = Annotated[Caller, Depends(require(DeviceRole.COUNTER))]
+AdminDevice = Annotated[Caller, Depends(require())]

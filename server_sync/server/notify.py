@@ -1,0 +1,117 @@
+"""Wake long-polling clients when a newer event is committed, without polling the database.
+
+`FeedNotifier` is the in-process signal: writers in this process call `notify()` after their
+commit. On PostgreSQL, `PostgresListener` also LISTENs on the channel that the `events_notify`
+trigger (migration 0002) signals at each commit, so writes made by *other* server processes
+wake this process's waiters too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+
+import psycopg
+from sqlalchemy import Engine
+
+log = logging.getLogger("kiosk.server")
+
+NOTIFY_CHANNEL = "kiosk_events"  # the same name as in migration 0002
+
+
+class FeedNotifier:
+    """A broadcast "something new was committed" for the coroutines of one event loop.
+
+    A waiter takes `current()` *before* it reads the database and then awaits `wait(token)`:
+    a notification that lands between its read and its wait is never lost.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event = asyncio.Event()
+        self.listening_to_database = False
+        self.waiters = 0  # long-polls waiting now (read by tests and diagnostics)
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def current(self) -> asyncio.Event:
+        return self._event
+
+    def notify(self) -> None:
+        """Thread-safe: wake every waiter (from a request thread or the listener thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        # RuntimeError: the loop closed in between, so nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._fire)
+
+    def _fire(self) -> None:
+        fired, self._event = self._event, asyncio.Event()
+        fired.set()
+
+    async def wait(self, token: asyncio.Event, timeout: float) -> bool:
+        """True when notified before `timeout` seconds pass."""
+        self.waiters += 1
+        try:
+            await asyncio.wait_for(token.wait(), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self.waiters -= 1
+        return True
+
+
+def libpq_dsn(engine: Engine) -> str:
+    """The engine's URL as libpq takes it (password and options such as search_path kept)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresListener:
+    """A thread that LISTENs for committed events and forwards each notification."""
+
+    RECONNECT_SECONDS = 2.0
+
+    def __init__(self, engine: Engine, notifier: FeedNotifier) -> None:
+        self._dsn = libpq_dsn(engine)
+        self._notifier = notifier
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kiosk-pg-listen", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        # Until LISTEN runs, a commit could be missed: wait for it (or the first failure).
+        self._ready.wait(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        failed = False
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._dsn, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._notifier.listening_to_database = True
+                    self._ready.set()
+                    if failed:
+                        log.info("listening for feed notifications again")
+                        failed = False
+                        # Whatever committed while we were away: let waiters look.
+                        self._notifier.notify()
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self._notifier.notify()
+            except psycopg.Error as exc:
+                self._notifier.listening_to_database = False
+                self._ready.set()
+                if not failed:
+                    log.warning("feed notifications from PostgreSQL lost (%s); retrying", exc)
+                    failed = True
+                self._stop.wait(self.RECONNECT_SECONDS)
+        self._notifier.listening_to_database = False

@@ -1,0 +1,194 @@
+"""The JSON API under /api/v1 (DESIGN §6): departments, tickets, counter actions, devices."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path
+from sqlalchemy import text
+
+from kiosk.queue.db import read_session
+from kiosk.queue.errors import UnknownDepartment
+from kiosk.queue.models import Department
+from kiosk.queue.service import TicketInfo
+from server_sync.server.deps import (
+    AdminDevice,
+    AnyDevice,
+    ApiError,
+    CounterDevice,
+    StateDep,
+    invalid_field,
+    server_version,
+)
+from server_sync.server.devices import list_devices
+from server_sync.server.schemas import (
+    CallBody,
+    CallNextAnswer,
+    CallNextBody,
+    CancelBody,
+    DepartmentList,
+    DepartmentOut,
+    DeviceList,
+    DeviceOut,
+    ErrorAnswer,
+    Health,
+    PublicTicket,
+    QueueOut,
+    TicketOut,
+    TransferBody,
+)
+
+DepartmentPath = Annotated[
+    str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_]+$", examples=["NOI"])
+]
+TicketPath = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
+
+AUTH_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorAnswer, "description": "no token, or an unknown or revoked one"},
+    403: {"model": ErrorAnswer, "description": "this device's role may not do this"},
+}
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorAnswer, "description": "no such ticket or department"}
+}
+CONFLICT: dict[int | str, dict[str, object]] = {
+    409: {"model": ErrorAnswer, "description": "impossible transition; the reason says why"}
+}
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}}, tags=["health"])
+def health(state: StateDep) -> Health:
+    backend = state.engine.dialect.name
+    try:
+        with state.engine.connect() as connection:
+            connection.execute(text("SELECT 1 FROM departments LIMIT 1"))
+    except Exception as exc:  # any database failure is what this endpoint reports
+        raise ApiError(503, "database_unavailable", f"database check failed: {exc}") from exc
+    return Health(status="ok", version=server_version(), database=backend)
+
+
+@router.get("/departments", response_model=DepartmentList, responses=AUTH_ERRORS, tags=["queue"])
+def departments(state: StateDep, caller: AnyDevice) -> DepartmentList:
+    return DepartmentList(departments=[DepartmentOut.of(d) for d in state.service.departments()])
+
+
+@router.get(
+    "/departments/{code}/queue",
+    response_model=QueueOut,
+    responses={**AUTH_ERRORS, **NOT_FOUND},
+    tags=["queue"],
+)
+def department_queue(state: StateDep, caller: AnyDevice, code: DepartmentPath) -> QueueOut:
+    return QueueOut.of(state.service.snapshot(code))
+
+
+@router.post(
+    "/departments/{code}/call-next",
+    response_model=CallNextAnswer,
+    responses={**AUTH_ERRORS, **NOT_FOUND},
+    tags=["counter"],
+)
+def call_next(
+    state: StateDep, caller: CounterDevice, code: DepartmentPath, body: CallNextBody
+) -> CallNextAnswer:
+    ticket = state.service.call_next(code, body.room)
+    if ticket is not None:
+        state.notifier.notify()
+    return CallNextAnswer(ticket=None if ticket is None else TicketOut.of(ticket))
+
+
+def _changed(state: StateDep, ticket: TicketInfo) -> TicketOut:
+    state.notifier.notify()
+    return TicketOut.of(ticket)
+
+
+TICKET_ACTION = {"response_model": TicketOut, "responses": {**AUTH_ERRORS, **NOT_FOUND, **CONFLICT}}
+
+
+@router.post("/tickets/{ticket_id}/call", tags=["counter"], **TICKET_ACTION)  # type: ignore[arg-type]
+def call(
+    state: StateDep, caller: CounterDevice, ticket_id: TicketPath, body: CallBody
+) -> TicketOut:
+    return _changed(state, state.service.call(ticket_id, body.room))
+
+
+@router.post("/tickets/{ticket_id}/recall", tags=["counter"], **TICKET_ACTION)  # type: ignore[arg-type]
+def recall(state: StateDep, caller: CounterDevice, ticket_id: TicketPath) -> TicketOut:
+    return _changed(state, state.service.recall(ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/serve", tags=["counter"], **TICKET_ACTION)  # type: ignore[arg-type]
+def serve(state: StateDep, caller: CounterDevice, ticket_id: TicketPath) -> TicketOut:
+    return _changed(state, state.service.serve(ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/no-show", tags=["counter"], **TICKET_ACTION)  # type: ignore[arg-type]
+def no_show(state: StateDep, caller: CounterDevice, ticket_id: TicketPath) -> TicketOut:
+    return _changed(state, state.service.no_show(ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/requeue", tags=["counter"], **TICKET_ACTION)  # type: ignore[arg-type]
+def requeue(state: StateDep, caller: CounterDevice, ticket_id: TicketPath) -> TicketOut:
+    return _changed(state, state.service.requeue(ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/cancel", tags=["counter"], **TICKET_ACTION)  # type: ignore[arg-type]
+def cancel(
+    state: StateDep,
+    caller: CounterDevice,
+    ticket_id: TicketPath,
+    body: Annotated[CancelBody | None, Body()] = None,
+) -> TicketOut:
+    reason = body.reason if body is not None else "cancelled"
+    return _changed(state, state.service.cancel(ticket_id, reason))
+
+
+@router.post(
+    "/tickets/{ticket_id}/transfer",
+    response_model=TicketOut,
+    responses={**AUTH_ERRORS, **NOT_FOUND, **CONFLICT},
+    tags=["counter"],
+)
+def transfer(
+    state: StateDep, caller: CounterDevice, ticket_id: TicketPath, body: TransferBody
+) -> TicketOut:
+    state.service.get(ticket_id)  # an unknown ticket is a 404, before the body is judged
+    try:
+        moved = state.service.transfer(ticket_id, body.department)
+    except UnknownDepartment as exc:
+        raise invalid_field("body", "department", exc.code, str(exc), body.department) from None
+    return _changed(state, moved)
+
+
+@router.get(
+    "/tickets/{ticket_id}", response_model=PublicTicket, responses=NOT_FOUND, tags=["public"]
+)
+def public_ticket(state: StateDep, ticket_id: TicketPath) -> PublicTicket:
+    """Anyone holding the (unguessable) id: the patient's phone, through the QR code."""
+    ticket = state.service.get(ticket_id)
+    position = state.service.position(ticket_id)
+    names = department_names(state, ticket.department)
+    return PublicTicket.build(ticket, position, names, state.config.status_url(ticket.id))
+
+
+def department_names(state: StateDep, code: str) -> tuple[str, str]:
+    with read_session(state.engine) as session:
+        department = session.get(Department, code)
+        return (code, code) if department is None else (department.name_vi, department.name_en)
+
+
+@router.get("/devices", response_model=DeviceList, responses=AUTH_ERRORS, tags=["admin"])
+def devices(state: StateDep, caller: AdminDevice) -> DeviceList:
+    return DeviceList(
+        devices=[
+            DeviceOut(
+                name=d.name,
+                role=d.role,
+                created_at=d.created_at,
+                revoked_at=d.revoked_at,
+                last_seen_at=d.last_seen_at,
+            )
+            for d in list_devices(state.engine)
+        ]
+    )

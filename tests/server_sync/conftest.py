@@ -1,0 +1,166 @@
+"""Fixtures for the server and sync tests: a real uvicorn on 127.0.0.1, device tokens, kiosks."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from kiosk.config import Config
+from kiosk.queue.db import open_database
+from kiosk.queue.service import QueueService
+from server_sync.client import SyncClient
+from server_sync.server import create_app
+from server_sync.server.devices import add_device
+from tests.conftest import seed
+
+ROLES = ("kiosk", "counter", "board", "admin")
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Wait for a condition (not for time): poll it until it holds or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        pause.wait(0.01)
+
+
+def free_socket() -> socket.socket:
+    """A bound, not yet listening socket on 127.0.0.1: connecting to it is refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@dataclass
+class LiveServer:
+    app: FastAPI
+    sock: socket.socket = field(default_factory=free_socket)
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.sock.getsockname()
+        return f"http://{host}:{port}"
+
+    def start(self, timeout: float = 20.0) -> LiveServer:
+        config = uvicorn.Config(
+            self.app, log_config=None, log_level="warning", timeout_graceful_shutdown=1
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+        self.thread.start()
+        server, thread = self.server, self.thread
+        wait_until(lambda: server.started or not thread.is_alive(), timeout, "uvicorn to start")
+        assert server.started, "uvicorn did not start"
+        response = requests.get(f"{self.url}/api/v1/health", timeout=5)
+        assert response.status_code == 200, response.text
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=15)
+            assert not self.thread.is_alive(), "uvicorn did not stop"
+        self.sock.close()
+
+
+@pytest.fixture
+def server_config() -> Config:
+    return Config()
+
+
+@pytest.fixture
+def server_engine(database_url: str) -> Iterator[Engine]:
+    engine = open_database(database_url)
+    seed(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tokens(server_engine: Engine) -> dict[str, str]:
+    return {role: add_device(server_engine, f"{role}-1", role) for role in ROLES}
+
+
+@pytest.fixture
+def make_server(
+    server_engine: Engine, server_config: Config
+) -> Iterator[Callable[..., LiveServer]]:
+    servers: list[LiveServer] = []
+
+    def make(engine: Engine | None = None, start: bool = True) -> LiveServer:
+        live = LiveServer(create_app(engine or server_engine, server_config))
+        servers.append(live)
+        return live.start() if start else live
+
+    yield make
+    for live in servers:
+        live.stop()
+
+
+@pytest.fixture
+def live(make_server: Callable[..., LiveServer], tokens: dict[str, str]) -> LiveServer:
+    return make_server()
+
+
+class Api:
+    """requests with a role's token."""
+
+    def __init__(self, base: str, token: str | None) -> None:
+        self.base = base
+        self.http = requests.Session()
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def get(self, path: str, **kw: object) -> requests.Response:
+        return self.http.get(f"{self.base}{path}", timeout=30, **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kw: object) -> requests.Response:
+        return self.http.post(f"{self.base}{path}", timeout=30, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def api(live: LiveServer, tokens: dict[str, str]) -> Callable[[str | None], Api]:
+    def make(role: str | None) -> Api:
+        return Api(live.url, tokens[role] if role else None)
+
+    return make
+
+
+@pytest.fixture
+def kiosk_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_database(f"sqlite:///{tmp_path / 'kiosk.db'}")
+    seed(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def kiosk_service(kiosk_engine: Engine) -> QueueService:
+    return QueueService(kiosk_engine, origin="kiosk-hall-1")
+
+
+@pytest.fixture
+def server_service(server_engine: Engine) -> QueueService:
+    """Issues tickets straight into the server's database (as if pushed by a kiosk)."""
+    return QueueService(server_engine, origin="kiosk-direct")
+
+
+def sync_client(engine: Engine, url: str, token: str, origin: str = "kiosk-hall-1") -> SyncClient:
+    return SyncClient(engine, base_url=url, token=token, origin=origin, timeout=10)

@@ -1,0 +1,236 @@
+"""The kiosk's sync client against a real server: offline issuing, push, pull, backoff, clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import random
+from collections.abc import Callable
+
+import pytest
+import requests
+from sqlalchemy import Engine, select
+
+from kiosk.queue.events import event_to_dict, outbox
+from kiosk.queue.models import Event, Ticket
+from kiosk.queue.service import QueueService
+from server_sync.client import (
+    ServerRefused,
+    ServerUnreachable,
+    SyncWorker,
+    full_jitter,
+    parse_retry_after,
+)
+from tests.server_sync.conftest import LiveServer, sync_client, wait_until
+
+
+def test_kiosk_offline_issues_200_then_pushes_each_once_in_order(
+    make_server: Callable[..., LiveServer],
+    tokens: dict[str, str],
+    server_engine: Engine,
+    kiosk_engine: Engine,
+    kiosk_service: QueueService,
+) -> None:
+    live = make_server(start=False)
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    issued = [kiosk_service.issue("NOI").ticket for _ in range(200)]
+    with pytest.raises(ServerUnreachable):
+        client.sync_once()
+    live.start()
+
+    report = client.sync_once()
+    assert report.push.accepted == 200 and report.push.duplicates == 0
+    assert report.push.rejected == []
+    with kiosk_engine.connect() as connection:
+        assert connection.scalar(select(Event.id).where(Event.synced_at.is_(None))) is None
+
+    with server_engine.connect() as connection:
+        numbers = connection.execute(
+            select(Ticket.number, Ticket.id).order_by(Ticket.issued_at, Ticket.number)
+        ).all()
+        events = connection.execute(
+            select(Event.seq, Event.type)
+            .where(Event.origin == "kiosk-hall-1")
+            .order_by(Event.position)
+        ).all()
+    assert [n for n, _ in numbers] == list(range(1, 201))
+    assert [i for _, i in numbers] == [t.id for t in issued]
+    assert events == [(seq, "ticket.issued") for seq in range(1, 201)]
+
+    # The same batch again: every event a duplicate, nothing stored twice.
+    with kiosk_engine.connect() as connection:
+        from sqlalchemy.orm import Session
+
+        with Session(bind=connection) as session:
+            batch = [
+                event_to_dict(e)
+                for e in session.scalars(select(Event).order_by(Event.seq)).all()
+                if e.origin == "kiosk-hall-1"
+            ]
+    again = requests.post(
+        f"{live.url}/api/v1/sync/events",
+        json={"origin": "kiosk-hall-1", "events": batch},
+        headers={"Authorization": f"Bearer {tokens['kiosk']}"},
+        timeout=30,
+    ).json()
+    assert again["accepted"] == [] and again["rejected"] == []
+    assert again["duplicates"] == [e["id"] for e in batch]
+    with server_engine.connect() as connection:
+        assert len(connection.execute(select(Ticket.id)).all()) == 200
+    client.close()
+
+
+def test_pull_brings_counter_calls_to_the_kiosk(
+    live: LiveServer,
+    tokens: dict[str, str],
+    kiosk_engine: Engine,
+    kiosk_service: QueueService,
+    server_engine: Engine,
+) -> None:
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    tickets = [kiosk_service.issue("NOI").ticket for _ in range(3)]
+    client.sync_once()
+    assert kiosk_service.position(tickets[2].id).ahead == 2
+
+    counter = {"Authorization": f"Bearer {tokens['counter']}"}
+    for _ in range(2):
+        requests.post(
+            f"{live.url}/api/v1/departments/NOI/call-next",
+            json={"room": "P101"},
+            headers=counter,
+            timeout=10,
+        )
+    moved = requests.post(
+        f"{live.url}/api/v1/tickets/{tickets[0].id}/transfer",
+        json={"department": "NGOAI"},
+        headers=counter,
+        timeout=10,
+    ).json()
+
+    report = client.sync_once()
+    assert report.pull.applied == 3  # two calls and a transfer
+    assert kiosk_service.position(tickets[2].id).ahead == 0
+    assert kiosk_service.get(tickets[1].id).status == "called"
+    assert kiosk_service.get(moved["id"]).department == "NGOAI"
+    counts = {d.code: d for d in kiosk_service.departments()}
+    assert counts["NOI"].waiting == 1 and counts["NOI"].serving == 1
+    assert counts["NGOAI"].waiting == 1
+    # The cursor is durable: a new client on the same database pulls nothing again.
+    fresh = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    assert fresh.cursor() == report.pull.cursor
+    assert fresh.sync_once().pull.received == 0
+    client.close()
+    fresh.close()
+
+
+def test_second_kiosk_with_the_same_numbers_is_rejected_not_merged(
+    live: LiveServer, tokens: dict[str, str], kiosk_engine: Engine, tmp_path: object
+) -> None:
+    from kiosk.queue.db import open_database
+    from tests.conftest import seed
+
+    other_engine = open_database(f"sqlite:///{tmp_path}/other.db")
+    seed(other_engine)
+    first = QueueService(kiosk_engine, origin="kiosk-hall-1")
+    second = QueueService(other_engine, origin="kiosk-hall-2")  # same numbering.offset: wrong
+    first.issue("NOI")
+    clash = second.issue("NOI").ticket
+    sync_client(kiosk_engine, live.url, tokens["kiosk"]).push()
+    result = sync_client(other_engine, live.url, tokens["kiosk"], origin="kiosk-hall-2").push()
+    assert result.accepted == 0 and len(result.rejected) == 1
+    reason = result.rejected[0][1]
+    assert "numbering.offset" in reason and "kiosk-hall-1" in reason
+    with other_engine.connect() as connection:
+        from sqlalchemy.orm import Session
+
+        with Session(bind=connection) as session:
+            assert outbox(session, "kiosk-hall-2") == []
+            stored = session.scalars(select(Event).where(Event.ticket_id == clash.id)).one()
+            assert stored.rejected_reason == reason
+    other_engine.dispose()
+
+
+def test_cancel_after_the_server_called_the_ticket_is_rejected(
+    live: LiveServer, tokens: dict[str, str], kiosk_engine: Engine, kiosk_service: QueueService
+) -> None:
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    ticket = kiosk_service.issue("NOI").ticket
+    client.push()
+    requests.post(
+        f"{live.url}/api/v1/departments/NOI/call-next",
+        json={"room": "P1"},
+        headers={"Authorization": f"Bearer {tokens['counter']}"},
+        timeout=10,
+    )
+    kiosk_service.cancel(ticket.id, "print_failed")
+    result = client.push()
+    assert len(result.rejected) == 1 and "it is called" in result.rejected[0][1]
+    client.pull()  # the server is the authority: the kiosk now shows it called
+    assert kiosk_service.get(ticket.id).status == "called"
+
+
+def test_wrong_token_is_a_refusal(live: LiveServer, kiosk_engine: Engine) -> None:
+    client = sync_client(kiosk_engine, live.url, "wrong")
+    with pytest.raises(ServerRefused) as info:
+        client.sync_once()
+    assert info.value.status == 401
+
+
+def test_worker_backs_off_while_the_server_is_down_then_recovers(
+    make_server: Callable[..., LiveServer],
+    tokens: dict[str, str],
+    kiosk_engine: Engine,
+    kiosk_service: QueueService,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    live = make_server(start=False)
+    kiosk_service.issue("NOI")
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    worker = SyncWorker(client, interval=0.05, base=0.01, cap=0.05, rng=random.Random(1))
+    with caplog.at_level(logging.WARNING, logger="kiosk.sync"):
+        worker.start()
+        wait_until(lambda: worker.failures >= 3, 10, "three failed rounds")
+        live.start()
+        worker.wake()
+        wait_until(lambda: worker.last_report is not None and worker.failures == 0, 10)
+        worker.stop()
+    assert not worker.running
+    assert any("sync failed" in r.getMessage() for r in caplog.records)
+    with kiosk_engine.connect() as connection:
+        assert connection.scalar(select(Event.id).where(Event.synced_at.is_(None))) is None
+    client.close()
+
+
+def test_full_jitter_and_retry_after() -> None:
+    rng = random.Random(7)
+    for attempt in range(12):
+        delays = [full_jitter(attempt, 1.0, 60.0, rng) for _ in range(50)]
+        assert all(0 <= d <= min(60.0, 2**attempt) for d in delays)
+    assert parse_retry_after("120") == 120.0
+    now = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
+    later = email.utils.format_datetime(now + dt.timedelta(seconds=30), usegmt=True)
+    assert parse_retry_after(later, now) == 30.0
+    assert parse_retry_after("soon") is None
+
+
+def test_retry_after_is_honoured(kiosk_engine: Engine) -> None:
+    client = sync_client(kiosk_engine, "http://127.0.0.1:9", "t")
+    worker = SyncWorker(client, interval=5, base=1, cap=100)
+    worker.failures = 1
+    assert worker.next_delay(ServerRefused(503, "busy", retry_after=42)) == 42
+    assert worker.next_delay(None) == 5
+
+
+def test_clock_offset_from_the_date_header(
+    live: LiveServer, tokens: dict[str, str], kiosk_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    client.sync_once()
+    assert client.clock_offset_seconds is not None and abs(client.clock_offset_seconds) < 2
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    now = dt.datetime.now(dt.UTC).timestamp()
+    with caplog.at_level(logging.WARNING, logger="kiosk.sync"):
+        client._observe_clock(email.utils.format_datetime(ahead, usegmt=True), now, now)
+    assert 298 < client.clock_offset_seconds < 302
+    assert any("clock is +30" in r.getMessage() for r in caplog.records)
