@@ -666,12 +666,32 @@ class QueueService:
     def _position(self, session: Session, ticket: Ticket, department: Department) -> Position:
         if ticket.status != S.WAITING:
             return Position(ahead=0, estimated_wait_minutes=0)
-        mine = _call_order_key(ticket)
-        ahead = sum(
-            1
-            for other in self._waiting(session, department.code, ticket.service_date)
-            if _call_order_key(other) < mine
+        waiting = (
+            Ticket.department_code == department.code,
+            Ticket.service_date == ticket.service_date,
+            Ticket.status == S.WAITING,
         )
+        same_group = Ticket.priority.is_not(None) if ticket.priority else Ticket.priority.is_(None)
+        # Counted in the database: the line can be hundreds long at 7 a.m.
+        ahead = (
+            session.scalar(
+                select(func.count()).where(
+                    *waiting, same_group, Ticket.queued_at < ticket.queued_at
+                )
+            )
+            or 0
+        )
+        if ticket.priority is None:
+            ahead += (
+                session.scalar(select(func.count()).where(*waiting, Ticket.priority.is_not(None)))
+                or 0
+            )
+        # Exact ties in place (same instant) are broken like the call order breaks them.
+        mine = _call_order_key(ticket)
+        tied = session.scalars(
+            select(Ticket).where(*waiting, same_group, Ticket.queued_at == ticket.queued_at)
+        ).all()
+        ahead += sum(1 for other in tied if _call_order_key(other) < mine)
         return Position(ahead, self._estimate(session, department, ticket.service_date, ahead))
 
 
