@@ -24,8 +24,12 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
 
 
-def setup_logging(verbose: bool = False) -> None:
-    """Named `kiosk.*` loggers to stderr; journal priorities when systemd reads stderr."""
+def setup_logging(verbose: bool = False, long_running: bool = False) -> None:
+    """Named `kiosk.*` loggers to stderr; journal priorities when systemd reads stderr.
+
+    Services (run, server, board…) log what they do at INFO; one-shot commands only warn, so
+    their stderr stays the one line that says what went wrong.
+    """
     logger = logging.getLogger("kiosk")
     if any(getattr(h, "_kiosk", False) for h in logger.handlers):
         return
@@ -38,5 +42,8 @@ def setup_logging(verbose: bool = False) -> None:
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if verbose:
+        logger.setLevel(logging.DEBUG)
+    else:
+        logger.setLevel(logging.INFO if long_running else logging.WARNING)
     logger.propagate = False

@@ -237,6 +237,13 @@ class SyncClient:
             log.info("clock agrees with the server again (offset %+.1f s)", offset)
             self._clock_warned = False
 
+    def probe(self) -> dict[str, Any]:
+        """Health, then an authenticated read: ServerUnreachable or ServerRefused (401/403) say
+        what is wrong; afterwards `clock_offset_seconds` holds the measured offset."""
+        health = self._request("GET", "/api/v1/health")
+        self._request("GET", "/api/v1/departments")
+        return dict(health) if isinstance(health, dict) else {}
+
     # -- push ------------------------------------------------------------------------------
 
     def push(self) -> PushResult:

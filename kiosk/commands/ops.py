@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     backup.add_argument("path", type=Path, metavar="PATH", help="file to write (replaced whole)")
     backup.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
     backup.set_defaults(handler=cmd_backup)
+    register_doctor(subparsers)
 
 
 def backup_sqlite(source: Path, target: Path) -> int:
@@ -64,3 +65,25 @@ def cmd_backup(args: argparse.Namespace) -> int:
     pages = backup_sqlite(Path(url.database), args.path)
     print(f"backed up {url.database} to {args.path} ({pages} pages, integrity ok)")
     return 0
+
+
+def register_doctor(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = subparsers.add_parser(
+        "doctor",
+        parents=[common_options()],
+        help="check config, database, printer, server, clock, sync and disk; say how to fix",
+    )
+    doctor.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
+    doctor.set_defaults(handler=cmd_doctor)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from kiosk.doctor import Level, run_checks
+
+    checks = run_checks(args.config, database_url=args.database)
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if c.level == Level.FAIL]
+    warned = [c for c in checks if c.level == Level.WARN]
+    print(f"\n{len(failed)} failed, {len(warned)} warnings, {len(checks)} checks")
+    return 1 if failed else 0
