@@ -7,15 +7,24 @@ one line naming the key, the bad value and what is allowed (`ConfigError`), neve
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 APP_NAME = "hospital-queue-kiosk"
@@ -131,6 +140,29 @@ class ServerConfig(_Section):
     key_file: str = ""
     allow_plain_http: bool = False
 
+    @model_validator(mode="after")
+    def _tls_unless_loopback(self) -> ServerConfig:
+        # Tokens and queue data cross the hospital network: plain HTTP only on this machine,
+        # or when the config says so explicitly.
+        parsed = urlsplit(self.url)
+        if self.url and parsed.scheme not in ("http", "https"):
+            raise ValueError(f"url = {self.url!r} is not allowed; expected an https:// address")
+        if parsed.scheme == "http" and not self.allow_plain_http:
+            host = parsed.hostname or ""
+            if host != "localhost" and not _is_loopback(host):
+                raise ValueError(
+                    f"url = {self.url!r} is not allowed: plain HTTP to another machine; expected https:// "
+                    "(or set server.allow_plain_http = true on a network you trust)"
+                )
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 class QueueConfig(_Section):
     priority_reasons: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
@@ -204,6 +236,8 @@ def _describe(error: ErrorDetails, source: str) -> str:
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
     if kind == "missing":
         return f"{source}: '{key}' is required"
+    if isinstance(value, dict):  # a rule across keys of a section names its key itself
+        return f"{source}: {key}.{message}"
     return f"{source}: {key} = {value!r} is not allowed; expected {_lower_first(message)}"
 
 

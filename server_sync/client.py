@@ -159,7 +159,10 @@ class SyncClient:
         self.http = http or requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.http.headers["User-Agent"] = USER_AGENT
-        self.http.verify = ca_file or True
+        # Passed on every request too: requests lets REQUESTS_CA_BUNDLE override a session's
+        # `verify`, which would silently drop the hospital's CA.
+        self.verify: str | bool = ca_file or True
+        self.http.verify = self.verify
         self.cursor_name = f"pull:{self.base_url}"[:200]
         self.clock_offset_seconds: float | None = None
         self._clock_warned = False
@@ -193,7 +196,9 @@ class SyncClient:
         url = f"{self.base_url}{path}"
         sent = time.time()
         try:
-            response = self.http.request(method, url, timeout=timeout or self.timeout, **kw)
+            response = self.http.request(
+                method, url, timeout=timeout or self.timeout, verify=self.verify, **kw
+            )
         except requests.RequestException as exc:
             raise ServerUnreachable(f"{method} {url}: {exc}") from exc
         received = time.time()

@@ -118,3 +118,25 @@ def test_write_atomically_replaces_whole_file(tmp_path: Path) -> None:
     write_atomically(path, "a = 2\n")
     assert path.read_text() == "a = 2\n"
     assert [p.name for p in path.parent.iterdir()] == ["kiosk.toml"]
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://queue.benhvien.local", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:8080", True),
+        ("http://10.1.2.3:8080", False),
+        ("ftp://queue.benhvien.local", False),
+    ],
+)
+def test_plain_http_only_to_this_machine(url: str, allowed: bool) -> None:
+    if allowed:
+        assert parse_config({"server": {"url": url}}).server.url == url
+        return
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"server": {"url": url}}, "k.toml")
+    assert str(caught.value).startswith(f"k.toml: server.url = '{url}' is not allowed")
+    trusted = {"server": {"url": url, "allow_plain_http": True}}
+    if url.startswith("http:"):
+        assert parse_config(trusted).server.allow_plain_http
