@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "kiosk.commands.queue",
     "kiosk.commands.ops",
     "kiosk.commands.printing",
+    "kiosk.commands.server",
+    "kiosk.commands.ui",
 )
 
 EXIT_FAULT = 1
@@ -68,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.config = getattr(args, "config", None)
     args.verbose = getattr(args, "verbose", False)
-    setup_logging(args.verbose)
+    # Subcommands that keep running set `long_running=True` with set_defaults().
+    setup_logging(args.verbose, long_running=getattr(args, "long_running", False))
     try:
         result: int | None = args.handler(args)
         return result or 0

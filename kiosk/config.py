@@ -151,8 +151,9 @@ class ServerConfig(_Section):
             host = parsed.hostname or ""
             if host != "localhost" and not _is_loopback(host):
                 raise ValueError(
-                    f"url = {self.url!r} is not allowed: plain HTTP to another machine; expected https:// "
-                    "(or set server.allow_plain_http = true on a network you trust)"
+                    f"url = {self.url!r} is not allowed: plain HTTP to another machine; "
+                    "expected https:// (or set server.allow_plain_http = true on a network you "
+                    "trust)"
                 )
         return self
 

@@ -1,0 +1,160 @@
+"""`kiosk run` (the patient kiosk screen) and `kiosk set-pin` (its admin PIN).
+
+Qt is imported only inside `cmd_run`, so every other command starts without PySide6.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import logging
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+from kiosk.cli import EXIT_PRINTER, EXIT_USAGE, CommandError, common_options
+from kiosk.commands.queue import open_service
+from kiosk.config import Config, load_config, parse_config, resolve_config_path, write_atomically
+from kiosk.queue.db import open_database
+from kiosk.queue.seeds import seed_database
+from kiosk.queue.service import QueueService
+
+log = logging.getLogger("kiosk.ui")
+
+SEEDS_FILE = Path(__file__).resolve().parents[2] / "seeds" / "provincial-general-hospital.toml"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = common_options()
+    run = subparsers.add_parser(
+        "run", parents=[common], help="the patient kiosk (fullscreen when kiosk.fullscreen)"
+    )
+    run.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
+    run.add_argument(
+        "--screenshot", type=Path, metavar="PATH", help="render one screen to a PNG and exit"
+    )
+    run.add_argument(
+        "--size", type=_size, default=(1080, 1920), metavar="WxH", help="default 1080x1920"
+    )
+    run.add_argument("--language", choices=("vi", "en"), help="default: the first configured")
+    run.add_argument("--screen", choices=("home", "ticket", "priority"), default="home")
+    run.set_defaults(handler=cmd_run)
+
+    pin = subparsers.add_parser(
+        "set-pin",
+        parents=[common],
+        help="set the kiosk's admin PIN (stored as a salted hash in the config file)",
+    )
+    pin.add_argument(
+        "--stdin", action="store_true", help="read the PIN from standard input (one line)"
+    )
+    pin.set_defaults(handler=cmd_set_pin)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1080x1920") from None
+    if not (320 <= width <= 7680 and 320 <= height <= 7680):
+        raise argparse.ArgumentTypeError(f"{text!r}: each side must be 320 to 7680 pixels")
+    return width, height
+
+
+@contextlib.contextmanager
+def _screenshot_service(args: argparse.Namespace, config: Config) -> Iterator[QueueService]:
+    """The configured database if it exists and has departments, else a seeded temporary one."""
+    url = args.database or config.kiosk_database_url
+    if not (url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()):
+        service = open_service(args, config)
+        if service.departments():
+            yield service
+            service.engine.dispose()
+            return
+        service.engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="kiosk-screenshot-") as tmp:
+        engine = open_database(f"sqlite:///{Path(tmp) / 'kiosk.db'}")
+        try:
+            seed_database(engine, SEEDS_FILE)
+            service = QueueService.from_config(engine, config)
+            for code, count in (("NOI", 7), ("NHI", 4), ("TIEPDON", 12), ("XN", 5), ("MAT", 2)):
+                if code in service.department_codes():
+                    for _ in range(count):
+                        service.issue(code)
+            yield service
+        finally:
+            engine.dispose()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    language = args.language or config.hospital.languages[0]
+    if args.screenshot:
+        from kiosk.ui.app import render_screenshot
+
+        with _screenshot_service(args, config) as service:
+            path = render_screenshot(
+                config,
+                service,
+                args.screenshot,
+                size=args.size,
+                language=language,
+                screen=args.screen,
+            )
+        print(f"screenshot written to {path}")
+        return 0
+
+    from printer.errors import PrinterError
+    from printer.output import TicketPrinter
+
+    service = open_service(args, config)
+    if not service.departments():
+        log.warning("no departments: load them with kiosk seed seeds/<file>.toml")
+    try:
+        printer = TicketPrinter(config.printer, data_dir=config.data_dir)
+    except PrinterError as exc:
+        raise CommandError(str(exc), EXIT_PRINTER) from None
+    from kiosk.ui.app import run_kiosk
+
+    return run_kiosk(config, service, printer)
+
+
+def _read_pin(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    first = getpass.getpass("New admin PIN (4 to 12 digits): ")
+    second = getpass.getpass("Repeat the PIN: ")
+    if first != second:
+        raise CommandError("the two PINs differ; nothing was changed", EXIT_USAGE)
+    return first.strip()
+
+
+def cmd_set_pin(args: argparse.Namespace) -> int:
+    from kiosk.ui.pin import PinError, check_pin_format, hash_pin, with_pin_hash
+
+    path = resolve_config_path(args.config)
+    if path is None:
+        raise CommandError(
+            "no config file to write the PIN into: pass --config PATH or set KIOSK_CONFIG",
+            EXIT_USAGE,
+        )
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{path}: cannot read the config file ({exc})", EXIT_USAGE) from None
+    if text:
+        load_config(path)  # refuse to edit a file that is already invalid
+    try:
+        pin = check_pin_format(_read_pin(args.stdin))
+        new_text = with_pin_hash(text, hash_pin(pin))
+    except PinError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    parse_config(tomllib.loads(new_text), str(path))
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    write_atomically(path, new_text)
+    path.chmod(mode)
+    print(f"admin PIN set in {path}")
+    return 0

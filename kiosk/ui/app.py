@@ -1,0 +1,127 @@
+"""Start the patient kiosk, or render one of its screens to a PNG and exit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication
+
+from kiosk.config import Config
+from kiosk.queue.service import QueueService
+from kiosk.ui.backend import READY, KioskBackend, TicketView, sample_issued
+from kiosk.ui.i18n import Translations
+from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
+from kiosk.ui.style import apply_style, load_fonts
+from kiosk.ui.watchdog import SystemdWatchdog
+from printer.output import TicketPrinterLike
+from printer.status import PrinterState, PrinterStatus
+from printer.ticket import TicketContent
+
+log = logging.getLogger("kiosk.ui")
+
+
+def create_application(*, offscreen: bool = False) -> QApplication:
+    """The one QApplication (an existing one is reused, e.g. under pytest-qt)."""
+    if offscreen:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    existing = QCoreApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("hospital-queue-kiosk")
+    app.setQuitOnLastWindowClosed(False)  # only the admin panel's exit ends the kiosk
+    return app
+
+
+def build_window(
+    config: Config,
+    service: QueueService,
+    printer: TicketPrinterLike,
+    *,
+    timings: KioskTimings | None = None,
+) -> KioskWindow:
+    app = create_application()
+    family = load_fonts()
+    apply_style(app, family)
+    backend = KioskBackend(service, printer, config)
+    return KioskWindow(config, backend, family=family, translations=Translations(), timings=timings)
+
+
+def run_kiosk(config: Config, service: QueueService, printer: TicketPrinterLike) -> int:
+    app = create_application()
+    window = build_window(config, service, printer)
+    if config.kiosk.fullscreen:
+        window.setWindowFlags(
+            Qt.WindowType.Window
+            | Qt.WindowType.FramelessWindowHint
+            | Qt.WindowType.WindowStaysOnTopHint
+        )
+        app.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))
+        window.showFullScreen()
+    else:
+        window.resize(1080, 1920)
+        window.show()
+    window.start()
+    watchdog = SystemdWatchdog(window)
+    watchdog.start()
+    log.info("kiosk %s running (fullscreen=%s)", config.kiosk.id, config.kiosk.fullscreen)
+    code = app.exec()
+    watchdog.stop()
+    window.shutdown()
+    return int(code)
+
+
+class _NoPrinter:
+    """The screenshot neither asks the printer nor prints."""
+
+    def status(self) -> PrinterStatus:
+        return PrinterStatus(PrinterState.READY, "screenshot")
+
+    def print_ticket(self, image: Image.Image, content: TicketContent | None) -> None:
+        raise AssertionError("a screenshot never prints")
+
+
+def render_screenshot(
+    config: Config,
+    service: QueueService,
+    path: Path,
+    *,
+    size: tuple[int, int] = (1080, 1920),
+    language: str = "vi",
+    screen: str = "home",
+) -> Path:
+    """Draw one screen with the database's departments into a PNG; nothing is committed."""
+    app = create_application(offscreen=True)
+
+    window = build_window(config, service, _NoPrinter(), timings=KioskTimings(idle_ms=0))
+    try:
+        window.resize(*size)
+        window.apply_departments(service.departments())
+        window.apply_printer(READY)
+        window.set_language(language)
+        if screen == "priority" and window.departments:
+            window.department_tapped(window.departments[min(1, len(window.departments) - 1)].code)
+        elif screen == "ticket":
+            view = TicketView.of(sample_issued(service, config), config)
+            window.ticket.show_ticket(view, language)
+            window.ticket.set_seconds_left(config.kiosk.result_seconds)
+            window.show_page(window.ticket)
+        window.show()
+        for _ in range(3):
+            app.processEvents()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(path)):
+            raise OSError(f"cannot write {path}")
+    finally:
+        window.shutdown()
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    log.info("screenshot of %s (%dx%d, %s) written to %s", screen, *size, language, path)
+    return path

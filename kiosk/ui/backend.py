@@ -1,0 +1,245 @@
+"""What the kiosk screen asks of the rest of the product; every method may block.
+
+The kiosk window never calls these on the GUI thread: it submits them to its `Worker`.
+No Qt here. Errors from the printer and the queue are turned into a few typed outcomes that
+the screen maps to words for patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from kiosk.config import Config
+from kiosk.queue.models import Event
+from kiosk.queue.service import DepartmentStatus, IssuedTicket, QueueService
+from printer.output import TicketPrinterLike
+
+log = logging.getLogger("kiosk.ui")
+
+# States in which a patient can get a ticket (the printer's own `can_issue` decides first).
+READY_STATES = frozenset({"ready", "paper_near_end"})
+
+
+@dataclass(frozen=True)
+class PrinterHealth:
+    """The printer as the screen sees it: a lower-case state name and whether to issue."""
+
+    state: str
+    can_issue: bool
+    detail: str = ""
+
+    @classmethod
+    def of(cls, status: Any) -> PrinterHealth:
+        state = getattr(status, "state", "unknown")
+        name = str(getattr(state, "value", None) or getattr(state, "name", state)).lower()
+        can_issue = getattr(status, "can_issue", None)
+        if can_issue is None:
+            can_issue = name in READY_STATES
+        detail = str(getattr(status, "detail", "") or getattr(status, "message", "") or "")
+        return cls(state=name, can_issue=bool(can_issue), detail=detail)
+
+
+READY = PrinterHealth("ready", True)
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """An issued, printed ticket as the "your number" screen shows it."""
+
+    ticket_id: str
+    code: str
+    department_code: str
+    department_name_vi: str
+    department_name_en: str
+    directions_vi: str
+    directions_en: str
+    priority: str | None
+    ahead: int
+    estimated_wait_minutes: int
+    status_url: str
+
+    @classmethod
+    def of(cls, issued: IssuedTicket, config: Config) -> TicketView:
+        return cls(
+            ticket_id=issued.ticket.id,
+            code=issued.ticket.code,
+            department_code=issued.ticket.department,
+            department_name_vi=issued.department_name_vi,
+            department_name_en=issued.department_name_en,
+            directions_vi=issued.directions_vi,
+            directions_en=issued.directions_en,
+            priority=issued.ticket.priority,
+            ahead=issued.position.ahead,
+            estimated_wait_minutes=issued.position.estimated_wait_minutes,
+            status_url=config.status_url(issued.ticket.id),
+        )
+
+    def department_name(self, language: str) -> str:
+        return self.department_name_en if language == "en" else self.department_name_vi
+
+    def directions(self, language: str) -> str:
+        return self.directions_en if language == "en" else self.directions_vi
+
+
+@dataclass(frozen=True)
+class SyncInfo:
+    pending: int
+    rejected: int
+    last_synced_at: dt.datetime | None
+    server_url: str
+
+
+class PrinterNotReady(Exception):
+    """The printer cannot print now; nothing was committed."""
+
+    def __init__(self, health: PrinterHealth) -> None:
+        super().__init__(f"printer not ready: {health.state} {health.detail}".strip())
+        self.health = health
+
+
+class TicketNotPrinted(Exception):
+    """The ticket was committed but printing failed; it has been cancelled (print_failed)."""
+
+
+class KioskBackend:
+    """The queue service and the ticket printer behind one lock (one job at a time anyway)."""
+
+    def __init__(self, service: QueueService, printer: TicketPrinterLike, config: Config) -> None:
+        self.service = service
+        self.printer = printer
+        self.config = config
+        self._lock = threading.Lock()
+        self._last_health: PrinterHealth | None = None
+
+    def departments(self) -> list[DepartmentStatus]:
+        return self.service.departments()
+
+    def printer_health(self) -> PrinterHealth:
+        with self._lock:
+            try:
+                health = PrinterHealth.of(self.printer.status())
+            except Exception as exc:
+                log.warning("printer status failed: %s", exc)
+                health = PrinterHealth("offline", False, str(exc))
+            if health != self._last_health:
+                self._record_health(health)
+            return health
+
+    def _record_health(self, health: PrinterHealth) -> None:
+        previous, self._last_health = self._last_health, health
+        if previous is None and health.can_issue:
+            return
+        log.info("printer is now %s %s", health.state, health.detail)
+        try:
+            self.service.record_device_status(
+                {"printer": health.state, "can_issue": health.can_issue, "detail": health.detail}
+            )
+        except Exception:
+            log.exception("could not record the printer status event")
+
+    def issue(self, department_code: str, priority: str | None, language: str) -> TicketView:
+        """Commit a ticket and print it; raise PrinterNotReady or TicketNotPrinted."""
+        from printer.errors import PrinterUnavailable, PrintFailed
+        from printer.issuing import issue_and_print
+
+        with self._lock:
+            try:
+                printed = issue_and_print(
+                    self.service, self.printer, self.config, department_code, priority, language
+                )
+            except PrinterUnavailable as exc:
+                raise PrinterNotReady(_health_of_error(exc)) from exc
+            except PrintFailed as exc:
+                log.error("ticket for %s not printed, cancelled: %s", department_code, exc)
+                raise TicketNotPrinted(str(exc)) from exc
+            return TicketView.of(printed.issued, self.config)
+
+    def reprint_last(self, language: str = "vi") -> str | None:
+        """Print the last ticket issued here again (staff); its code, or None if there is none."""
+        from printer.errors import NothingToReprint
+        from printer.issuing import reprint_last
+
+        with self._lock:
+            try:
+                printed = reprint_last(self.service, self.printer, self.config, language)
+            except NothingToReprint:
+                return None
+            return printed.issued.ticket.code
+
+    def test_print(self) -> None:
+        from printer.ticket import render_ticket, sample_content
+
+        content = sample_content(self.config, "vi")
+        image = render_ticket(content, self.config.printer.paper_width_mm)
+        with self._lock:
+            self.printer.print_ticket(image, content)
+
+    def set_paused(self, department_code: str, paused: bool) -> list[DepartmentStatus]:
+        self.service.set_paused(department_code, paused)
+        log.info("department %s %s by staff", department_code, "paused" if paused else "resumed")
+        return self.service.departments()
+
+    def sync_info(self) -> SyncInfo:
+        with self.service.reading() as session:
+            mine = Event.origin == self.service.origin
+            pending = session.scalar(
+                select(func.count()).where(
+                    mine, Event.synced_at.is_(None), Event.rejected_reason.is_(None)
+                )
+            )
+            rejected = session.scalar(
+                select(func.count()).where(mine, Event.rejected_reason.is_not(None))
+            )
+            last = session.scalar(select(func.max(Event.synced_at)).where(mine))
+        return SyncInfo(int(pending or 0), int(rejected or 0), last, self.config.server.url)
+
+
+def _health_of_error(exc: Exception) -> PrinterHealth:
+    status = getattr(exc, "status", None)
+    if status is not None:
+        health = PrinterHealth.of(status)
+        return PrinterHealth(health.state, False, health.detail)
+    return PrinterHealth("offline", False, str(exc))
+
+
+def sample_issued(service: QueueService, config: Config) -> IssuedTicket:
+    """A realistic ticket that is NOT committed (screenshots, test prints)."""
+    from kiosk.queue.service import Position, TicketInfo
+
+    departments = service.departments()
+    department = next((d for d in departments if d.code == "NOI"), None) or departments[0]
+    now = service.now()
+    number = department.issued_today + 1 + config.numbering.offset
+    ticket = TicketInfo(
+        id="00000000-0000-4000-8000-000000000000",
+        department=department.code,
+        number=number,
+        code=f"{department.prefix}{number:0{config.numbering.width}d}",
+        service_date=service.service_date(now),
+        priority=None,
+        status="waiting",
+        origin=service.origin,
+        issued_at=now,
+        queued_at=now,
+        called_at=None,
+        last_called_at=None,
+        finished_at=None,
+        room=None,
+        call_count=0,
+        transferred_from=None,
+        cancel_reason=None,
+    )
+    return IssuedTicket(
+        ticket=ticket,
+        position=Position(department.waiting, department.estimated_wait_minutes),
+        department_name_vi=department.name_vi,
+        department_name_en=department.name_en,
+        directions_vi=department.directions_vi,
+        directions_en=department.directions_en,
+    )

@@ -1,0 +1,315 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="vi_VN" sourcelanguage="en_GB">
+    <context>
+        <name>Kiosk</name>
+        <message>
+            <source>Emergency</source>
+            <translation>Cấp cứu</translation>
+        </message>
+        <message>
+            <source>Child under 6 years old</source>
+            <translation>Trẻ em dưới 6 tuổi</translation>
+        </message>
+        <message>
+            <source>Pregnant woman</source>
+            <translation>Phụ nữ có thai</translation>
+        </message>
+        <message>
+            <source>Person with a severe disability</source>
+            <translation>Người khuyết tật nặng</translation>
+        </message>
+        <message>
+            <source>Aged 75 or older</source>
+            <translation>Người từ 75 tuổi trở lên</translation>
+        </message>
+        <message>
+            <source>Person with merit to the revolution</source>
+            <translation>Người có công với cách mạng</translation>
+        </message>
+        <message>
+            <source>Not giving numbers now</source>
+            <translation>Tạm ngừng cấp số</translation>
+        </message>
+        <message>
+            <source>No more numbers today</source>
+            <translation>Hôm nay đã hết số</translation>
+        </message>
+        <message>
+            <source>Closed</source>
+            <translation>Đã đóng cửa</translation>
+        </message>
+        <message>
+            <source>The ticket printer has run out of paper.</source>
+            <translation>Máy in phiếu đã hết giấy.</translation>
+        </message>
+        <message>
+            <source>The ticket printer's cover is open.</source>
+            <translation>Nắp máy in phiếu đang mở.</translation>
+        </message>
+        <message>
+            <source>The ticket printer is not working.</source>
+            <translation>Máy in phiếu đang không hoạt động.</translation>
+        </message>
+        <message>
+            <source>ready</source>
+            <translation>sẵn sàng</translation>
+        </message>
+        <message>
+            <source>paper nearly finished</source>
+            <translation>sắp hết giấy</translation>
+        </message>
+        <message>
+            <source>out of paper</source>
+            <translation>hết giấy</translation>
+        </message>
+        <message>
+            <source>cover open</source>
+            <translation>đang mở nắp</translation>
+        </message>
+        <message>
+            <source>offline</source>
+            <translation>mất kết nối</translation>
+        </message>
+        <message>
+            <source>error</source>
+            <translation>lỗi</translation>
+        </message>
+        <message>
+            <source>unknown</source>
+            <translation>không rõ</translation>
+        </message>
+        <message>
+            <source>Please ask at the reception desk.</source>
+            <translation>Xin vui lòng hỏi tại quầy tiếp đón.</translation>
+        </message>
+        <message>
+            <source>Tap the department you need</source>
+            <translation>Chạm vào khoa bạn cần khám</translation>
+        </message>
+        <message>
+            <source>No one waiting</source>
+            <translation>Không có người chờ</translation>
+        </message>
+        <message>
+            <source>{waiting} waiting · about {minutes} min</source>
+            <translation>{waiting} người đang chờ · khoảng {minutes} phút</translation>
+        </message>
+        <message>
+            <source>{waiting} waiting · ~{minutes} min</source>
+            <translation>{waiting} người chờ · ~{minutes} phút</translation>
+        </message>
+        <message>
+            <source>Department: {name}</source>
+            <translation>Khoa: {name}</translation>
+        </message>
+        <message>
+            <source>Are you in a priority group?</source>
+            <translation>Bạn có thuộc nhóm ưu tiên không?</translation>
+        </message>
+        <message>
+            <source>If you are, tap your group. If not, tap the blue button.</source>
+            <translation>Nếu có, hãy chạm vào nhóm của bạn. Nếu không, hãy chạm vào nút màu xanh.</translation>
+        </message>
+        <message>
+            <source>Not in a priority group</source>
+            <translation>Không thuộc nhóm ưu tiên</translation>
+        </message>
+        <message>
+            <source>Back</source>
+            <translation>Quay lại</translation>
+        </message>
+        <message>
+            <source>Printing your ticket…</source>
+            <translation>Đang in phiếu…</translation>
+        </message>
+        <message>
+            <source>Please wait a moment.</source>
+            <translation>Xin vui lòng chờ trong giây lát.</translation>
+        </message>
+        <message>
+            <source>This screen closes by itself in {seconds} s.</source>
+            <translation>Màn hình sẽ tự đóng sau {seconds} giây.</translation>
+        </message>
+        <message>
+            <source>Your number</source>
+            <translation>Số thứ tự của bạn</translation>
+        </message>
+        <message>
+            <source>Priority: {group}</source>
+            <translation>Ưu tiên: {group}</translation>
+        </message>
+        <message>
+            <source>Go to: {place}</source>
+            <translation>Mời đến: {place}</translation>
+        </message>
+        <message>
+            <source>You are next.</source>
+            <translation>Bạn là người tiếp theo.</translation>
+        </message>
+        <message>
+            <source>People ahead of you: {ahead} · about {minutes} minutes</source>
+            <translation>Trước bạn có {ahead} người · chờ khoảng {minutes} phút</translation>
+        </message>
+        <message>
+            <source>Take your ticket from the printer below.</source>
+            <translation>Xin nhận phiếu ở khe máy in bên dưới.</translation>
+        </message>
+        <message>
+            <source>Scan with a phone to follow your turn.</source>
+            <translation>Quét mã bằng điện thoại để theo dõi lượt khám.</translation>
+        </message>
+        <message>
+            <source>Done</source>
+            <translation>Xong</translation>
+        </message>
+        <message>
+            <source>Sorry, your ticket could not be printed.</source>
+            <translation>Xin lỗi, không in được phiếu của bạn.</translation>
+        </message>
+        <message>
+            <source>You have not been given a number.</source>
+            <translation>Bạn chưa được cấp số thứ tự.</translation>
+        </message>
+        <message>
+            <source>Sorry, something went wrong.</source>
+            <translation>Xin lỗi, máy đang gặp sự cố.</translation>
+        </message>
+        <message>
+            <source>Your number could not be given.</source>
+            <translation>Chưa cấp được số thứ tự cho bạn.</translation>
+        </message>
+        <message>
+            <source>Back to the start</source>
+            <translation>Về màn hình chính</translation>
+        </message>
+        <message>
+            <source>Welcome</source>
+            <translation>Xin kính chào</translation>
+        </message>
+        <message>
+            <source>Touch the screen to get a queue number</source>
+            <translation>Chạm vào màn hình để lấy số thứ tự</translation>
+        </message>
+        <message>
+            <source>Staff only: enter the PIN</source>
+            <translation>Dành cho nhân viên: nhập mã PIN</translation>
+        </message>
+        <message>
+            <source>Clear</source>
+            <translation>Xóa</translation>
+        </message>
+        <message>
+            <source>OK</source>
+            <translation>Đồng ý</translation>
+        </message>
+        <message>
+            <source>Cancel</source>
+            <translation>Hủy</translation>
+        </message>
+        <message>
+            <source>Kiosk administration</source>
+            <translation>Quản trị máy lấy số</translation>
+        </message>
+        <message>
+            <source>Printer: {state}</source>
+            <translation>Máy in: {state}</translation>
+        </message>
+        <message>
+            <source>never</source>
+            <translation>chưa lần nào</translation>
+        </message>
+        <message>
+            <source>Sync: {pending} events waiting, {rejected} rejected, last sent {last}</source>
+            <translation>Đồng bộ: {pending} sự kiện chờ gửi, {rejected} bị từ chối, lần gửi cuối {last}</translation>
+        </message>
+        <message>
+            <source>no server configured</source>
+            <translation>chưa cấu hình máy chủ</translation>
+        </message>
+        <message>
+            <source>Test print</source>
+            <translation>In thử</translation>
+        </message>
+        <message>
+            <source>Reprint last ticket</source>
+            <translation>In lại phiếu gần nhất</translation>
+        </message>
+        <message>
+            <source>Departments</source>
+            <translation>Các khoa</translation>
+        </message>
+        <message>
+            <source>paused</source>
+            <translation>đang tạm ngừng</translation>
+        </message>
+        <message>
+            <source>taking numbers</source>
+            <translation>đang cấp số</translation>
+        </message>
+        <message>
+            <source>Resume</source>
+            <translation>Tiếp tục</translation>
+        </message>
+        <message>
+            <source>Pause</source>
+            <translation>Tạm ngừng</translation>
+        </message>
+        <message>
+            <source>Close</source>
+            <translation>Đóng</translation>
+        </message>
+        <message>
+            <source>Exit the kiosk program</source>
+            <translation>Thoát chương trình</translation>
+        </message>
+        <message>
+            <source>Numbers cannot be given right now.</source>
+            <translation>Hiện tại chưa lấy được số.</translation>
+        </message>
+        <message>
+            <source>Please wait a moment…</source>
+            <translation>Xin vui lòng chờ giây lát…</translation>
+        </message>
+        <message>
+            <source>No department is giving numbers now.</source>
+            <translation>Hiện chưa có khoa nào cấp số.</translation>
+        </message>
+        <message>
+            <source>This department is not giving numbers now.</source>
+            <translation>Khoa này đang tạm ngừng cấp số.</translation>
+        </message>
+        <message>
+            <source>Please choose another or ask at the reception desk.</source>
+            <translation>Xin chọn khoa khác hoặc hỏi tại quầy tiếp đón.</translation>
+        </message>
+        <message>
+            <source>No admin PIN is set. Set one with: kiosk set-pin</source>
+            <translation>Chưa đặt mã PIN quản trị. Đặt bằng lệnh: kiosk set-pin</translation>
+        </message>
+        <message>
+            <source>Too many wrong PINs. Try again in {minutes} min.</source>
+            <translation>Nhập sai mã PIN quá nhiều lần. Thử lại sau {minutes} phút.</translation>
+        </message>
+        <message>
+            <source>Wrong PIN. {left} tries left.</source>
+            <translation>Sai mã PIN. Còn {left} lần thử.</translation>
+        </message>
+        <message>
+            <source>Failed: {error}</source>
+            <translation>Thất bại: {error}</translation>
+        </message>
+        <message>
+            <source>A test ticket was sent to the printer.</source>
+            <translation>Đã gửi phiếu in thử tới máy in.</translation>
+        </message>
+        <message>
+            <source>No ticket has been printed yet.</source>
+            <translation>Chưa có phiếu nào để in lại.</translation>
+        </message>
+        <message>
+            <source>Ticket {code} was printed again.</source>
+            <translation>Đã in lại phiếu {code}.</translation>
+        </message>
+    </context>
+</TS>

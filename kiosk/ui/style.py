@@ -1,0 +1,136 @@
+"""Shared look of the Qt screens: fonts with Vietnamese glyphs, colours, the style sheet.
+
+Sizes follow shared/notes/screens.md: body text >= 32 px, department names 40-48 px, the
+issued number >= 200 px, touch targets >= 120 px tall, contrast >= 4.5:1 (7:1 for the number).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
+from PySide6.QtWidgets import QApplication
+
+log = logging.getLogger("kiosk.ui")
+
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+FONTS_DIR = ASSETS_DIR / "fonts"
+# Families that carry every Vietnamese letter, best first (not DejaVu Sans Mono: it lacks 46).
+PREFERRED_FAMILIES = ("Noto Sans", "DejaVu Sans", "Liberation Sans", "FreeSans")
+
+# Colours (each text/background pair here passes WCAG AA; tests/ui/test_pure.py checks them).
+BACKGROUND = "#EEF1F5"
+SURFACE = "#FFFFFF"
+TEXT = "#111827"
+TEXT_MUTED = "#374151"
+HEADER = "#0B3D91"
+ON_HEADER = "#FFFFFF"
+PRIMARY = "#0B5CAD"
+ON_PRIMARY = "#FFFFFF"
+DANGER = "#A4161A"
+ON_DANGER = "#FFFFFF"
+NOTICE_BG = "#FFF1C2"
+NOTICE_TEXT = "#4A2F00"
+DISABLED_BG = "#D9DDE3"
+DISABLED_TEXT = "#2F3640"
+BORDER = "#9AA3AF"
+PRESSED = "#DCE8F7"
+
+# Pixel sizes for a 1080-px-wide (portrait) or 1080-px-tall (landscape) kiosk panel.
+BODY_PX = 34
+SMALL_PX = 30
+TITLE_PX = 48
+NAME_PX = 44
+NAME_MIN_PX = 32
+CODE_PX = 300
+TARGET_PX = 120
+GAP_PX = 20
+
+TEXT_PAIRS = (
+    (TEXT, BACKGROUND),
+    (TEXT, SURFACE),
+    (TEXT_MUTED, SURFACE),
+    (TEXT_MUTED, BACKGROUND),
+    (ON_HEADER, HEADER),
+    (ON_PRIMARY, PRIMARY),
+    (ON_DANGER, DANGER),
+    (NOTICE_TEXT, NOTICE_BG),
+    (DISABLED_TEXT, DISABLED_BG),
+    (TEXT, PRESSED),
+)
+
+
+def load_fonts(fonts_dir: Path = FONTS_DIR) -> str:
+    """Register the bundled fonts and return the family to use for every screen."""
+    if fonts_dir.is_dir():
+        for path in sorted(fonts_dir.iterdir()):
+            is_font = path.suffix.lower() in {".ttf", ".otf"}
+            if is_font and QFontDatabase.addApplicationFont(str(path)) < 0:
+                log.warning("could not load font %s", path)
+    families = set(QFontDatabase.families())
+    for family in PREFERRED_FAMILIES:
+        if family in families:
+            return family
+    log.warning("none of %s is installed; Vietnamese letters may be missing", PREFERRED_FAMILIES)
+    return QApplication.font().family()
+
+
+def font(family: str, pixel_size: int, bold: bool = False) -> QFont:
+    result = QFont(family)
+    result.setPixelSize(pixel_size)
+    result.setBold(bold)
+    result.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
+    return result
+
+
+def style_sheet(family: str) -> str:
+    return f"""
+* {{ font-family: "{family}"; color: {TEXT}; }}
+QWidget#KioskRoot, QStackedWidget, QWidget[page="true"] {{ background: {BACKGROUND}; }}
+QWidget#Header {{ background: {HEADER}; }}
+QLabel {{ font-size: {BODY_PX}px; background: transparent; }}
+QLabel[role="onHeader"] {{ color: {ON_HEADER}; font-size: 40px; font-weight: bold; }}
+QLabel[role="clock"] {{ color: {ON_HEADER}; font-size: 40px; font-weight: bold; }}
+QLabel[role="title"] {{ font-size: {TITLE_PX}px; font-weight: bold; }}
+QLabel[role="body"] {{ font-size: {BODY_PX}px; }}
+QLabel[role="muted"] {{ font-size: {SMALL_PX}px; color: {TEXT_MUTED}; }}
+QLabel[role="notice"] {{
+    background: {NOTICE_BG}; color: {NOTICE_TEXT}; font-size: {BODY_PX}px; font-weight: bold;
+    border: 3px solid {NOTICE_TEXT}; border-radius: 12px; padding: 16px 24px;
+}}
+QLabel[role="alert"] {{
+    background: {DANGER}; color: {ON_DANGER}; font-size: 40px; font-weight: bold;
+    border-radius: 12px; padding: 20px 28px;
+}}
+QLabel[role="code"] {{ font-size: {CODE_PX}px; font-weight: bold; color: {TEXT}; }}
+QPushButton {{
+    font-size: {BODY_PX}px; font-weight: bold; min-height: {TARGET_PX}px;
+    padding: 8px 28px; border-radius: 16px;
+    background: {SURFACE}; color: {TEXT}; border: 3px solid {BORDER};
+}}
+QPushButton:pressed {{ background: {PRESSED}; }}
+QPushButton:disabled {{ background: {DISABLED_BG}; color: {DISABLED_TEXT}; }}
+QPushButton[kind="primary"] {{
+    background: {PRIMARY}; color: {ON_PRIMARY}; border-color: {PRIMARY};
+}}
+QPushButton[kind="primary"]:pressed {{ background: {HEADER}; }}
+QPushButton[kind="language"] {{
+    background: {SURFACE}; color: {HEADER}; border: 3px solid {SURFACE}; font-size: 36px;
+}}
+QPushButton[kind="danger"] {{ background: {DANGER}; color: {ON_DANGER}; border-color: {DANGER}; }}
+QPushButton[kind="key"] {{ font-size: 52px; min-width: 150px; }}
+QScrollArea {{ border: none; background: transparent; }}
+"""
+
+
+def apply_style(app: QApplication, family: str) -> None:
+    app.setFont(font(family, BODY_PX))
+    palette = app.palette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(BACKGROUND))
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(TEXT))
+    palette.setColor(QPalette.ColorRole.Base, QColor(SURFACE))
+    palette.setColor(QPalette.ColorRole.Text, QColor(TEXT))
+    palette.setColor(QPalette.ColorRole.ButtonText, QColor(TEXT))
+    app.setPalette(palette)
+    app.setStyleSheet(style_sheet(family))

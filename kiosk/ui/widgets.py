@@ -1,0 +1,334 @@
+"""Reusable touch widgets: big buttons, department and priority tiles, QR code, busy spinner.
+
+Text inside painted tiles is laid out line by line with a line height of 1.3 em, so stacked
+Vietnamese diacritics (Ấ, ỗ, ậ) are never clipped, and shrunk to fit, never cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QHideEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QShowEvent,
+    QTextLayout,
+    QTextOption,
+)
+from PySide6.QtWidgets import QAbstractButton, QPushButton, QSizePolicy, QWidget
+
+from kiosk.ui import style
+from kiosk.ui.pictograms import paint_pictogram
+
+LINE_HEIGHT = 1.3
+
+
+def wrap_lines(text: str, font: QFont, width: float) -> list[str]:
+    """Break `text` into lines no wider than `width` (words are never split unless too long)."""
+    layout = QTextLayout(text, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    lines: list[str] = []
+    layout.beginLayout()
+    while True:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        lines.append(text[line.textStart() : line.textStart() + line.textLength()].strip())
+    layout.endLayout()
+    return [line for line in lines if line]
+
+
+def words_fit(text: str, font: QFont, width: float) -> bool:
+    metrics = QFontMetricsF(font)
+    return all(metrics.horizontalAdvance(word) <= width for word in text.split())
+
+
+def fit_text(
+    text: str,
+    family: str,
+    width: float,
+    height: float,
+    *,
+    max_px: int,
+    min_px: int,
+    bold: bool = True,
+) -> tuple[QFont, list[str]]:
+    """The largest font (max_px down to min_px) whose wrapped lines fit in width x height."""
+    for px in range(max_px, min_px - 1, -2):
+        candidate = style.font(family, px, bold)
+        lines = wrap_lines(text, candidate, width)
+        if len(lines) * px * LINE_HEIGHT <= height and words_fit(text, candidate, width):
+            return candidate, lines
+    candidate = style.font(family, min_px, bold)
+    return candidate, wrap_lines(text, candidate, width)
+
+
+def draw_lines(
+    painter: QPainter,
+    lines: Sequence[str],
+    font: QFont,
+    rect: QRectF,
+    *,
+    align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft,
+    vcenter: bool = False,
+) -> float:
+    """Draw lines at 1.3 em spacing from the top of `rect`; returns the height used."""
+    painter.setFont(font)
+    metrics = QFontMetricsF(font)
+    step = font.pixelSize() * LINE_HEIGHT
+    used = step * len(lines)
+    top = rect.top() + ((rect.height() - used) / 2 if vcenter else 0)
+    for index, line in enumerate(lines):
+        # Centre the glyph box inside its 1.3 em slot: room above for stacked accents.
+        baseline = top + index * step + (step - metrics.height()) / 2 + metrics.ascent()
+        x = rect.left()
+        if align == Qt.AlignmentFlag.AlignHCenter:
+            x = rect.left() + (rect.width() - metrics.horizontalAdvance(line)) / 2
+        painter.drawText(QPointF(x, baseline), line)
+    return used
+
+
+class BigButton(QPushButton):
+    """A push button sized for a finger; `kind` picks its colours in the style sheet."""
+
+    def __init__(self, text: str = "", kind: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        if kind:
+            self.setProperty("kind", kind)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setMinimumHeight(style.TARGET_PX)
+
+
+@dataclass(frozen=True)
+class DepartmentTileText:
+    """Everything a department tile shows, already in the current language."""
+
+    name: str
+    status: str
+    status_short: str
+    unavailable: str = ""
+
+
+class DepartmentButton(QAbstractButton):
+    """One department: an accent band in its colour, its name, people waiting and the wait."""
+
+    def __init__(self, code: str, color: str, family: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.code = code
+        self.color = color
+        self.family = family
+        self.texts = DepartmentTileText("", "", "")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setObjectName(f"department-{code}")
+
+    def set_texts(self, texts: DepartmentTileText) -> None:
+        self.texts = texts
+        self.setAccessibleName(texts.name)
+        self.setText(texts.name)
+        self.update()
+
+    def visible_texts(self) -> list[str]:
+        return [self.texts.name, self.texts.unavailable or self.texts.status]
+
+    def sizeHint(self) -> QSize:
+        return QSize(480, 200)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        unavailable = bool(self.texts.unavailable)
+        enabled = self.isEnabled() and not unavailable
+        if self.isDown():
+            background = style.PRESSED
+        elif enabled:
+            background = style.SURFACE
+        else:
+            background = style.DISABLED_BG
+        path = QPainterPath()
+        path.addRoundedRect(rect, 18, 18)
+        painter.fillPath(path, QColor(background))
+        # Accent band on the left, clipped to the rounded card.
+        band = 30 if rect.width() >= 420 else 22
+        painter.save()
+        painter.setClipPath(path)
+        painter.fillRect(QRectF(rect.left(), rect.top(), band, rect.height()), QColor(self.color))
+        painter.restore()
+        border = QColor(style.PRIMARY if self.isDown() else style.BORDER)
+        painter.setPen(QPen(border, 4 if self.isDown() else 3))
+        painter.drawPath(path)
+
+        pad = 18.0
+        inner = rect.adjusted(band + pad, pad * 0.6, -pad, -pad * 0.6)
+        text_color = QColor(style.TEXT if enabled else style.DISABLED_TEXT)
+        status = self.texts.unavailable or self.texts.status
+        status_font = style.font(self.family, 32, bold=unavailable)
+        if QFontMetricsF(status_font).horizontalAdvance(status) > inner.width():
+            status = self.texts.unavailable or self.texts.status_short
+        status_lines = wrap_lines(status, status_font, inner.width())[:2]
+        status_height = 32 * LINE_HEIGHT * len(status_lines)
+        name_box = QRectF(inner.left(), inner.top(), inner.width(), inner.height() - status_height)
+        name_font, name_lines = fit_text(
+            self.texts.name,
+            self.family,
+            name_box.width(),
+            name_box.height(),
+            max_px=style.NAME_PX,
+            min_px=style.NAME_MIN_PX,
+        )
+        painter.setPen(text_color)
+        draw_lines(painter, name_lines, name_font, name_box, vcenter=True)
+        painter.setPen(QColor(style.DANGER if unavailable else style.TEXT_MUTED))
+        status_box = QRectF(inner.left(), inner.bottom() - status_height, inner.width(), 0)
+        draw_lines(painter, status_lines, status_font, status_box)
+        painter.end()
+
+
+class PriorityButton(QAbstractButton):
+    """A priority group: its pictogram on a light tile and its name, large."""
+
+    def __init__(self, reason: str, family: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.reason = reason
+        self.family = family
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(style.TARGET_PX + 40)
+        self.setObjectName(f"priority-{reason}")
+
+    def sizeHint(self) -> QSize:
+        return QSize(480, 180)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        path = QPainterPath()
+        path.addRoundedRect(rect, 18, 18)
+        painter.fillPath(path, QColor(style.PRESSED if self.isDown() else style.SURFACE))
+        painter.setPen(QPen(QColor(style.PRIMARY if self.isDown() else style.BORDER), 3))
+        painter.drawPath(path)
+        icon_side = min(rect.height() - 32, 130.0)
+        icon = QRectF(rect.left() + 20, rect.center().y() - icon_side / 2, icon_side, icon_side)
+        tile = QPainterPath()
+        tile.addRoundedRect(icon.adjusted(-6, -6, 6, 6), 14, 14)
+        painter.fillPath(tile, QColor("#E3ECF8"))
+        paint_pictogram(painter, icon, self.reason)
+        text_box = QRectF(icon.right() + 24, rect.top() + 12, 0, rect.height() - 24)
+        text_box.setRight(rect.right() - 18)
+        text_font, lines = fit_text(
+            self.text(), self.family, text_box.width(), text_box.height(), max_px=40, min_px=32
+        )
+        painter.setPen(QColor(style.TEXT))
+        draw_lines(painter, lines, text_font, text_box, vcenter=True)
+        painter.end()
+
+
+class QrCodeWidget(QWidget):
+    """A QR code drawn module by module at a whole number of pixels (crisp at any size)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._matrix: list[list[bool]] = []
+        self.setMinimumSize(200, 200)
+
+    def set_data(self, data: str) -> None:
+        import qrcode
+
+        code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
+        code.add_data(data)
+        code.make(fit=True)
+        self._matrix = [[bool(cell) for cell in row] for row in code.get_matrix()]
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(260, 260)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#FFFFFF"))
+        if self._matrix:
+            count = len(self._matrix)
+            module = max(1, min(self.width(), self.height()) // count)
+            offset_x = (self.width() - module * count) // 2
+            offset_y = (self.height() - module * count) // 2
+            painter.setBrush(QBrush(QColor("#000000")))
+            painter.setPen(Qt.PenStyle.NoPen)
+            for y, row in enumerate(self._matrix):
+                for x, dark in enumerate(row):
+                    if dark:
+                        painter.drawRect(
+                            offset_x + x * module, offset_y + y * module, module, module
+                        )
+        painter.end()
+
+
+class BusySpinner(QWidget):
+    """A turning arc: shows that something is happening (printing) without any text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._angle = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(50)
+        self._timer.timeout.connect(self._step)
+        self.setFixedSize(180, 180)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._timer.stop()
+
+    def _step(self) -> None:
+        self._angle = (self._angle + 12) % 360
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(16, 16, -16, -16)
+        painter.setPen(QPen(QColor(style.DISABLED_BG), 18))
+        painter.drawEllipse(rect)
+        pen = QPen(QColor(style.PRIMARY), 18)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.drawArc(rect, int(-self._angle * 16), 100 * 16)
+        painter.end()
+
+
+class AlertIcon(QWidget):
+    """A large warning sign (triangle with "!") that needs no reading."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedSize(200, 180)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w, h = float(self.width()), float(self.height())
+        triangle = QPainterPath(QPointF(w / 2, 8))
+        triangle.lineTo(w - 8, h - 8)
+        triangle.lineTo(8, h - 8)
+        triangle.closeSubpath()
+        painter.fillPath(triangle, QColor(style.DANGER))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#FFFFFF"))
+        painter.drawRoundedRect(QRectF(w / 2 - 10, h * 0.32, 20, h * 0.36), 8, 8)
+        painter.drawEllipse(QPointF(w / 2, h * 0.8), 12, 12)
+        painter.end()

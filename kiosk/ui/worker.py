@@ -1,0 +1,131 @@
+"""One worker pattern for every screen: blocking jobs on a QThread, results back as signals.
+
+The GUI thread calls `Worker.submit(job, on_done, on_error)`. The job (any callable without
+arguments) runs on the worker's own thread, one at a time in submission order; it must not touch
+widgets. Its result or exception comes back to the GUI thread through a queued signal, where the
+callbacks run. Nothing is ever terminated: `stop()` lets the running job finish, drops the
+queued ones and ends the thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+log = logging.getLogger("kiosk.ui")
+
+Job = Callable[[], Any]
+OnDone = Callable[[Any], None]
+OnError = Callable[[BaseException], None]
+
+
+class _Executor(QObject):
+    """Lives on the worker thread; runs jobs and reports. Knows nothing about widgets."""
+
+    succeeded = Signal(int, object)
+    failed = Signal(int, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancelled = False
+
+    @Slot(int, object)
+    def execute(self, job_id: int, job: Job) -> None:
+        if self.cancelled:
+            return
+        try:
+            result = job()
+        except Exception as exc:  # reported to the GUI thread, which decides what it means
+            self.failed.emit(job_id, exc)
+        else:
+            self.succeeded.emit(job_id, result)
+
+
+@dataclass
+class _Pending:
+    name: str
+    on_done: OnDone | None
+    on_error: OnError | None
+
+
+class Worker(QObject):
+    """GUI-side handle of one background thread."""
+
+    # Every submitted job has finished (success or error) and nothing is queued.
+    idle = Signal()
+    _submit = Signal(int, object)
+
+    def __init__(self, name: str = "kiosk-worker", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._pending: dict[int, _Pending] = {}
+        self._thread = QThread()
+        self._thread.setObjectName(name)
+        self._executor = _Executor()
+        self._executor.moveToThread(self._thread)
+        self._submit.connect(self._executor.execute)
+        self._executor.succeeded.connect(self._on_succeeded)
+        self._executor.failed.connect(self._on_failed)
+        self._thread.finished.connect(self._executor.deleteLater)
+        self._thread.start()
+
+    def submit(
+        self,
+        job: Job,
+        on_done: OnDone | None = None,
+        on_error: OnError | None = None,
+        *,
+        name: str = "job",
+    ) -> int:
+        job_id = next(self._ids)
+        self._pending[job_id] = _Pending(name, on_done, on_error)
+        self._submit.emit(job_id, job)
+        return job_id
+
+    def is_pending(self, name: str) -> bool:
+        """Whether a job of this name is queued or running (polls use it to avoid piling up)."""
+        return any(p.name == name for p in self._pending.values())
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Let the running job finish, drop the rest, end the thread; False if it hung."""
+        if not self._thread.isRunning():
+            return True
+        self._executor.cancelled = True
+        self._pending.clear()
+        self._thread.quit()
+        finished = self._thread.wait(timeout_ms)
+        if not finished:
+            log.error("worker %s did not stop within %d ms", self._thread.objectName(), timeout_ms)
+        return bool(finished)
+
+    @Slot(int, object)
+    def _on_succeeded(self, job_id: int, result: object) -> None:
+        pending = self._pending.pop(job_id, None)
+        if pending is not None and pending.on_done is not None:
+            pending.on_done(result)
+        self._maybe_idle()
+
+    @Slot(int, object)
+    def _on_failed(self, job_id: int, error: object) -> None:
+        pending = self._pending.pop(job_id, None)
+        assert isinstance(error, BaseException)
+        if pending is None:
+            return
+        if pending.on_error is not None:
+            pending.on_error(error)
+        else:
+            log.error("background job %s failed", pending.name, exc_info=error)
+        self._maybe_idle()
+
+    def _maybe_idle(self) -> None:
+        if not self._pending:
+            self.idle.emit()

@@ -1,0 +1,87 @@
+"""`kiosk set-pin` and `kiosk run --screenshot`."""
+
+from __future__ import annotations
+
+import io
+import logging
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.cli import main as cli_main
+from kiosk.ui.pin import verify_pin
+
+
+def main(argv: list[str]) -> int:
+    """`kiosk ARGV` in this process, leaving the logging set-up as it found it."""
+    logger = logging.getLogger("kiosk")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    try:
+        return cli_main(argv)
+    finally:
+        logger.handlers[:] = saved[0]
+        logger.setLevel(saved[1])
+        logger.propagate = saved[2]
+
+
+CONFIG = """# hall kiosk
+[hospital]
+name = "Bệnh viện Đa khoa tỉnh"
+
+[kiosk]
+id = "kiosk-hall-1"   # keep this comment
+"""
+
+
+def test_set_pin_writes_a_salted_hash_and_keeps_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    path.chmod(0o640)
+    monkeypatch.setattr("sys.stdin", io.StringIO("975310\n"))
+    assert main(["set-pin", "--stdin", "--config", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    stored = tomllib.loads(text)["kiosk"]["admin_pin_hash"]
+    assert verify_pin("975310", stored) and "975310" not in text
+    assert text.startswith(CONFIG.rstrip("\n").rsplit("\n", 1)[0])
+    assert 'id = "kiosk-hall-1"   # keep this comment' in text
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert "admin PIN set" in capsys.readouterr().out
+
+
+def test_set_pin_refuses_a_bad_pin_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\n"))
+    assert main(["set-pin", "--stdin", "--config", str(path)]) == 2
+    assert path.read_text(encoding="utf-8") == CONFIG
+    assert "4 to 12 digits" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("screen", "size", "language"),
+    [("home", "1920x1080", "en"), ("ticket", "1080x1920", "vi"), ("priority", "1080x1920", "vi")],
+)
+def test_run_screenshot_renders_a_png_from_seeded_data(
+    qapp: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    screen: str,
+    size: str,
+    language: str,
+) -> None:
+    from PySide6.QtGui import QImage
+
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))  # no database there yet
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    out = tmp_path / f"{screen}.png"
+    argv = ["run", "--screenshot", str(out), "--size", size, "--language", language]
+    assert main([*argv, "--screen", screen]) == 0
+    image = QImage(str(out))
+    assert f"{image.width()}x{image.height()}" == size
+    assert not (tmp_path / "data" / "kiosk.db").exists()  # the temporary database is gone

@@ -1,0 +1,286 @@
+"""The patient kiosk driven like a patient: taps with qtbot, waits on signals, no sleeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractButton, QLabel
+
+from kiosk.queue.service import QueueService
+from kiosk.ui.kiosk_window import KioskWindow
+from kiosk.ui.widgets import DepartmentButton
+from printer.status import PrinterState
+from tests.ui.conftest import PIN, FakePrinter, make_config
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+def tap(qtbot: Any, widget: QAbstractButton) -> None:
+    assert widget.isVisible() and widget.isEnabled(), widget.objectName()
+    qtbot.mouseClick(widget, LEFT)
+
+
+def take_number(qtbot: Any, window: KioskWindow, code: str, reason: str | None = None) -> Any:
+    tap(qtbot, window.home.grid.buttons[code])
+    assert window.current_page() == "priority"
+    target = (
+        window.priority.skip
+        if reason is None
+        else next(b for b in window.priority.buttons if b.reason == reason)
+    )
+    with qtbot.waitSignal(window.ticket_shown, timeout=5000) as blocker:
+        tap(qtbot, target)
+    return blocker.args[0]
+
+
+def test_tap_a_department_shows_its_committed_number(
+    qtbot: Any, make_window: Any, service: QueueService, fake_printer: FakePrinter
+) -> None:
+    window = make_window()
+    view = take_number(qtbot, window, "NOI")
+    assert window.current_page() == "ticket"
+    assert view.code == "B001"
+    assert window.ticket.code.text() == "B001"
+    stored = service.get(view.ticket_id)
+    assert stored.status == "waiting" and stored.code == "B001" and stored.priority is None
+    assert [c.code for c in fake_printer.printed] == ["B001"]
+    assert "Khám Nội" in window.ticket.department.text()
+
+
+def test_without_priority_groups_a_tap_goes_straight_to_the_number(
+    qtbot: Any, make_window: Any
+) -> None:
+    from kiosk.config import parse_config
+
+    config = parse_config({"queue": {"priority_reasons": []}})
+    window = make_window(config)
+    with qtbot.waitSignal(window.ticket_shown, timeout=5000) as blocker:
+        tap(qtbot, window.home.grid.buttons["NHI"])
+    assert blocker.args[0].code == window.ticket.code.text() == "E001"
+
+
+def test_priority_group_is_recorded_and_shown(
+    qtbot: Any, make_window: Any, service: QueueService
+) -> None:
+    window = make_window()
+    view = take_number(qtbot, window, "NOI", "pregnant")
+    assert service.get(view.ticket_id).priority == "pregnant"
+    assert window.ticket.priority.isVisible()
+    assert "Phụ nữ có thai" in window.ticket.priority.text()
+
+
+def test_back_from_priority_issues_nothing(
+    qtbot: Any, make_window: Any, service: QueueService
+) -> None:
+    window = make_window()
+    tap(qtbot, window.home.grid.buttons["NOI"])
+    tap(qtbot, window.priority.back_button)
+    assert window.current_page() == "home"
+    assert service.tickets_on(service.service_date()) == []
+
+
+def test_cooldown_after_a_ticket_blocks_the_grid_until_it_ends(
+    qtbot: Any, make_window: Any
+) -> None:
+    window = make_window(cooldown_ms=600_000)
+    take_number(qtbot, window, "NOI")
+    tap(qtbot, window.ticket.done_button)
+    assert window.current_page() == "home"
+    assert not any(b.isEnabled() for b in window.home.grid.buttons.values())
+    assert window.home.banner.isVisible()
+    window.cooldown_timer.setInterval(1)  # the cooldown ends now instead of in ten minutes
+    window.cooldown_timer.start()
+    qtbot.waitUntil(lambda: window.home.grid.buttons["NOI"].isEnabled(), timeout=5000)
+    assert not window.home.banner.isVisible()
+
+
+def visible_texts(window: KioskWindow) -> list[str]:
+    page = window.stack.currentWidget()
+    assert page is not None
+    texts: list[str] = []
+    for widget in page.findChildren(QLabel) + page.findChildren(QAbstractButton):
+        if not widget.isVisible():
+            continue
+        if isinstance(widget, DepartmentButton):
+            texts += widget.visible_texts()
+        elif isinstance(widget, QLabel | QAbstractButton) and widget.text():
+            texts.append(widget.text())
+    return texts
+
+
+def test_language_switch_changes_every_visible_text(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    window.home.header.time.setText("")  # the time of day reads the same in both languages
+    before = visible_texts(window)
+    assert "Chạm vào khoa bạn cần khám" in before
+    assert len(before) > 20
+    tap(qtbot, window.home.header.language)
+    window.home.header.time.setText("")
+    after = visible_texts(window)
+    assert "Tap the department you need" in after
+    assert len(after) == len(before)
+    unchanged = [text for text in before if text in after]
+    assert unchanged == []
+    tap(qtbot, window.home.header.language)
+    assert window.home.instruction.text() == "Chạm vào khoa bạn cần khám"
+
+
+def test_priority_and_ticket_pages_are_translated(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    tap(qtbot, window.home.header.language)
+    view = take_number(qtbot, window, "NOI", "elderly_75")
+    assert window.ticket.title.text() == "Your number"
+    assert window.ticket.department.text() == "Internal Medicine"
+    assert view.code in window.ticket.code.text()
+    tap(qtbot, window.ticket.done_button)
+    assert window.language == "vi"  # the next patient starts in Vietnamese
+
+
+def test_paper_out_disables_the_grid_and_recovery_enables_it(
+    qtbot: Any, make_window: Any, fake_printer: FakePrinter, service: QueueService
+) -> None:
+    window = make_window(printer_poll_ms=10)
+    buttons = list(window.home.grid.buttons.values())
+    fake_printer.state = PrinterState.PAPER_OUT
+    qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=5000)
+    assert window.home.banner.isVisible()
+    assert "hết giấy" in window.home.banner.text()
+    assert "quầy tiếp đón" in window.home.banner.text()
+    qtbot.mouseClick(buttons[0], LEFT)  # a tap on a disabled tile does nothing
+    assert window.current_page() == "home"
+    fake_printer.state = PrinterState.READY
+    qtbot.waitUntil(lambda: all(b.isEnabled() for b in buttons), timeout=5000)
+    assert not window.home.banner.isVisible()
+    assert service.tickets_on(service.service_date()) == []
+
+
+def test_printer_found_faulty_at_issue_commits_nothing(
+    qtbot: Any, make_window: Any, fake_printer: FakePrinter, service: QueueService
+) -> None:
+    window = make_window()
+    tap(qtbot, window.home.grid.buttons["NOI"])
+    fake_printer.state = PrinterState.COVER_OPEN
+    with qtbot.waitSignal(window.issue_failed, timeout=5000) as blocker:
+        tap(qtbot, window.priority.skip)
+    assert blocker.args == ["printer"]
+    assert window.current_page() == "home"
+    assert "Nắp máy in" in window.home.banner.text()
+    assert not window.home.grid.buttons["NOI"].isEnabled()
+    assert service.tickets_on(service.service_date()) == []
+
+
+def test_failed_print_cancels_the_ticket_and_shows_no_number(
+    qtbot: Any, make_window: Any, fake_printer: FakePrinter, service: QueueService
+) -> None:
+    window = make_window()
+    fake_printer.fail = True
+    tap(qtbot, window.home.grid.buttons["NOI"])
+    with qtbot.waitSignal(window.issue_failed, timeout=5000) as blocker:
+        tap(qtbot, window.priority.skip)
+    assert blocker.args == ["print_failed"]
+    assert window.current_page() == "message"
+    assert "không in được" in window.message.title.text()
+    assert "quầy tiếp đón" in window.message.hint.text()
+    texts = " ".join(visible_texts(window))
+    assert "B001" not in texts
+    (ticket,) = service.tickets_on(service.service_date())
+    assert ticket.status == "cancelled" and ticket.cancel_reason == "print_failed"
+    tap(qtbot, window.message.ok)
+    assert window.current_page() == "home"
+
+
+def open_pin(qtbot: Any, window: KioskWindow) -> None:
+    for _ in range(5):
+        qtbot.mouseClick(window, LEFT, pos=QPoint(20, 20))
+    assert window.current_page() == "pin"
+
+
+def enter_pin(qtbot: Any, window: KioskWindow, pin: str) -> str:
+    for digit in pin:
+        qtbot.mouseClick(window.pin.keys[digit], LEFT)
+    with qtbot.waitSignal(window.admin_result, timeout=5000) as blocker:
+        qtbot.mouseClick(window.pin.enter, LEFT)
+    return str(blocker.args[0])
+
+
+def test_four_taps_do_not_open_the_admin_pin(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    for _ in range(4):
+        qtbot.mouseClick(window, LEFT, pos=QPoint(20, 20))
+    qtbot.mouseClick(window, LEFT, pos=QPoint(600, 20))
+    qtbot.mouseClick(window, LEFT, pos=QPoint(20, 20))
+    assert window.current_page() == "home"
+
+
+def test_five_wrong_pins_lock_the_admin_panel(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    open_pin(qtbot, window)
+    results = [enter_pin(qtbot, window, "1111") for _ in range(5)]
+    assert results == ["wrong"] * 4 + ["locked"]
+    assert "Thử lại sau" in window.pin.message.text()
+    assert enter_pin(qtbot, window, PIN) == "locked"  # even the right PIN, while locked
+    assert window.current_page() == "pin"
+
+
+def test_admin_pin_opens_the_panel_which_pauses_a_department(
+    qtbot: Any, make_window: Any, fake_printer: FakePrinter
+) -> None:
+    window = make_window()
+    open_pin(qtbot, window)
+    assert enter_pin(qtbot, window, PIN) == "ok"
+    assert window.current_page() == "admin"
+    with qtbot.waitSignal(window.admin_result, timeout=5000) as blocker:
+        qtbot.mouseClick(window.admin.pause_buttons["NOI"], LEFT)
+    assert blocker.args == ["pause"]
+    assert not window.home.grid.buttons["NOI"].isEnabled()
+    assert window.home.grid.buttons["NOI"].texts.unavailable == "Tạm ngừng cấp số"
+    with qtbot.waitSignal(window.admin_result, timeout=5000) as blocker:
+        qtbot.mouseClick(window.admin.test_button, LEFT)
+    assert blocker.args == ["test_print"]
+    assert len(fake_printer.printed) == 1
+    qtbot.mouseClick(window.admin.close_button, LEFT)
+    assert window.current_page() == "home"
+
+
+def test_idle_timer_returns_home_then_shows_the_attract_screen(
+    qtbot: Any, make_window: Any
+) -> None:
+    window = make_window()
+    tap(qtbot, window.home.header.language)
+    tap(qtbot, window.home.grid.buttons["NOI"])
+    assert window.current_page() == "priority"
+    pages: list[str] = []
+    window.page_changed.connect(pages.append)
+    window.idle_timer.setInterval(1)  # the patient walked away: idle from now on
+    window.idle_timer.start()
+    qtbot.waitUntil(lambda: window.current_page() == "attract", timeout=5000)
+    assert pages == ["home", "attract"]  # first back home, then (still idle) the attract screen
+    assert window.language == "vi"
+    qtbot.mouseClick(window.attract, LEFT)
+    assert window.current_page() == "home"
+
+
+def test_number_screen_goes_home_by_itself(qtbot: Any, make_window: Any) -> None:
+    window = make_window(result_ms=30)
+    take_number(qtbot, window, "NOI")
+    qtbot.waitUntil(lambda: window.current_page() == "home", timeout=5000)
+
+
+def test_a_patient_cannot_close_the_kiosk(qtbot: Any, make_window: Any) -> None:
+    window = make_window()
+    window.close()
+    assert window.isVisible()
+
+
+def test_landscape_and_many_departments_keep_touch_sized_tiles(
+    qtbot: Any, make_window: Any
+) -> None:
+    window = make_window(size=(1920, 1080))
+    heights = {b.height() for b in window.home.grid.buttons.values()}
+    assert min(heights) >= 120
+    assert window.width() == 1920 and window.height() == 1080
+
+
+def test_unused_config_helper_is_importable() -> None:
+    assert make_config().kiosk.admin_pin_hash.startswith("pbkdf2_sha256$")
