@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     server.add_argument(
         "--database", metavar="URL", help="database URL (default: server.database_url)"
     )
-    server.set_defaults(handler=cmd_server)
+    server.set_defaults(handler=cmd_server, long_running=True)
     devices = server.add_subparsers(dest="server_command", metavar="SUBCOMMAND")
 
     db_option = argparse.ArgumentParser(add_help=False)
@@ -55,25 +55,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", required=True, choices=("kiosk", "counter", "board", "admin"))
-    add.set_defaults(handler=cmd_add_device)
+    add.set_defaults(handler=cmd_add_device, long_running=False)
 
     listing = devices.add_parser(
         "list-devices", parents=[common, db_option], help="devices, roles, last seen"
     )
-    listing.set_defaults(handler=cmd_list_devices)
+    listing.set_defaults(handler=cmd_list_devices, long_running=False)
 
     revoke = devices.add_parser(
         "revoke-device", parents=[common, db_option], help="revoke a device's token now"
     )
     revoke.add_argument("name", metavar="NAME")
-    revoke.set_defaults(handler=cmd_revoke_device)
+    revoke.set_defaults(handler=cmd_revoke_device, long_running=False)
 
     sync = subparsers.add_parser(
         "sync", parents=[common], help="push this kiosk's events and pull the server's feed"
     )
     sync.add_argument("--once", action="store_true", help="one round, print what moved, exit")
     sync.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
-    sync.set_defaults(handler=cmd_sync)
+    sync.set_defaults(handler=cmd_sync, long_running=True)
 
 
 @contextmanager

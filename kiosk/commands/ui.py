@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run.add_argument("--language", choices=("vi", "en"), help="default: the first configured")
     run.add_argument("--screen", choices=("home", "ticket", "priority"), default="home")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=cmd_run, long_running=True)
 
     pin = subparsers.add_parser(
         "set-pin",
