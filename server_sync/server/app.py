@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -28,6 +29,8 @@ from server_sync.server.notify import FeedNotifier, PostgresListener
 log = logging.getLogger("kiosk.server")
 
 SERVER_ORIGIN = "server"
+# How often the end-of-day job looks for tickets left waiting from earlier days.
+END_OF_DAY_INTERVAL_SECONDS = 600.0
 
 
 class UnsafeServerConfig(Exception):
@@ -82,10 +85,14 @@ def create_app(
         if engine.dialect.name == "postgresql":
             listener = PostgresListener(engine, notifier)
             await asyncio.to_thread(listener.start)
+        end_of_day = asyncio.create_task(_close_stale_tickets_periodically(state))
         log.info("server ready on a %s database", engine.dialect.name)
         try:
             yield
         finally:
+            end_of_day.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await end_of_day
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
 
@@ -101,6 +108,20 @@ def create_app(
     app.include_router(pages.router)
     _install_error_handlers(app)
     return app
+
+
+async def _close_stale_tickets_periodically(state: ServerState) -> None:
+    """End of day: tickets still waiting from earlier days are cancelled (`end_of_day`), at
+    start-up and then every few minutes, so yesterday's line never reaches today's counters."""
+    while True:
+        try:
+            closed = await asyncio.to_thread(state.service.close_stale_tickets)
+        except Exception:
+            log.exception("end-of-day job failed; trying again later")
+        else:
+            if closed:
+                state.notifier.notify()
+        await asyncio.sleep(END_OF_DAY_INTERVAL_SECONDS)
 
 
 def _error(

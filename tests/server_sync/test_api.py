@@ -278,3 +278,30 @@ def test_health(api: ApiFactory, server_engine: Engine) -> None:
     body = api(None).get("/api/v1/health").json()
     assert body["status"] == "ok" and body["database"] == server_engine.dialect.name
     assert body["version"]
+
+
+def test_server_closes_yesterdays_waiting_tickets_at_start(
+    make_server: Callable[..., LiveServer], server_engine: Engine, tokens: dict[str, str]
+) -> None:
+    import datetime as dt
+
+    yesterday = QueueService(
+        server_engine,
+        origin="kiosk-hall-1",
+        clock=lambda: dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+    )
+    stale = yesterday.issue("NOI").ticket
+    live = make_server()
+    board = Api(live.url, tokens["board"])
+
+    def closed() -> bool:
+        answer = board.get(f"/api/v1/tickets/{stale.id}").json()
+        return bool(answer["status"] == "cancelled")
+
+    wait_until(closed, timeout=10, what="the end-of-day job")
+    reasons = [
+        e["data"].get("reason")
+        for e in board.get("/api/v1/events?after=0").json()["events"]
+        if e["ticket_id"] == stale.id and e["type"] == "ticket.cancelled"
+    ]
+    assert reasons == ["end_of_day"]
