@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "kiosk.commands.printing",
     "kiosk.commands.server",
     "kiosk.commands.ui",
+    "kiosk.commands.staff",
 )
 
 EXIT_FAULT = 1

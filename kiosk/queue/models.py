@@ -216,3 +216,17 @@ class SyncCursor(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime]
+
+
+class CallRequest(Base):
+    """A counter's "call next" request, remembered by its id so that a retry after a lost
+    answer gets the ticket already called instead of calling a second patient."""
+
+    __tablename__ = "call_requests"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(16))
+    room: Mapped[str] = mapped_column(String(32))
+    # None: nobody was waiting when the request was answered.
+    ticket_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime]

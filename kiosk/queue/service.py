@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
@@ -23,6 +24,7 @@ from kiosk.queue.db import read_session
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
+    StorageFull,
     UnknownDepartment,
     UnknownPriority,
     UnknownTicket,
@@ -163,6 +165,28 @@ def _call_order_key(ticket: Ticket | TicketInfo) -> tuple[bool, dt.datetime, int
     return (ticket.priority is None, ticket.queued_at, ticket.number or 0, ticket.id)
 
 
+# SQLite's text for SQLITE_FULL; PostgreSQL's SQLSTATE for disk_full.
+SQLITE_FULL_MESSAGE = "database or disk is full"
+POSTGRES_DISK_FULL = "53100"
+
+
+def is_storage_full(exc: DBAPIError) -> bool:
+    """Whether a database error means that the disk under the database is full."""
+    orig = exc.orig
+    if getattr(orig, "sqlite_errorname", None) == "SQLITE_FULL":
+        return True
+    if getattr(orig, "sqlstate", None) == POSTGRES_DISK_FULL:
+        return True
+    return SQLITE_FULL_MESSAGE in str(orig).lower()
+
+
+def _storage_place(engine: Engine) -> str:
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return url.database or "in-memory database"
+    return url.render_as_string(hide_password=True)
+
+
 class QueueService:
     """All queue operations; every public method is one transaction."""
 
@@ -206,9 +230,18 @@ class QueueService:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One write transaction: everything in it commits together or not at all."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        """One write transaction: everything in it commits together or not at all.
+
+        A full disk (SQLite's SQLITE_FULL, PostgreSQL's disk_full) becomes StorageFull: the
+        transaction is rolled back and everything committed before stays intact.
+        """
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            if is_storage_full(exc):
+                raise StorageFull(_storage_place(self.engine)) from exc
+            raise
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -279,30 +312,34 @@ class QueueService:
     def call_next(self, department_code: str, room: str) -> TicketInfo | None:
         """Call the next ticket in line; two callers never get the same one."""
         with self.transaction() as session:
-            department = self._department(session, department_code)
-            now = self.now()
-            today = self.service_date(now)
-            prefer_normal = self._priority_streak(session, department.code, today) >= (
-                self.max_priority_in_row
+            return self.call_next_in(session, department_code, room)
+
+    def call_next_in(self, session: Session, department_code: str, room: str) -> TicketInfo | None:
+        """`call_next` inside the caller's transaction (with e.g. an idempotency record)."""
+        department = self._department(session, department_code)
+        now = self.now()
+        today = self.service_date(now)
+        prefer_normal = self._priority_streak(session, department.code, today) >= (
+            self.max_priority_in_row
+        )
+        # False sorts first: priority tickets lead unless the normal line is owed a turn.
+        first = Ticket.priority.is_not(None) if prefer_normal else Ticket.priority.is_(None)
+        statement = (
+            select(Ticket)
+            .where(
+                Ticket.department_code == department.code,
+                Ticket.service_date == today,
+                Ticket.status == S.WAITING,
             )
-            # False sorts first: priority tickets lead unless the normal line is owed a turn.
-            first = Ticket.priority.is_not(None) if prefer_normal else Ticket.priority.is_(None)
-            statement = (
-                select(Ticket)
-                .where(
-                    Ticket.department_code == department.code,
-                    Ticket.service_date == today,
-                    Ticket.status == S.WAITING,
-                )
-                .order_by(first, Ticket.queued_at, func.coalesce(Ticket.number, 0), Ticket.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            ticket = session.scalars(statement).first()
-            if ticket is None:
-                return None
-            self._call(session, ticket, room, now)
-            return TicketInfo.of(ticket)
+            .order_by(first, Ticket.queued_at, func.coalesce(Ticket.number, 0), Ticket.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        ticket = session.scalars(statement).first()
+        if ticket is None:
+            return None
+        self._call(session, ticket, room, now)
+        return TicketInfo.of(ticket)
 
     def call(self, ticket_id: str, room: str) -> TicketInfo:
         """Call one ticket out of order (a patient who must go first)."""

@@ -17,7 +17,7 @@ from kiosk.queue.db import is_sqlite, read_session
 from kiosk.queue.errors import QueueError
 from kiosk.queue.events import EventType, event_to_dict
 from kiosk.queue.models import Event
-from kiosk.queue.replication import ApplyResult, apply_remote_event
+from kiosk.queue.replication import MAX_INT32, ApplyResult, apply_remote_event
 from server_sync.server.deps import (
     AnyDevice,
     KioskDevice,
@@ -78,7 +78,9 @@ def read_feed(engine: Engine, after: int, department: str | None, limit: int) ->
 async def events(
     state: StateDep,
     caller: AnyDevice,
-    after: Annotated[int, Query(ge=0, le=2**62, description="the cursor of the last answer")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_INT32, description="the cursor of the last answer")
+    ] = 0,
     wait: Annotated[
         float, Query(ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for news")
     ] = 0.0,

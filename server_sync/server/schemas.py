@@ -107,10 +107,20 @@ class DepartmentOut(BaseModel):
     serving: int
     estimated_wait_minutes: int
     unavailable: Literal["inactive", "paused", "full"] | None
+    room_names_vi: dict[str, str] = Field(
+        default_factory=dict, description="room code -> its name, for boards and counters"
+    )
+    room_names_en: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, status: DepartmentStatus) -> DepartmentOut:
-        return cls.model_validate(status, from_attributes=True)
+    def of(
+        cls, status: DepartmentStatus, room_names: dict[str, tuple[str, str]] | None = None
+    ) -> DepartmentOut:
+        out = cls.model_validate(status, from_attributes=True)
+        names = room_names or {}
+        out.room_names_vi = {code: vi for code, (vi, _) in names.items()}
+        out.room_names_en = {code: en for code, (_, en) in names.items()}
+        return out
 
 
 class DepartmentList(BaseModel):
@@ -121,18 +131,39 @@ class QueueOut(BaseModel):
     department: str
     waiting: list[TicketOut] = Field(description="in call order")
     called: list[TicketOut] = Field(description="most recent call first")
+    today: dict[str, int] = Field(
+        default_factory=dict,
+        description="today's tickets of the department by status, and `issued`",
+    )
+    cursor: int = Field(
+        0, description="the event feed's position before this snapshot: long-poll from here"
+    )
 
     @classmethod
-    def of(cls, snapshot: QueueSnapshot) -> QueueOut:
+    def of(
+        cls, snapshot: QueueSnapshot, today: dict[str, int] | None = None, cursor: int = 0
+    ) -> QueueOut:
         return cls(
             department=snapshot.department,
             waiting=[TicketOut.of(t) for t in snapshot.waiting],
             called=[TicketOut.of(t) for t in snapshot.called],
+            today=today or {},
+            cursor=cursor,
         )
+
+
+RequestId = Annotated[
+    str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["c0ffee42"])
+]
 
 
 class CallNextBody(_Body):
     room: RoomCode
+    request_id: RequestId | None = Field(
+        None,
+        description="idempotency key: a retry with the same id answers the ticket that id "
+        "already called instead of calling another",
+    )
 
 
 class CallBody(_Body):

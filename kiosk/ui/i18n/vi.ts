@@ -312,4 +312,193 @@
             <translation>Đã in lại phiếu {code}.</translation>
         </message>
     </context>
+    <context>
+        <name>Board</name>
+        <message>
+            <source>Now calling</source>
+            <translation>Đang mời</translation>
+        </message>
+        <message>
+            <source>Please wait for your number to be called.</source>
+            <translation>Xin vui lòng chờ đến khi số của bạn được gọi.</translation>
+        </message>
+        <message>
+            <source>Waiting</source>
+            <translation>Đang chờ</translation>
+        </message>
+        <message>
+            <source>Connection lost: calls may be late. Reconnecting…</source>
+            <translation>Mất kết nối: số gọi có thể hiện chậm. Đang kết nối lại…</translation>
+        </message>
+    </context>
+    <context>
+        <name>Counter</name>
+        <message>
+            <source>Call next</source>
+            <translation>Gọi số tiếp</translation>
+        </message>
+        <message>
+            <source>Recall</source>
+            <translation>Gọi lại</translation>
+        </message>
+        <message>
+            <source>Absent</source>
+            <translation>Vắng mặt</translation>
+        </message>
+        <message>
+            <source>Done</source>
+            <translation>Khám xong</translation>
+        </message>
+        <message>
+            <source>Transfer</source>
+            <translation>Chuyển khoa</translation>
+        </message>
+        <message>
+            <source>Call the selected patient</source>
+            <translation>Gọi số đã chọn</translation>
+        </message>
+        <message>
+            <source>Cancel (Esc)</source>
+            <translation>Huỷ (Esc)</translation>
+        </message>
+        <message>
+            <source>Counter</source>
+            <translation>Bàn gọi số</translation>
+        </message>
+        <message>
+            <source>Connection is back.</source>
+            <translation>Đã kết nối lại.</translation>
+        </message>
+        <message>
+            <source>Nobody is waiting.</source>
+            <translation>Không có ai đang chờ.</translation>
+        </message>
+        <message>
+            <source>{code} sent to {department}.</source>
+            <translation>Đã chuyển {code} sang {department}.</translation>
+        </message>
+        <message>
+            <source>Not done: no connection. Try again when it is back.</source>
+            <translation>Chưa thực hiện: mất kết nối. Hãy thử lại khi có kết nối.</translation>
+        </message>
+        <message>
+            <source>Not possible: the ticket has changed. Updated.</source>
+            <translation>Không thực hiện được: phiếu đã thay đổi. Đã cập nhật.</translation>
+        </message>
+        <message>
+            <source>This counter is not allowed: ask IT for its token.</source>
+            <translation>Bàn này chưa được cấp quyền: liên hệ bộ phận CNTT.</translation>
+        </message>
+        <message>
+            <source>Not found on the server.</source>
+            <translation>Không tìm thấy trên máy chủ.</translation>
+        </message>
+        <message>
+            <source>The server could not do it. Try again.</source>
+            <translation>Máy chủ chưa thực hiện được. Hãy thử lại.</translation>
+        </message>
+        <message>
+            <source>{code} did not come after {n} recalls: marked absent.</source>
+            <translation>{code} không đến sau {n} lần gọi lại: đã ghi vắng mặt.</translation>
+        </message>
+        <message>
+            <source>Send {code} to which department? Press its number.</source>
+            <translation>Chuyển {code} sang khoa nào? Bấm số tương ứng.</translation>
+        </message>
+        <message>
+            <source>Connecting to the server…</source>
+            <translation>Đang kết nối máy chủ…</translation>
+        </message>
+        <message>
+            <source>NO CONNECTION to the server. Reconnecting by itself… The buttons work again when it is back.</source>
+            <translation>MẤT KẾT NỐI máy chủ. Đang tự kết nối lại… Các nút sẽ hoạt động khi có kết nối.</translation>
+        </message>
+        <message>
+            <source>Offline</source>
+            <translation>Mất kết nối</translation>
+        </message>
+        <message>
+            <source>Connected</source>
+            <translation>Đã kết nối</translation>
+        </message>
+        <message>
+            <source>Calling the next patient…</source>
+            <translation>Đang gọi số tiếp…</translation>
+        </message>
+        <message>
+            <source>Waiting for the server's answer.</source>
+            <translation>Đang chờ máy chủ trả lời.</translation>
+        </message>
+        <message>
+            <source>Now serving</source>
+            <translation>Đang khám</translation>
+        </message>
+        <message>
+            <source>Nobody called. Press Call next.</source>
+            <translation>Chưa gọi ai. Bấm Gọi số tiếp.</translation>
+        </message>
+        <message>
+            <source>Priority: {what}</source>
+            <translation>Ưu tiên: {what}</translation>
+        </message>
+        <message>
+            <source>Called {n} min ago</source>
+            <translation>Đã gọi {n} phút trước</translation>
+        </message>
+        <message>
+            <source>recalled {n} of {max}</source>
+            <translation>gọi lại {n}/{max} lần</translation>
+        </message>
+        <message>
+            <source>absent in {s} s if nobody comes</source>
+            <translation>ghi vắng sau {s} giây nếu không ai đến</translation>
+        </message>
+        <message>
+            <source>Transferred</source>
+            <translation>Chuyển đến</translation>
+        </message>
+        <message>
+            <source>Priority</source>
+            <translation>Ưu tiên</translation>
+        </message>
+        <message>
+            <source>{n} min</source>
+            <translation>{n} phút</translation>
+        </message>
+        <message>
+            <source>Waiting: {n}</source>
+            <translation>Đang chờ: {n}</translation>
+        </message>
+        <message>
+            <source>Today: {issued} issued · {served} done · {absent} absent · {moved} moved</source>
+            <translation>Hôm nay: cấp {issued} · xong {served} · vắng {absent} · chuyển {moved}</translation>
+        </message>
+    </context>
+    <context>
+        <name>Staff</name>
+        <message>
+            <source>Emergency</source>
+            <translation>Cấp cứu</translation>
+        </message>
+        <message>
+            <source>Child under 6</source>
+            <translation>Trẻ dưới 6 tuổi</translation>
+        </message>
+        <message>
+            <source>Pregnant</source>
+            <translation>Phụ nữ có thai</translation>
+        </message>
+        <message>
+            <source>Disability</source>
+            <translation>Khuyết tật nặng</translation>
+        </message>
+        <message>
+            <source>Aged 75+</source>
+            <translation>Người từ 75 tuổi</translation>
+        </message>
+        <message>
+            <source>Merit to the revolution</source>
+            <translation>Người có công</translation>
+        </message>
+    </context>
 </TS>

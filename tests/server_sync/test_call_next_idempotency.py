@@ -1,0 +1,68 @@
+"""`call-next` with a request id: a retry after a lost answer never calls a second patient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine, func, select
+
+from kiosk.queue.models import Event
+from kiosk.queue.service import QueueService
+from tests.server_sync.conftest import Api
+
+
+def _called_events(engine: Engine) -> int:
+    with QueueService(engine, origin="check").reading() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(Event).where(Event.type == "ticket.called")
+            )
+            or 0
+        )
+
+
+def test_the_same_request_id_answers_the_same_ticket_and_makes_one_event(
+    api: Callable[[str | None], Api], server_service: QueueService, server_engine: Engine
+) -> None:
+    first = server_service.issue("NOI").ticket
+    server_service.issue("NOI")
+    counter = api("counter")
+    body = {"room": "101", "request_id": "c0ffee-0001"}
+    one = counter.post("/api/v1/departments/NOI/call-next", json=body)
+    two = counter.post("/api/v1/departments/NOI/call-next", json=body)
+    assert one.status_code == two.status_code == 200
+    assert one.json()["ticket"]["id"] == two.json()["ticket"]["id"] == first.id
+    assert _called_events(server_engine) == 1
+    other = counter.post(
+        "/api/v1/departments/NOI/call-next", json={"room": "101", "request_id": "c0ffee-0002"}
+    )
+    assert other.json()["ticket"]["code"] == "B002"
+    assert _called_events(server_engine) == 2
+
+
+def test_a_request_id_is_bound_to_its_department(
+    api: Callable[[str | None], Api], server_service: QueueService
+) -> None:
+    server_service.issue("NOI")
+    server_service.issue("NGOAI")
+    counter = api("counter")
+    body = {"room": "101", "request_id": "c0ffee-0003"}
+    assert counter.post("/api/v1/departments/NOI/call-next", json=body).status_code == 200
+    reused = counter.post("/api/v1/departments/NGOAI/call-next", json=body)
+    assert reused.status_code == 409
+    assert reused.json()["code"] == "request_id_reused"
+
+
+def test_nobody_waiting_is_remembered_too_and_the_queue_has_counts_and_cursor(
+    api: Callable[[str | None], Api], server_service: QueueService
+) -> None:
+    counter = api("counter")
+    body = {"room": "101", "request_id": "c0ffee-0004"}
+    assert counter.post("/api/v1/departments/NOI/call-next", json=body).json() == {"ticket": None}
+    server_service.issue("NOI")
+    assert counter.post("/api/v1/departments/NOI/call-next", json=body).json() == {"ticket": None}
+    queue = api("board").get("/api/v1/departments/NOI/queue").json()
+    assert queue["today"]["waiting"] == 1 and queue["today"]["issued"] == 1
+    assert queue["cursor"] >= 1
+    names = api("board").get("/api/v1/departments").json()["departments"][0]
+    assert names["room_names_vi"]

@@ -1,0 +1,319 @@
+"""The nurse's counter against a real server on 127.0.0.1, with the board beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import func, select
+
+from kiosk.announcer import Announcer, chime_wav
+from kiosk.config import Config, parse_config
+from kiosk.queue.models import Event, Ticket
+from kiosk.ui.board_window import BoardTimings, BoardWindow
+from kiosk.ui.counter_window import Action, CounterTimings, CounterWindow
+from kiosk.ui.style import apply_style, load_fonts
+from server_sync.client import ServerUnreachable, SyncClient
+from server_sync.staff import StaffClient, TicketData
+from tests.ui import server_fixtures
+from tests.ui.server_fixtures import Hospital
+
+hospital = server_fixtures.hospital  # the fixture, for the tests of this module
+
+FAST_COUNTER = CounterTimings(feed_wait=1.0, reconnect_base=0.05, reconnect_cap=0.3)
+FAST_BOARD = BoardTimings(feed_wait=1.0, reconnect_base=0.05, reconnect_cap=0.3, highlight_ms=300)
+
+
+class FakeSound:
+    """Stands where espeak-ng and aplay stand: records what would be said and played."""
+
+    def __init__(self) -> None:
+        self.spoken: list[tuple[str, str]] = []
+        self.played = 0
+
+    def synthesize(self, text: str, language: str) -> bytes:
+        self.spoken.append((text, language))
+        return chime_wav()
+
+    def play(self, clip: bytes) -> None:
+        self.played += 1
+
+
+@pytest.fixture
+def sound() -> FakeSound:
+    return FakeSound()
+
+
+@pytest.fixture
+def screens(
+    qtbot: Any, hospital: Hospital, sound: FakeSound
+) -> Iterator[Callable[..., tuple[CounterWindow, BoardWindow]]]:
+    from PySide6.QtWidgets import QApplication
+
+    made: list[Any] = []
+
+    def make(
+        department: str = "NOI",
+        room: str = "101",
+        config: Config | None = None,
+        counter_timings: CounterTimings = FAST_COUNTER,
+        board_departments: tuple[str, ...] = (),
+    ) -> tuple[CounterWindow, BoardWindow]:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        family = load_fonts()
+        apply_style(app, family)
+        config = config or hospital.config
+        announcer = Announcer(
+            config.board.announcement,
+            config.board.language,
+            synthesizer=sound.synthesize,
+            player=sound.play,
+        )
+        counter = CounterWindow(
+            config,
+            hospital.client("counter"),
+            department=department,
+            room=room,
+            family=family,
+            timings=counter_timings,
+        )
+        board = BoardWindow(
+            config,
+            hospital.client("board"),
+            family=family,
+            departments=board_departments,
+            announcer=announcer,
+            timings=FAST_BOARD,
+        )
+        made.extend([counter, board])
+        counter.resize(1366, 768)
+        board.resize(1920, 1080)
+        counter.show()
+        board.show()
+        counter.start()
+        board.start()
+        qtbot.waitUntil(lambda: counter.online is True and counter.queue is not None, timeout=5000)
+        qtbot.waitUntil(lambda: board.online is True and bool(board.departments), timeout=5000)
+        return counter, board
+
+    yield make
+    for window in made:
+        window.shutdown()
+        window.close()
+        window.deleteLater()
+
+
+def codes(tickets: list[TicketData]) -> list[str]:
+    return [t.code for t in tickets]
+
+
+def test_ticket_issued_at_the_kiosk_appears_in_the_counters_list(
+    qtbot: Any, hospital: Hospital, screens: Callable[..., tuple[CounterWindow, BoardWindow]]
+) -> None:
+    counter, _board = screens()
+    assert counter.waiting == []
+    assert not counter.buttons[Action.CALL_NEXT].isEnabled()
+    kiosk = hospital.kiosk_service()
+    issued = kiosk.issue("NOI", "elderly_75").ticket
+    client = SyncClient(
+        hospital.kiosk_engine,
+        base_url=hospital.server.url,
+        token=hospital.tokens["kiosk"],
+        origin=kiosk.origin,
+    )
+    try:
+        client.push()
+    finally:
+        client.close()
+    qtbot.waitUntil(lambda: codes(counter.waiting) == [issued.code], timeout=2000)
+    row = counter.list.itemWidget(counter.list.item(0))
+    # Priority is a word and a pictogram, not a colour only.
+    assert row.priority.text() and row.picto.reason == "elderly_75"
+    assert counter.buttons[Action.CALL_NEXT].isEnabled()
+    assert "F1" in counter.buttons[Action.CALL_NEXT].text()
+
+
+def test_call_next_shows_on_the_board_within_a_second_and_is_announced(
+    qtbot: Any,
+    hospital: Hospital,
+    sound: FakeSound,
+    screens: Callable[..., tuple[CounterWindow, BoardWindow]],
+) -> None:
+    service = hospital.server_service()
+    first = service.issue("NOI").ticket
+    service.issue("NOI")
+    counter, board = screens()
+    qtbot.waitUntil(lambda: len(counter.waiting) == 2, timeout=2000)
+    qtbot.mouseClick(counter.buttons[Action.CALL_NEXT], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(board.calls) and board.calls[0].code == first.code, timeout=1000)
+    assert board.highlighted
+    qtbot.waitUntil(lambda: counter.current is not None, timeout=1000)
+    assert counter.current is not None and counter.current.code == first.code
+    assert codes(counter.waiting) == ["B002"]
+    qtbot.waitUntil(lambda: sound.played == 1, timeout=5000)
+    # The phrase, digit by digit, with the room's name, in the board's language.
+    assert sound.spoken == [("Mời số B, 0, 0, 1 vào Phòng khám 101", "vi")]
+    qtbot.waitUntil(lambda: not board.highlighted, timeout=2000)  # then steady
+
+
+def test_recall_served_no_show_and_transfer_change_both_screens(
+    qtbot: Any,
+    hospital: Hospital,
+    sound: FakeSound,
+    screens: Callable[..., tuple[CounterWindow, BoardWindow]],
+) -> None:
+    service = hospital.server_service()
+    for _ in range(3):
+        service.issue("NOI")
+    counter, board = screens()
+    qtbot.waitUntil(lambda: len(counter.waiting) == 3, timeout=2000)
+
+    def noi_waiting() -> int:
+        return next(d.waiting for d in board.departments if d.code == "NOI")
+
+    def ngoai_waiting() -> int:
+        return next(d.waiting for d in board.departments if d.code == "NGOAI")
+
+    qtbot.keyClick(counter, Qt.Key.Key_F1)
+    qtbot.waitUntil(
+        lambda: counter.current is not None and counter.pending_call is None, timeout=1000
+    )
+    qtbot.waitUntil(lambda: noi_waiting() == 2, timeout=1000)
+    # Recall: announced again.
+    qtbot.keyClick(counter, Qt.Key.Key_R)
+    qtbot.waitUntil(
+        lambda: counter.current is not None and counter.current.recalls == 1 and not counter.busy,
+        timeout=1000,
+    )
+    qtbot.waitUntil(lambda: len(sound.spoken) == 2, timeout=5000)
+    assert sound.spoken[0] == sound.spoken[1]
+    # Served.
+    qtbot.keyClick(counter, Qt.Key.Key_F4)
+    qtbot.waitUntil(
+        lambda: counter.current is None and counter.today.get("served") == 1, timeout=1000
+    )
+    # Next, from the numeric keypad; absent.
+    qtbot.keyClick(counter, Qt.Key.Key_Plus, Qt.KeyboardModifier.KeypadModifier)
+    qtbot.waitUntil(
+        lambda: counter.current is not None and counter.pending_call is None, timeout=1000
+    )
+    qtbot.waitUntil(lambda: board.calls[0].code == "B002", timeout=1000)
+    qtbot.keyClick(counter, Qt.Key.Key_F3)
+    qtbot.waitUntil(
+        lambda: counter.current is None and counter.today.get("no_show") == 1, timeout=1000
+    )
+    # Next, then transfer to the first department offered (NGOAI is not first: pick by key).
+    qtbot.keyClick(counter, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: counter.current is not None and not counter.busy, timeout=1000)
+    qtbot.keyClick(counter, Qt.Key.Key_F5)
+    assert counter.pages.currentWidget() is counter.transfer_page
+    targets = [d.code for d in counter.transfer_targets()]
+    qtbot.keyClick(counter, getattr(Qt.Key, f"Key_{targets.index('NGOAI') + 1}"))
+    qtbot.waitUntil(
+        lambda: counter.current is None and counter.today.get("transferred") == 1, timeout=1000
+    )
+    qtbot.waitUntil(lambda: ngoai_waiting() == 1 and noi_waiting() == 0, timeout=1000)
+    assert counter.pages.currentIndex() == 0
+
+
+def test_a_ticket_can_be_called_out_of_order(
+    qtbot: Any, hospital: Hospital, screens: Callable[..., tuple[CounterWindow, BoardWindow]]
+) -> None:
+    service = hospital.server_service()
+    for _ in range(3):
+        service.issue("NOI")
+    counter, board = screens()
+    qtbot.waitUntil(lambda: len(counter.waiting) == 3, timeout=2000)
+    assert not counter.buttons[Action.CALL_SELECTED].isEnabled()
+    qtbot.keyClick(counter, Qt.Key.Key_Down)
+    qtbot.keyClick(counter, Qt.Key.Key_Down)
+    qtbot.keyClick(counter, Qt.Key.Key_Down)
+    assert counter.selected() is not None and counter.selected().code == "B003"  # type: ignore[union-attr]
+    qtbot.keyClick(counter, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: counter.current is not None, timeout=1000)
+    assert counter.current is not None and counter.current.code == "B003"
+    qtbot.waitUntil(lambda: bool(board.calls) and board.calls[0].code == "B003", timeout=1000)
+    assert codes(counter.waiting) == ["B001", "B002"]
+
+
+def test_after_the_last_recall_a_patient_who_does_not_come_is_marked_absent(
+    qtbot: Any, hospital: Hospital, screens: Callable[..., tuple[CounterWindow, BoardWindow]]
+) -> None:
+    hospital.server_service().issue("NOI")
+    config = parse_config({**hospital.config.model_dump(), "counter": {"max_recalls": 1}})
+    timings = CounterTimings(feed_wait=1.0, reconnect_base=0.05, answer_ms=300)
+    counter, _board = screens(config=config, counter_timings=timings)
+    qtbot.waitUntil(lambda: len(counter.waiting) == 1, timeout=2000)
+    counter.trigger(Action.CALL_NEXT)
+    qtbot.waitUntil(lambda: counter.current is not None, timeout=1000)
+    counter.trigger(Action.RECALL)
+    qtbot.waitUntil(
+        lambda: counter.current is not None and counter.current.recalls == 1 and not counter.busy,
+        timeout=1000,
+    )
+    assert not counter.buttons[Action.RECALL].isEnabled()  # no more recalls than allowed
+    qtbot.waitUntil(
+        lambda: counter.current is None and counter.today.get("no_show") == 1, timeout=2000
+    )
+
+
+def test_server_gone_shows_the_banner_and_the_counter_recovers(
+    qtbot: Any, hospital: Hospital, screens: Callable[..., tuple[CounterWindow, BoardWindow]]
+) -> None:
+    hospital.server_service().issue("NOI")
+    counter, board = screens()
+    qtbot.waitUntil(lambda: len(counter.waiting) == 1, timeout=2000)
+    assert counter.banner.isHidden()
+    hospital.server.stop()
+    qtbot.waitUntil(lambda: counter.online is False, timeout=5000)
+    assert counter.banner.isVisible() and "MẤT KẾT NỐI" in counter.banner.text()
+    assert not any(button.isEnabled() for button in counter.buttons.values())
+    qtbot.waitUntil(lambda: board.online is False and board.offline.isVisible(), timeout=5000)
+    hospital.server_service().issue("NOI")  # while it was away
+    hospital.server.start()
+    qtbot.waitUntil(lambda: counter.online is True and counter.banner.isHidden(), timeout=5000)
+    qtbot.waitUntil(lambda: len(counter.waiting) == 2, timeout=2000)
+    assert counter.buttons[Action.CALL_NEXT].isEnabled()
+    qtbot.waitUntil(lambda: board.online is True and board.offline.isHidden(), timeout=5000)
+
+
+def test_a_call_next_whose_answer_was_lost_does_not_call_a_second_patient(
+    qtbot: Any,
+    hospital: Hospital,
+    screens: Callable[..., tuple[CounterWindow, BoardWindow]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = hospital.server_service()
+    first = service.issue("NOI").ticket
+    service.issue("NOI")
+    counter, board = screens()
+    qtbot.waitUntil(lambda: len(counter.waiting) == 2, timeout=2000)
+    real = StaffClient.call_next
+    sent: list[str] = []
+
+    def lose_the_first_answer(self: StaffClient, code: str, room: str, request_id: str) -> Any:
+        sent.append(request_id)
+        answer = real(self, code, room, request_id)  # the server calls the patient...
+        if len(sent) == 1:
+            raise ServerUnreachable("connection reset before the answer arrived")  # ...lost
+        return answer
+
+    monkeypatch.setattr(StaffClient, "call_next", lose_the_first_answer)
+    counter.trigger(Action.CALL_NEXT)
+    qtbot.waitUntil(lambda: len(sent) == 2, timeout=3000)  # retried by itself
+    qtbot.waitUntil(lambda: counter.current is not None, timeout=2000)
+    assert counter.current is not None and counter.current.code == first.code
+    assert sent[0] == sent[1]  # the same request id
+    with service.reading() as session:
+        called = session.scalar(
+            select(func.count()).select_from(Ticket).where(Ticket.status == "called")
+        )
+        events = session.scalar(
+            select(func.count()).select_from(Event).where(Event.type == "ticket.called")
+        )
+    assert (called, events) == (1, 1)
+    qtbot.waitUntil(lambda: codes(counter.waiting) == ["B002"], timeout=2000)
+    assert [c.code for c in board.calls] == [first.code]

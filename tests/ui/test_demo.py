@@ -1,0 +1,66 @@
+"""`kiosk demo`: the whole product in one process, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def kiosk(args: list[str], data: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KIOSK_DATA_DIR": str(data), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("KIOSK_CONFIG", None)
+    return subprocess.run(
+        [_kiosk_bin(), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _kiosk_bin() -> str:
+    return str(Path(sys.executable).with_name("kiosk"))
+
+
+@pytest.mark.slow
+def test_demo_opens_server_kiosk_counter_and_board_and_quits(tmp_path: Path) -> None:
+    result = kiosk(["demo", "--quit-after", "4"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "server listening on http://127.0.0.1:" in result.stderr
+    assert "demo ready" in result.stderr
+    assert "Traceback" not in result.stderr
+    # A fresh directory per demo, with both databases and the kiosk's token.
+    (run,) = (tmp_path / "demo").iterdir()
+    assert {"server.db", "kiosk.db", "kiosk.token"} <= {p.name for p in run.iterdir()}
+    again = kiosk(["demo", "--quit-after", "1"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert len(list((tmp_path / "demo").iterdir())) == 2
+
+
+@pytest.mark.slow
+def test_demo_screenshots_of_the_three_screens(tmp_path: Path) -> None:
+    shots = tmp_path / "shots"
+    result = kiosk(["demo", "--screenshot", str(shots)], tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    sizes = {
+        "demo-kiosk.png": (1080, 1920),
+        "demo-counter.png": (1366, 768),
+        "demo-board.png": (1920, 1080),
+        "counter-1366x768.png": (1366, 768),
+        "board-1920x1080.png": (1920, 1080),
+    }
+    for name, size in sizes.items():
+        with Image.open(shots / name) as image:
+            assert image.size == size, name
+    # The scripted morning printed its tickets with the preview printer.
+    assert list((tmp_path / "data").glob("demo/*/tickets/ticket-B*.png"))
+    assert "propagateSizeHints" not in result.stderr
