@@ -75,3 +75,20 @@ class DuplicateNumber(QueueError):
             f"number {number} of {department} on {service_date} was already issued by "
             f"{holder_origin}; give each kiosk its own numbering.offset"
         )
+
+
+class StorageFull(QueueError):
+    """The database's disk is full: nothing new can be committed until space is freed.
+
+    Everything committed before stays intact (the failed transaction is rolled back).
+    """
+
+    code = "storage_full"
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"the disk holding the database is full ({where}); nothing was issued. "
+            "Free space on it (old logs, ticket previews) and try again; "
+            "tickets already issued are safe"
+        )
