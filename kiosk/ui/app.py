@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication
 
@@ -22,8 +23,11 @@ from kiosk.ui.watchdog import SystemdWatchdog
 from printer.output import TicketPrinterLike
 from printer.status import PrinterState, PrinterStatus
 from printer.ticket import TicketContent
+from server_sync.client import SyncClient, SyncError, SyncWorker
 
 log = logging.getLogger("kiosk.ui")
+
+END_OF_DAY_INTERVAL_MS = 10 * 60 * 1000
 
 
 def create_application(*, offscreen: bool = False) -> QApplication:
@@ -53,9 +57,46 @@ def build_window(
     return KioskWindow(config, backend, family=family, translations=Translations(), timings=timings)
 
 
+def start_background_sync(config: Config, service: QueueService) -> SyncWorker | None:
+    """Push this kiosk's tickets and pull the counters' calls while the kiosk runs."""
+    if not config.server.url:
+        log.info("server.url is empty: this kiosk works alone")
+        return None
+    try:
+        client = SyncClient.from_config(service.engine, config)
+    except SyncError as exc:
+        # Issuing never depends on the network: the kiosk runs, staff see it in `kiosk doctor`.
+        log.error("not syncing: %s", exc)
+        return None
+    worker = SyncWorker(client, interval=config.server.sync_interval_seconds)
+    worker.start()
+    return worker
+
+
+def close_stale_tickets_in_background(service: QueueService) -> None:
+    """End of day, off the UI thread: tickets still waiting from earlier days are cancelled."""
+
+    def run() -> None:
+        try:
+            service.close_stale_tickets()
+        except Exception:
+            log.exception("end-of-day job failed; trying again later")
+
+    threading.Thread(target=run, name="end-of-day", daemon=True).start()
+
+
 def run_kiosk(config: Config, service: QueueService, printer: TicketPrinterLike) -> int:
     app = create_application()
     window = build_window(config, service, printer)
+    sync = start_background_sync(config, service)
+    if sync is not None:
+        window.ticket_shown.connect(lambda _view: sync.wake())
+    elif not config.server.url:
+        # With a server, the server closes the day and the kiosk pulls it.
+        close_stale_tickets_in_background(service)
+        end_of_day = QTimer(window)
+        end_of_day.timeout.connect(lambda: close_stale_tickets_in_background(service))
+        end_of_day.start(END_OF_DAY_INTERVAL_MS)
     if config.kiosk.fullscreen:
         window.setWindowFlags(
             Qt.WindowType.Window
@@ -74,6 +115,8 @@ def run_kiosk(config: Config, service: QueueService, printer: TicketPrinterLike)
     code = app.exec()
     watchdog.stop()
     window.shutdown()
+    if sync is not None:
+        sync.stop(timeout=5)
     return int(code)
 
 
