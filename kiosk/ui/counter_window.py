@@ -170,16 +170,18 @@ class WaitingRow(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         row = QHBoxLayout(self)
-        row.setContentsMargins(12, 4, 12, 4)
-        row.setSpacing(14)
+        row.setContentsMargins(10, 4, 10, 4)
+        row.setSpacing(8)
         self.place = _label()
-        self.place.setFixedWidth(36)
+        self.place.setFixedWidth(32)
         self.place.setStyleSheet(f"font-size: 26px; color: {style.TEXT_MUTED};")
         self.code = _label()
         self.code.setMinimumWidth(104)
-        self.code.setStyleSheet(f"font-size: 38px; font-weight: bold; color: {CODE_TEXT};")
+        self.code.setStyleSheet(f"font-size: 36px; font-weight: bold; color: {CODE_TEXT};")
         self.picto = Pictogram(44)
         self.priority = _label()
+        # The word must never be cut ("Ưu tiê"): the stretch before the wait gives way instead.
+        self.priority.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.priority.setStyleSheet(
             f"font-size: 22px; font-weight: bold; color: {PRIORITY_TEXT};"
             f"background: {PRIORITY_BG}; border-radius: 6px; padding: 2px 6px;"

@@ -488,6 +488,9 @@ class TicketPage(TappablePage):
 
         self.box.addLayout(main, 3)
         self.box.addLayout(side, 2)
+        # Portrait: everything together at the top, the space left over below it (a gap in the
+        # middle would split the number from "take your ticket").
+        self.box.addStretch(0)
         self.tapped.connect(self.done.emit)
 
     def show_ticket(self, view: TicketView, language: str) -> None:
@@ -511,6 +514,8 @@ class TicketPage(TappablePage):
         self.box.setDirection(
             QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
         )
+        for index, stretch in enumerate((3, 2, 0) if landscape else (0, 0, 1)):
+            self.box.setStretch(index, stretch)
         super().resizeEvent(event)
 
     def retranslate(self) -> None:
