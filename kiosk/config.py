@@ -251,7 +251,14 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     try:
         return Config.model_validate({**data, "source": source})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc.errors()[0], source)) from None
+        raise ConfigError(one_line(_describe(exc.errors()[0], source))) from None
+
+
+def one_line(text: str) -> str:
+    """Escape control characters (a TOML key may hold a newline): messages stay one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:

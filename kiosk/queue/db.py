@@ -15,7 +15,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("kiosk.queue")
@@ -114,7 +114,8 @@ def migrate(engine: Engine) -> None:
     try:
         command.upgrade(_alembic_config(engine), "head")
     except OperationalError as exc:
-        raise DatabaseError(f"cannot migrate the database {engine.url!r}: {exc.orig}") from exc
+        reason = " ".join(str(exc.orig).split())  # psycopg's messages span lines
+        raise DatabaseError(f"cannot migrate the database {engine.url!r}: {reason}") from exc
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -129,7 +130,16 @@ def head_revision() -> str | None:
 
 def open_database(url: str, **kwargs: Any) -> Engine:
     """Open (creating if needed) and migrate the database at `url`."""
-    engine = make_engine(url, **kwargs)
+    try:
+        engine = make_engine(url, **kwargs)
+    except (ArgumentError, ImportError, OSError) as exc:
+        # Not a URL, a driver that is not installed, a directory that cannot be made.
+        try:
+            shown = repr(make_url(url).render_as_string(hide_password=True))
+        except ArgumentError:
+            shown = "(not a database URL)"
+        reason = " ".join(str(exc).split())
+        raise DatabaseError(f"cannot open the database {shown}: {reason}") from None
     migrate(engine)
     return engine
 

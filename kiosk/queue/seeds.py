@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from kiosk.config import one_line
 from kiosk.queue.models import Department, Room
 
 log = logging.getLogger("kiosk.queue")
@@ -81,7 +82,7 @@ def parse_seeds(data: dict[str, Any], source: str = "seeds") -> HospitalSeed:
         where = f" at {loc}" if loc else ""
         message = str(error["msg"]).removeprefix("Value error, ")
         value = f" (got {error['input']!r})" if loc and error["type"] != "missing" else ""
-        raise SeedError(f"{source}{where}: {message}{value}") from None
+        raise SeedError(one_line(f"{source}{where}: {message}{value}")) from None
 
 
 def load_seed_file(path: Path) -> HospitalSeed:
