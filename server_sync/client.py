@@ -17,10 +17,8 @@ import email.utils
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -33,6 +31,25 @@ from kiosk.queue.errors import QueueError
 from kiosk.queue.events import event_to_dict, outbox
 from kiosk.queue.models import Event, SyncCursor
 from kiosk.queue.replication import apply_remote_event
+from server_sync.http import (
+    ServerConnection,
+    ServerRefused,
+    ServerUnreachable,
+    SyncError,
+    SyncNotConfigured,
+    parse_retry_after,
+    read_token,
+)
+
+__all__ = [
+    "ServerRefused",
+    "ServerUnreachable",
+    "SyncClient",
+    "SyncError",
+    "SyncNotConfigured",
+    "SyncWorker",
+    "parse_retry_after",
+]
 
 log = logging.getLogger("kiosk.sync")
 
@@ -42,29 +59,6 @@ CLOCK_WARN_SECONDS = 30.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300.0
 USER_AGENT = "hospital-queue-kiosk-sync"
-
-
-class SyncError(Exception):
-    """A sync round failed; the worker retries with backoff."""
-
-    retry_after: float | None = None
-
-
-class ServerUnreachable(SyncError):
-    """No answer: network down, server stopped, TLS failure or timeout."""
-
-
-class ServerRefused(SyncError):
-    """The server answered with an error (bad token, wrong role, overload, a bug)."""
-
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
-        super().__init__(f"server answered {status}: {message}")
-        self.status = status
-        self.retry_after = retry_after
-
-
-class SyncNotConfigured(SyncError):
-    """No server URL or token in the config."""
 
 
 @dataclass
@@ -107,22 +101,6 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - (now or _utc_now())).total_seconds())
-
-
 def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """AWS "full jitter": uniform(0, min(cap, base * 2**attempt))."""
     return rng.uniform(0.0, min(cap, base * (2 ** min(attempt, 32))))
@@ -145,24 +123,24 @@ class SyncClient:
         clock: Callable[[], dt.datetime] = _utc_now,
         http: requests.Session | None = None,
     ) -> None:
-        if not base_url:
-            raise SyncNotConfigured("server.url is empty: this kiosk has no server to sync with")
-        if not token:
-            raise SyncNotConfigured("no device token: set server.token_file")
+        self.connection = ServerConnection(
+            base_url,
+            token,
+            who="this kiosk",
+            user_agent=USER_AGENT,
+            ca_file=ca_file,
+            timeout=timeout,
+            http=http,
+            on_answer=self._observe_answer,
+        )
         self.engine = engine
-        self.base_url = base_url.rstrip("/")
+        self.base_url = self.connection.base_url
+        self.http = self.connection.http
         self.origin = origin
         self.timeout = timeout
         self.push_batch = push_batch
         self.pull_page = pull_page
         self.clock = clock
-        self.http = http or requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-        self.http.headers["User-Agent"] = USER_AGENT
-        # Passed on every request too: requests lets REQUESTS_CA_BUNDLE override a session's
-        # `verify`, which would silently drop the hospital's CA.
-        self.verify: str | bool = ca_file or True
-        self.http.verify = self.verify
         self.cursor_name = f"pull:{self.base_url}"[:200]
         self.clock_offset_seconds: float | None = None
         self._clock_warned = False
@@ -170,53 +148,25 @@ class SyncClient:
     @classmethod
     def from_config(cls, engine: Engine, config: Config) -> SyncClient:
         server = config.server
-        token = ""
-        if server.token_file:
-            try:
-                token = Path(server.token_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SyncNotConfigured(
-                    f"cannot read server.token_file {server.token_file}: {exc.strerror}"
-                ) from None
         return cls(
             engine,
             base_url=server.url,
-            token=token,
+            token=read_token(server),
             origin=config.kiosk.id,
             ca_file=server.ca_file or None,
             timeout=server.timeout_seconds,
         )
 
     def close(self) -> None:
-        self.http.close()
+        self.connection.close()
 
     # -- HTTP ------------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, *, timeout: float | None = None, **kw: Any) -> Any:
-        url = f"{self.base_url}{path}"
-        sent = time.time()
-        try:
-            response = self.http.request(
-                method, url, timeout=timeout or self.timeout, verify=self.verify, **kw
-            )
-        except requests.RequestException as exc:
-            raise ServerUnreachable(f"{method} {url}: {exc}") from exc
-        received = time.time()
+        return self.connection.request(method, path, timeout=timeout, **kw)
+
+    def _observe_answer(self, response: requests.Response, sent: float, received: float) -> None:
         self._observe_clock(response.headers.get("Date"), sent, received)
-        if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise ServerRefused(
-                response.status_code,
-                str(detail)[:300],
-                parse_retry_after(response.headers.get("Retry-After")),
-            )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ServerRefused(response.status_code, "the answer is not JSON") from exc
 
     def _observe_clock(self, date_header: str | None, sent: float, received: float) -> None:
         """Offset = server time − local time at the middle of the exchange (±1 s: the Date

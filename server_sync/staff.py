@@ -12,18 +12,17 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
 
 from kiosk.config import Config
 from kiosk.queue.events import parse_timestamp
-from server_sync.client import (
+from server_sync.http import (
+    ServerConnection,
     ServerRefused,
     ServerUnreachable,
-    SyncNotConfigured,
-    parse_retry_after,
+    read_token,
 )
 
 log = logging.getLogger("kiosk.sync")
@@ -42,14 +41,8 @@ __all__ = [
 ]
 
 
-class StaffRefused(ServerRefused):
-    """The server said no; `code` is its machine-readable reason (e.g. invalid_transition)."""
-
-    def __init__(
-        self, status: int, message: str, code: str = "", retry_after: float | None = None
-    ) -> None:
-        super().__init__(status, message, retry_after)
-        self.code = code
+# The server's refusals carry its machine-readable `code` (e.g. invalid_transition).
+StaffRefused = ServerRefused
 
 
 def new_request_id() -> str:
@@ -177,29 +170,24 @@ class StaffClient:
         timeout: float = 5.0,
         http: requests.Session | None = None,
     ) -> None:
-        if not base_url:
-            raise SyncNotConfigured("server.url is empty: this screen has no server to talk to")
-        if not token:
-            raise SyncNotConfigured("no device token: set server.token_file")
-        self.base_url = base_url.rstrip("/")
+        self.connection = ServerConnection(
+            base_url,
+            token,
+            who="this screen",
+            user_agent=USER_AGENT,
+            ca_file=ca_file,
+            timeout=timeout,
+            http=http,
+        )
+        self.base_url = self.connection.base_url
         self.timeout = timeout
-        self.http = http or requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-        self.http.headers["User-Agent"] = USER_AGENT
-        self.http.verify = ca_file or True
+        self.http = self.connection.http
 
     @classmethod
     def from_config(cls, config: Config, *, token: str | None = None) -> StaffClient:
         server = config.server
         if token is None:
-            token = ""
-            if server.token_file:
-                try:
-                    token = Path(server.token_file).read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise SyncNotConfigured(
-                        f"cannot read server.token_file {server.token_file}: {exc.strerror}"
-                    ) from None
+            token = read_token(server)
         return cls(
             server.url,
             token,
@@ -209,48 +197,24 @@ class StaffClient:
 
     def copy(self) -> StaffClient:
         """Another client to the same server with the same token (for another thread)."""
-        token = str(self.http.headers["Authorization"]).removeprefix("Bearer ")
-        verify = self.http.verify
         return StaffClient(
             self.base_url,
-            token,
-            ca_file=verify if isinstance(verify, str) else None,
+            self.connection.token,
+            ca_file=self.connection.ca_file,
             timeout=self.timeout,
         )
 
     def close(self) -> None:
-        self.http.close()
+        self.connection.close()
 
     # -- HTTP ------------------------------------------------------------------------------
 
     def _request(
         self, method: str, path: str, *, timeout: float | None = None, **kw: Any
     ) -> dict[str, Any]:
-        url = f"{self.base_url}/api/v1{path}"
-        try:
-            response = self.http.request(method, url, timeout=timeout or self.timeout, **kw)
-        except requests.RequestException as exc:
-            raise ServerUnreachable(f"{method} {url}: {exc}") from exc
-        if response.status_code >= 400:
-            code = ""
-            try:
-                body = response.json()
-                detail = body.get("detail", response.text)
-                code = str(body.get("code") or "")
-            except ValueError:
-                detail = response.text
-            raise StaffRefused(
-                response.status_code,
-                str(detail)[:300],
-                code,
-                parse_retry_after(response.headers.get("Retry-After")),
-            )
-        try:
-            answer = response.json()
-        except ValueError as exc:
-            raise ServerRefused(response.status_code, "the answer is not JSON") from exc
+        answer = self.connection.request(method, f"/api/v1{path}", timeout=timeout, **kw)
         if not isinstance(answer, dict):
-            raise ServerRefused(response.status_code, "the answer is not a JSON object")
+            raise ServerRefused(200, "the answer is not a JSON object")
         return answer
 
     # -- reading ---------------------------------------------------------------------------
