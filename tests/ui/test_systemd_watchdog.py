@@ -74,3 +74,45 @@ def test_ready_then_pings_that_stop_while_the_loop_is_blocked(
     seen = len(listener.received)
     qtbot.waitUntil(lambda: len(listener.received) >= seen + 2, timeout=5000)
     watchdog.stop()
+
+
+def test_kiosk_run_says_ready_and_feeds_the_watchdog(tmp_path: Path, listener: Listener) -> None:
+    """The real `kiosk run` process, as systemd starts it (Type=notify, WatchdogSec=)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from kiosk.queue.db import open_database
+    from tests.conftest import seed
+
+    database = f"sqlite:///{tmp_path / 'kiosk.db'}"
+    engine = open_database(database)
+    seed(engine)
+    engine.dispose()
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[printer]\nconnection = "none"\n', encoding="utf-8")
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "KIOSK_DATA_DIR": str(tmp_path / "data"),
+        "WATCHDOG_PID": "1",  # under cage it names cage, not us: must not matter
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(config), "run", "--database", database],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while listener.messages().count(b"WATCHDOG=1") < 2 and time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr and process.stderr.read()
+            threading.Event().wait(0.05)
+        messages = listener.messages()
+        assert messages[:1] == [b"READY=1"], messages
+        assert messages.count(b"WATCHDOG=1") >= 2, messages
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
