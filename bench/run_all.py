@@ -15,6 +15,17 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+# Benchmarks that give single figures run this often, for a median and a spread; the others
+# already time many operations per run (p50/p99 over hundreds of requests).
+REPEATS = {"bench_printing": 3, "bench_kiosk": 3}
+UNITS = (
+    ("_per_second", "/s"),
+    ("_ms", "ms"),
+    ("_mb", "MB"),
+    ("_mm", "mm"),
+    ("bytes", "B"),
+    ("seconds", "s"),
+)
 VERSIONS = (
     "sqlalchemy",
     "pyside6-essentials",
@@ -43,6 +54,43 @@ def machine() -> dict[str, Any]:
     }
 
 
+def flatten(figures: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"sqlite": {"call_next_p50_ms": 3}} -> {"sqlite call_next_p50_ms": 3}; summaries stay."""
+    flat: dict[str, Any] = {}
+    for key, value in figures.items():
+        label = f"{prefix}{key}"
+        if isinstance(value, dict) and "median" not in value:
+            flat.update(flatten(value, f"{label} "))
+        else:
+            flat[label] = value
+    return flat
+
+
+def unit_of(label: str) -> str:
+    name = label.lower()
+    for marker, unit in UNITS:
+        if marker in name:
+            return unit
+    return ""
+
+
+def collect(samples: dict[str, list[Any]], name: str) -> dict[str, Any]:
+    """One row per figure: summaries as they come, repeated numbers summarised here."""
+    from bench.common import summarise
+
+    rows: dict[str, Any] = {}
+    for label, values in samples.items():
+        first = values[0]
+        if isinstance(first, dict):
+            rows[label] = {**first, "benchmark": name}
+        elif isinstance(first, int | float) and not isinstance(first, bool):
+            rows[label] = {
+                **summarise([float(v) for v in values], unit_of(label)),
+                "benchmark": name,
+            }
+    return rows
+
+
 def fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
@@ -57,14 +105,17 @@ def main(selected: list[str]) -> int:
     for name in modules:
         started = time.perf_counter()
         print(f"running {name} …", file=sys.stderr, flush=True)
+        samples: dict[str, list[Any]] = {}
         try:
-            figures = importlib.import_module(f"bench.{name}").run()
+            module = importlib.import_module(f"bench.{name}")
+            for _ in range(REPEATS.get(name, 1)):
+                for label, value in flatten(module.run()).items():
+                    samples.setdefault(label, []).append(value)
         except Exception:
             results["failed"][name] = traceback.format_exc(limit=3)
             print(f"  {name} failed:\n{results['failed'][name]}", file=sys.stderr)
             continue
-        for label, figure in figures.items():
-            results["figures"][label] = {**figure, "benchmark": name}
+        results["figures"].update(collect(samples, name))
         print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
     info = results["machine"]
@@ -72,16 +123,31 @@ def main(selected: list[str]) -> int:
     print("Versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v))
     print()
     header = ("figure", "median", "min", "p90", "max", "unit", "runs")
-    rows = [
-        (label, *(fmt(f.get(k, "")) for k in ("median", "min", "p90", "max", "unit", "runs")))
-        for label, f in results["figures"].items()
-    ]
+    figures = {k: f for k, f in results["figures"].items() if f.get("unit")}
+    # Unit-less numbers (how many counters, requests, tickets) are the setting, not a figure.
+    context = {k: f["median"] for k, f in results["figures"].items() if not f.get("unit")}
+    rows = []
+    for label, f in figures.items():
+        spread = ("min", "p90", "max") if f.get("runs", 1) > 1 else ()
+        rows.append(
+            (
+                label,
+                *(
+                    fmt(f[k]) if k in spread or k == "median" else ""
+                    for k in ("median", "min", "p90", "max")
+                ),
+                f.get("unit", ""),
+                fmt(f.get("runs", "")),
+            )
+        )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
     print(line)
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    if context:
+        print("\nSetting: " + ", ".join(f"{k} = {fmt(v)}" for k, v in context.items()))
     (HERE / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwritten: {HERE / 'results.json'}")
     return 1 if results["failed"] else 0
