@@ -47,8 +47,10 @@ if [ "$staged" = 0 ]; then
   for group in video render input lp; do
     getent group "$group" >/dev/null && usermod -aG "$group" kiosk
   done
-  [ "$role" = kiosk ] && systemctl enable --now seatd.service >/dev/null 2>&1 || true
 fi
+# systemd runs the services; in a container or chroot without it, say what to do later.
+have_systemd=0
+[ "$staged" = 0 ] && [ -d /run/systemd/system ] && have_systemd=1
 
 say "installing the application into $prefix"
 mkdir -p "$prefix" "$etc" "$units" "$rules" "$data"
@@ -85,11 +87,17 @@ if [ "$staged" = 0 ]; then
     else as_kiosk "$prefix/venv/bin/kiosk" seed "$seed" --database "$(as_kiosk "$prefix/venv/bin/python" -c 'from kiosk.config import load_config; print(load_config().server_database_url)')"; fi
   fi
   udevadm control --reload 2>/dev/null || true
-  systemctl daemon-reload
-  if [ "$enable" = 1 ]; then
-    systemctl enable "$unit"
-    systemctl restart "$unit"
-    say "$unit enabled and (re)started; follow it with: journalctl -u $unit -f"
+  if [ "$have_systemd" = 1 ]; then
+    systemctl daemon-reload
+    [ "$role" = kiosk ] && systemctl enable --now seatd.service
+    if [ "$enable" = 1 ]; then
+      systemctl enable "$unit"
+      systemctl restart "$unit"
+      say "$unit enabled and (re)started; follow it with: journalctl -u $unit -f"
+    fi
+  else
+    say "systemd is not running on this machine: on the kiosk PC run"
+    say "  systemctl daemon-reload && systemctl enable --now seatd $unit"
   fi
   say "check the installation with: sudo -u kiosk KIOSK_DATA_DIR=$data $prefix/venv/bin/kiosk doctor"
 else
