@@ -54,7 +54,11 @@ have_systemd=0
 
 say "installing the application into $prefix"
 mkdir -p "$prefix" "$etc" "$units" "$rules" "$data"
-[ -x "$prefix/venv/bin/python" ] || python3 -m venv "$prefix/venv"
+# Debian's interpreter: the venv links to it, and the kiosk user must be able to run it (a
+# Python under /root or a home directory would not be).
+python=/usr/bin/python3
+[ "$staged" = 1 ] && python=${PYTHON:-python3}
+[ -x "$prefix/venv/bin/python" ] || "$python" -m venv "$prefix/venv"
 "$prefix/venv/bin/python" -m pip install --quiet --upgrade pip
 "$prefix/venv/bin/python" -m pip install --quiet --upgrade "$src"
 install -m 0644 "$src/README.md" "$prefix/README.md"

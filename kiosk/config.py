@@ -7,6 +7,7 @@ one line naming the key, the bad value and what is allowed (`ConfigError`), neve
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -290,12 +291,30 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     return parse_config(data, str(path))
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace a file so that a power cut leaves either the old or the new one, never half."""
+def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
+    """Replace a file so that a power cut leaves either the old or the new one, never half.
+
+    An existing file keeps its mode, owner and group (root editing /etc/kiosk/kiosk.toml must
+    leave it readable by the kiosk user and no one else); a new one gets `mode`.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        old = path.stat()
+    except FileNotFoundError:
+        old = None
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            if old is not None:
+                os.fchmod(handle.fileno(), old.st_mode & 0o7777)
+                if (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(handle.fileno(), old.st_uid, old.st_gid)
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

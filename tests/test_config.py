@@ -140,3 +140,25 @@ def test_plain_http_only_to_this_machine(url: str, allowed: bool) -> None:
     trusted = {"server": {"url": url, "allow_plain_http": True}}
     if url.startswith("http:"):
         assert parse_config(trusted).server.allow_plain_http
+
+
+def test_write_atomically_keeps_mode_owner_and_group(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "kiosk.toml"
+    path.write_text("a = 1\n")
+    path.chmod(0o640)
+    if os.getuid() == 0:  # as root (CI, an IT technician with sudo): keep kiosk's group
+        os.chown(path, 1, 1)
+    before = path.stat()
+    write_atomically(path, "a = 2\n")
+    after = path.stat()
+    assert path.read_text() == "a = 2\n"
+    assert (after.st_mode & 0o777, after.st_uid, after.st_gid) == (
+        0o640,
+        before.st_uid,
+        before.st_gid,
+    )
+    new = tmp_path / "new.toml"
+    write_atomically(new, "b = 1\n")
+    assert new.stat().st_mode & 0o777 == 0o600

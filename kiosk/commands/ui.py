@@ -153,8 +153,12 @@ def cmd_set_pin(args: argparse.Namespace) -> int:
     except PinError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     parse_config(tomllib.loads(new_text), str(path))
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    write_atomically(path, new_text)
-    path.chmod(mode)
+    try:
+        write_atomically(path, new_text)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot write {path} ({exc.strerror}): run set-pin as the user who owns the config "
+            "file (root for /etc/kiosk/kiosk.toml: sudo /opt/kiosk/venv/bin/kiosk set-pin)",
+        ) from None
     print(f"admin PIN set in {path}")
     return 0
