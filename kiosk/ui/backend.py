@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from kiosk.config import Config
+from kiosk.queue.errors import StorageFull
 from kiosk.queue.models import Event
 from kiosk.queue.service import DepartmentStatus, IssuedTicket, QueueService
 from printer.output import TicketPrinterLike
@@ -46,6 +49,8 @@ class PrinterHealth:
 
 
 READY = PrinterHealth("ready", True)
+# Issuing resumes after a full disk once this much is free again under the database.
+STORAGE_RESUME_BYTES = 20 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -116,12 +121,17 @@ class KioskBackend:
         self.config = config
         self._lock = threading.Lock()
         self._last_health: PrinterHealth | None = None
+        # Set when a ticket could not be committed for lack of disk space.
+        self._storage_full: PrinterHealth | None = None
 
     def departments(self) -> list[DepartmentStatus]:
         return self.service.departments()
 
     def printer_health(self) -> PrinterHealth:
+        """What decides whether tickets can be issued: the printer, and the disk once full."""
         with self._lock:
+            if self._storage_full is not None and not self._storage_recovered():
+                return self._storage_full
             try:
                 health = PrinterHealth.of(self.printer.status())
             except Exception as exc:
@@ -130,6 +140,21 @@ class KioskBackend:
             if health != self._last_health:
                 self._record_health(health)
             return health
+
+    def _storage_recovered(self) -> bool:
+        database = make_url(str(self.service.engine.url)).database
+        if self.service.engine.dialect.name != "sqlite" or not database:
+            self._storage_full = None
+            return True
+        try:
+            free = shutil.disk_usage(Path(database).parent).free
+        except OSError:
+            return False
+        if free < STORAGE_RESUME_BYTES:
+            return False
+        log.info("disk space is back (%d MB free): issuing again", free // 1024**2)
+        self._storage_full = None
+        return True
 
     def _record_health(self, health: PrinterHealth) -> None:
         previous, self._last_health = self._last_health, health
@@ -158,6 +183,11 @@ class KioskBackend:
             except PrintFailed as exc:
                 log.error("ticket for %s not printed, cancelled: %s", department_code, exc)
                 raise TicketNotPrinted(str(exc)) from exc
+            except StorageFull as exc:
+                # Nothing was committed; stop offering numbers until space is freed.
+                log.error("not issuing: %s", exc)
+                self._storage_full = PrinterHealth("storage_full", False, str(exc))
+                raise
             return TicketView.of(printed.issued, self.config)
 
     def reprint_last(self, language: str = "vi") -> str | None:

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.config import Config, KioskConfig
-from kiosk.queue.errors import DepartmentUnavailable
+from kiosk.queue.errors import DepartmentUnavailable, StorageFull
 from kiosk.queue.service import DepartmentStatus
 from kiosk.ui import style
 from kiosk.ui.backend import (
@@ -124,6 +124,8 @@ def printer_fault_label(state: str) -> str:
         return translate("Kiosk", "The ticket printer has run out of paper.")
     if state == "cover_open":
         return translate("Kiosk", "The ticket printer's cover is open.")
+    if state == "storage_full":
+        return translate("Kiosk", "This kiosk has run out of storage space.")
     return translate("Kiosk", "The ticket printer is not working.")
 
 
@@ -1130,6 +1132,11 @@ class KioskWindow(QWidget):
             self.apply_printer(error.health)
             self.go_home()
             kind = "printer"
+        elif isinstance(error, StorageFull):
+            # The backend keeps issuing off until the disk has room again (the printer poll).
+            self.apply_printer(PrinterHealth("storage_full", False, str(error)))
+            self.go_home()
+            kind = "storage_full"
         elif isinstance(error, DepartmentUnavailable):
             log.info("not issued: %s", error)
             self.show_transient(

@@ -284,3 +284,40 @@ def test_landscape_and_many_departments_keep_touch_sized_tiles(
 
 def test_unused_config_helper_is_importable() -> None:
     assert make_config().kiosk.admin_pin_hash.startswith("pbkdf2_sha256$")
+
+
+def test_full_disk_stops_issuing_until_space_is_back(
+    qtbot: Any,
+    make_window: Any,
+    service: QueueService,
+    monkeypatch: Any,
+) -> None:
+    from collections import namedtuple
+
+    from kiosk.queue.errors import StorageFull
+
+    window = make_window(printer_poll_ms=10)
+    buttons = list(window.home.grid.buttons.values())
+    usage = namedtuple("usage", "total used free")
+    free = {"bytes": 0}
+    monkeypatch.setattr("shutil.disk_usage", lambda path: usage(10**9, 10**9, free["bytes"]))
+
+    def disk_full(*args: Any, **kwargs: Any) -> Any:
+        raise StorageFull("the kiosk's disk")
+
+    monkeypatch.setattr(service, "issue", disk_full)
+    tap(qtbot, window.home.grid.buttons["NOI"])
+    with qtbot.waitSignal(window.issue_failed, timeout=5000) as blocker:
+        tap(qtbot, window.priority.skip)
+    assert blocker.args == ["storage_full"]
+    assert window.current_page() == "home"
+    # The printer poll keeps it off while the disk stays full.
+    qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=5000)
+    assert "hết chỗ lưu dữ liệu" in window.home.banner.text()
+    assert "quầy tiếp đón" in window.home.banner.text()
+    for _ in range(3):  # printer polls come and go; the disk is still full
+        with qtbot.waitSignal(window.printer_changed, timeout=5000):
+            pass
+        assert not any(b.isEnabled() for b in buttons)
+    free["bytes"] = 10**9
+    qtbot.waitUntil(lambda: all(b.isEnabled() for b in buttons), timeout=5000)

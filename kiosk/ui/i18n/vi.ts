@@ -48,6 +48,10 @@
             <translation>Nắp máy in phiếu đang mở.</translation>
         </message>
         <message>
+            <source>This kiosk has run out of storage space.</source>
+            <translation>Máy cấp số đã hết chỗ lưu dữ liệu.</translation>
+        </message>
+        <message>
             <source>The ticket printer is not working.</source>
             <translation>Máy in phiếu đang không hoạt động.</translation>
         </message>
