@@ -18,6 +18,7 @@ from kiosk.queue.service import QueueService
 from kiosk.ui.backend import READY, KioskBackend, TicketView, sample_issued
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
+from kiosk.ui.screenshot import grab
 from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
 from printer.output import TicketPrinterLike
@@ -155,12 +156,7 @@ def render_screenshot(
             window.ticket.show_ticket(view, language)
             window.ticket.set_seconds_left(config.kiosk.result_seconds)
             window.show_page(window.ticket)
-        window.show()
-        for _ in range(3):
-            app.processEvents()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(path)):
-            raise OSError(f"cannot write {path}")
+        grab(window, size, path)
     finally:
         window.shutdown()
         window.close()

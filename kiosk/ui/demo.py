@@ -37,6 +37,7 @@ from kiosk.ui.backend import READY, KioskBackend, TicketView
 from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.counter_window import Action, CounterTimings, CounterWindow
 from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
+from kiosk.ui.screenshot import grab
 from kiosk.ui.style import apply_style, load_fonts
 from server_sync.client import SyncClient, SyncWorker
 from server_sync.server import create_app
@@ -347,20 +348,6 @@ def scripted_demo(directory: Path) -> Iterator[tuple[DemoSetup, DemoWindows, lis
             windows.shutdown()
             app.processEvents()
         setup.close()
-
-
-def grab(window: QWidget, size: tuple[int, int], path: Path) -> Path:
-    app = QApplication.instance()
-    assert app is not None
-    window.resize(*size)
-    window.show()
-    for _ in range(3):
-        app.processEvents()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(path)):
-        raise OSError(f"cannot write {path}")
-    log.info("screenshot %dx%d written to %s", *size, path)
-    return path
 
 
 def show_ticket(windows: DemoWindows, view: TicketView) -> None:

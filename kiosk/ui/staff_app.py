@@ -24,7 +24,8 @@ log = logging.getLogger("kiosk.ui")
 def _run(window: Any, *, fullscreen: bool, size: tuple[int, int], screenshot: Path | None) -> int:
     app = create_application(offscreen=screenshot is not None)
     if screenshot is not None:
-        from kiosk.ui.demo import grab, wait_for
+        from kiosk.ui.demo import wait_for
+        from kiosk.ui.screenshot import grab
 
         window.start()
         try:
