@@ -589,8 +589,10 @@ class BoardWindow(QWidget):
             self.side_rows.append((name, count))
         # Fit every department in the panel: as large as the height allows, then smaller until
         # the longest name fits the width (eliding only below 28 px).
-        height = max(300, self.height() - 300)
-        px = max(28, min(52, int(height / max(1, len(shown)) / 1.6)))
+        # (A TV gives 28 px and up; a small window, e.g. the demo's, goes smaller rather than
+        # drawing rows over each other.)
+        height = max(160, self.height() - 300)
+        px = max(14, min(52, int(height / max(1, len(shown)) / 1.6)))
         width = max(100, int(self.width() * 0.32) - 60 - int(px * 2.2))
         longest = max((d.name(self.text.language) for d in shown), key=len, default="")
         while px > 28 and (

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QRect, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from sqlalchemy import Engine
 
@@ -254,6 +254,17 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.005)
 
 
+def place_windows(windows: DemoWindows, screen: QRect) -> None:
+    """Kiosk on the left, full height; counter top right, board bottom right. A window manager
+    may still move them; without one (a bare X server) they would all sit at the corner."""
+    x, y, width, height = screen.x(), screen.y(), screen.width(), screen.height()
+    kiosk_width = min(900, max(600, width * 2 // 5))
+    right = width - kiosk_width
+    windows.kiosk.setGeometry(x, y, kiosk_width, height)
+    windows.counter.setGeometry(x + kiosk_width, y, right, height // 2)
+    windows.board.setGeometry(x + kiosk_width, y + height // 2, right, height - height // 2)
+
+
 def run_demo(directory: Path | None = None, *, quit_after: float | None = None) -> int:
     """Open the kiosk, a counter and a board; returns when the windows are closed."""
     app = create_application()
@@ -264,9 +275,7 @@ def run_demo(directory: Path | None = None, *, quit_after: float | None = None) 
     try:
         start_sync(setup)
         windows = open_windows(setup, family=family)
-        windows.kiosk.resize(900, 1000)
-        windows.counter.resize(1366, 768)
-        windows.board.resize(1280, 720)
+        place_windows(windows, app.primaryScreen().availableGeometry())
         for window in windows.all():
             window.show()
         windows.kiosk.start()

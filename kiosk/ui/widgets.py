@@ -55,6 +55,9 @@ def words_fit(text: str, font: QFont, width: float) -> bool:
     return all(metrics.horizontalAdvance(word) <= width for word in text.split())
 
 
+SMALLEST_PX = 14
+
+
 def fit_text(
     text: str,
     family: str,
@@ -71,7 +74,14 @@ def fit_text(
         lines = wrap_lines(text, candidate, width)
         if len(lines) * px * LINE_HEIGHT <= height and words_fit(text, candidate, width):
             return candidate, lines
-    candidate = style.font(family, min_px, bold)
+    # Nothing fits: a window smaller than any kiosk screen (the demo on a laptop). Smaller type
+    # beats words drawn over each other.
+    for px in range(min_px - 2, SMALLEST_PX - 1, -2):
+        candidate = style.font(family, px, bold)
+        lines = wrap_lines(text, candidate, width)
+        if len(lines) * px * LINE_HEIGHT <= height:
+            return candidate, lines
+    candidate = style.font(family, SMALLEST_PX, bold)
     return candidate, wrap_lines(text, candidate, width)
 
 
