@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -11,7 +12,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
 
 from kiosk.config import Config
 from kiosk.queue.errors import (
@@ -21,6 +23,7 @@ from kiosk.queue.errors import (
     UnknownDepartment,
     UnknownTicket,
 )
+from kiosk.queue.models import CallRequest
 from kiosk.queue.service import Clock, QueueService, utc_now
 from server_sync.server import feed, pages, routes
 from server_sync.server.deps import ApiError, ServerState, server_version
@@ -31,6 +34,7 @@ log = logging.getLogger("kiosk.server")
 SERVER_ORIGIN = "server"
 # How often the end-of-day job looks for tickets left waiting from earlier days.
 END_OF_DAY_INTERVAL_SECONDS = 600.0
+CALL_REQUEST_MEMORY = dt.timedelta(days=1)
 
 
 class UnsafeServerConfig(Exception):
@@ -110,12 +114,23 @@ def create_app(
     return app
 
 
+def prune_call_requests(state: ServerState) -> int:
+    """Forget "call next" request ids older than a day: a retry after a lost answer comes
+    within seconds, and the table would otherwise grow by every call ever made."""
+    cutoff = state.clock() - CALL_REQUEST_MEMORY
+    with Session(state.engine) as session, session.begin():
+        result = session.execute(delete(CallRequest).where(CallRequest.created_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def _close_stale_tickets_periodically(state: ServerState) -> None:
     """End of day: tickets still waiting from earlier days are cancelled (`end_of_day`), at
-    start-up and then every few minutes, so yesterday's line never reaches today's counters."""
+    start-up and then every few minutes, so yesterday's line never reaches today's counters;
+    old call-request ids are forgotten."""
     while True:
         try:
             closed = await asyncio.to_thread(state.service.close_stale_tickets)
+            await asyncio.to_thread(prune_call_requests, state)
         except Exception:
             log.exception("end-of-day job failed; trying again later")
         else:

@@ -66,3 +66,31 @@ def test_nobody_waiting_is_remembered_too_and_the_queue_has_counts_and_cursor(
     assert queue["cursor"] >= 1
     names = api("board").get("/api/v1/departments").json()["departments"][0]
     assert names["room_names_vi"]
+
+
+def test_old_request_ids_are_forgotten(server_engine: Engine) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from kiosk.config import Config
+    from kiosk.queue.models import CallRequest
+    from server_sync.server.app import create_app, prune_call_requests
+
+    now = dt.datetime.now(dt.UTC)
+    with Session(server_engine) as session, session.begin():
+        for name, age in (("old", dt.timedelta(days=2)), ("recent", dt.timedelta(minutes=5))):
+            session.add(
+                CallRequest(
+                    request_id=name,
+                    department_code="NOI",
+                    room="101",
+                    ticket_id=None,
+                    created_at=now - age,
+                )
+            )
+    state = create_app(server_engine, Config()).state.kiosk
+    assert prune_call_requests(state) == 1
+    with Session(server_engine) as session:
+        assert list(session.scalars(select(CallRequest.request_id))) == ["recent"]
