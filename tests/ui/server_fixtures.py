@@ -1,7 +1,7 @@
 """A real central server on 127.0.0.1 for the counter, board and demo tests.
 
-Imported by those test modules (`from tests.ui.server_fixtures import ...`) so the kiosk
-screen's conftest stays as its engineer wrote it.
+Imported by those test modules (`from tests.ui.server_fixtures import ...`); the kiosk screen's
+tests, which need no server, don't load it.
 """
 
 from __future__ import annotations
