@@ -148,6 +148,9 @@ class DepartmentStatus:
     estimated_wait_minutes: int
     # None when tickets can be issued, else "inactive", "paused" or "full".
     unavailable: str | None
+    # Room code -> its name, for what boards show and announce ("Phòng khám 101").
+    room_names_vi: dict[str, str] = field(default_factory=dict)
+    room_names_en: dict[str, str] = field(default_factory=dict)
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" and self.name_en else self.name_vi
@@ -483,7 +486,8 @@ class QueueService:
             result = []
             for department in session.scalars(query):
                 counts = self._counts(session, department.code, today)
-                rooms = [r.code for r in department.rooms if r.active]
+                active_rooms = [r for r in department.rooms if r.active]
+                rooms = [r.code for r in active_rooms]
                 result.append(
                     DepartmentStatus(
                         code=department.code,
@@ -502,6 +506,8 @@ class QueueService:
                             session, department, today, counts[S.WAITING]
                         ),
                         unavailable=self._unavailable(session, department, today, counts),
+                        room_names_vi={r.code: r.name_vi for r in active_rooms},
+                        room_names_en={r.code: r.name_en for r in active_rooms},
                     )
                 )
             return result

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kiosk.queue.db import read_session
 from kiosk.queue.errors import UnknownDepartment
-from kiosk.queue.models import CallRequest, Department, Event, Room, Ticket
+from kiosk.queue.models import CallRequest, Department, Event, Ticket
 from kiosk.queue.service import TicketInfo
 from server_sync.server.deps import (
     AdminDevice,
@@ -71,13 +71,7 @@ def health(state: StateDep) -> Health:
 
 @router.get("/departments", response_model=DepartmentList, responses=AUTH_ERRORS, tags=["queue"])
 def departments(state: StateDep, caller: AnyDevice) -> DepartmentList:
-    names: dict[str, dict[str, tuple[str, str]]] = {}
-    with read_session(state.engine) as session:
-        for room in session.scalars(select(Room).where(Room.active.is_(True))):
-            names.setdefault(room.department_code, {})[room.code] = (room.name_vi, room.name_en)
-    return DepartmentList(
-        departments=[DepartmentOut.of(d, names.get(d.code)) for d in state.service.departments()]
-    )
+    return DepartmentList(departments=[DepartmentOut.of(d) for d in state.service.departments()])
 
 
 @router.get(

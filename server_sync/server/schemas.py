@@ -113,14 +113,8 @@ class DepartmentOut(BaseModel):
     room_names_en: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
-    def of(
-        cls, status: DepartmentStatus, room_names: dict[str, tuple[str, str]] | None = None
-    ) -> DepartmentOut:
-        out = cls.model_validate(status, from_attributes=True)
-        names = room_names or {}
-        out.room_names_vi = {code: vi for code, (vi, _) in names.items()}
-        out.room_names_en = {code: en for code, (_, en) in names.items()}
-        return out
+    def of(cls, status: DepartmentStatus) -> DepartmentOut:
+        return cls.model_validate(status, from_attributes=True)
 
 
 class DepartmentList(BaseModel):
