@@ -176,4 +176,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
     text = " ".join(str(exc).split())
+    if name == "DeviceNotFoundError" and "USB" in text:
+        # python-escpos nests three messages saying the same; staff need the one fact.
+        return "no such USB device (unplugged, switched off, or another VID:PID)"
     return f"{text} ({name})" if text else name

@@ -119,7 +119,7 @@ class TicketPrinter:
             self._close(device)
             return PrinterStatus(
                 PrinterState.OFFLINE,
-                f"{self.connection.text}: cannot connect: {describe_error(exc)}",
+                f"cannot connect: {describe_error(exc)}",
             )
         try:
             for n in (STATUS_PRINTER, STATUS_OFFLINE_CAUSE, STATUS_PAPER):
