@@ -37,12 +37,12 @@ def run(calls: int = CALLS) -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop
 
     from kiosk.config import parse_config
+    from kiosk.demo import silent_announcer
     from kiosk.queue.db import open_database
     from kiosk.queue.seeds import seed_database
     from kiosk.queue.service import QueueService
-    from kiosk.ui.app import create_application
     from kiosk.ui.board_window import BoardTimings, BoardWindow
-    from kiosk.ui.demo import silent_announcer
+    from kiosk.ui.qapp import create_application
     from kiosk.ui.style import apply_style, load_fonts
     from server_sync.server import create_app
     from server_sync.server.devices import add_device

@@ -47,8 +47,9 @@ def run(taps: int = 30) -> dict[str, Any]:
     from kiosk.queue.db import open_database
     from kiosk.queue.seeds import seed_database
     from kiosk.queue.service import QueueService
-    from kiosk.ui.app import build_window, create_application
+    from kiosk.ui.app import build_window
     from kiosk.ui.kiosk_window import KioskTimings
+    from kiosk.ui.qapp import create_application
     from printer.output import TicketPrinter
 
     rss_before = _rss_mb()

@@ -20,7 +20,7 @@ import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 
-log = logging.getLogger("kiosk.ui.announcer")
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 22050  # espeak-ng's own rate: chime and speech join without resampling
 _VOICES = {"vi": "vi", "en": "en"}

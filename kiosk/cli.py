@@ -1,4 +1,4 @@
-"""The `kiosk` command: one console script for every program of the product (DESIGN §7)."""
+"""The `kiosk` command: one console script for every program of the product."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from kiosk.queue.db import DatabaseError
 from kiosk.queue.errors import QueueError, UnknownDepartment, UnknownPriority
 from kiosk.queue.seeds import SeedError
 
-log = logging.getLogger("kiosk.cli")
+log = logging.getLogger(__name__)
 
 # Each module adds its subcommands with `register(subparsers)`.
 COMMAND_MODULES = (

@@ -1,4 +1,4 @@
-"""The TOML configuration of every program in the product (DESIGN §7).
+"""The TOML configuration of every program in the product.
 
 One file serves the kiosk, the counter, the board and the server; each reads the sections it
 needs. Everything is validated when the file is loaded: a wrong key or value stops start-up with

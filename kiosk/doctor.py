@@ -21,7 +21,7 @@ from kiosk.config import Config, ConfigError, load_config, resolve_config_path
 from kiosk.queue.db import current_revision, head_revision, make_engine
 from kiosk.queue.models import Event
 
-log = logging.getLogger("kiosk.doctor")
+log = logging.getLogger(__name__)
 
 CLOCK_WARN_SECONDS = 30.0
 CLOCK_FAIL_SECONDS = 300.0

@@ -16,6 +16,10 @@ _JOURNAL_PRIORITY = {
 }
 
 
+# Every module logs as `logging.getLogger(__name__)`: these are the roots of the product's names.
+PRODUCT_LOGGERS = ("kiosk", "printer", "server_sync")
+
+
 class JournalFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -25,13 +29,13 @@ class JournalFormatter(logging.Formatter):
 
 
 def setup_logging(verbose: bool = False, long_running: bool = False) -> None:
-    """Named `kiosk.*` loggers to stderr; journal priorities when systemd reads stderr.
+    """The product's loggers (one per module, under `kiosk`, `printer` and `server_sync`) to
+    stderr; journal priorities when systemd reads stderr.
 
     Services (run, server, board…) log what they do at INFO; one-shot commands only warn, so
     their stderr stays the one line that says what went wrong.
     """
-    logger = logging.getLogger("kiosk")
-    if any(getattr(h, "_kiosk", False) for h in logger.handlers):
+    if any(getattr(h, "_kiosk", False) for h in logging.getLogger("kiosk").handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
     handler._kiosk = True  # type: ignore[attr-defined]
@@ -41,9 +45,9 @@ def setup_logging(verbose: bool = False, long_running: bool = False) -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
-    logger.addHandler(handler)
-    if verbose:
-        logger.setLevel(logging.DEBUG)
-    else:
-        logger.setLevel(logging.INFO if long_running else logging.WARNING)
-    logger.propagate = False
+    level = logging.DEBUG if verbose else logging.INFO if long_running else logging.WARNING
+    for name in PRODUCT_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False

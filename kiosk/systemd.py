@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 
-log = logging.getLogger("kiosk.systemd")
+log = logging.getLogger(__name__)
 
 
 def _address(raw: str) -> str | bytes:

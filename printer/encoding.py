@@ -25,7 +25,7 @@ from PIL import Image, ImageOps
 from printer.errors import PrinterError
 from printer.ticket import PAPER_DOTS, QR_QUIET_MODULES, Block, to_one_bit
 
-log = logging.getLogger("kiosk.printer")
+log = logging.getLogger(__name__)
 
 BAND_ROWS = 256  # rows per GS v 0 command: ~18 KB on 80 mm, small enough for slow USB printers
 NATIVE_CHAR_WIDTH = 12  # font A: 12 x 24 dots

@@ -37,7 +37,7 @@ from printer.status import (
 )
 from printer.ticket import PAPER_DOTS, TicketContent, layout_ticket
 
-log = logging.getLogger("kiosk.printer")
+log = logging.getLogger(__name__)
 
 STATUS_TIMEOUT = 2.0
 CHUNK_BYTES = 4096  # sent in pieces so no single write outlives the I/O timeout

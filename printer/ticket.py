@@ -1,4 +1,4 @@
-"""The ticket layout: one 1-bit raster image drawn with Pillow and qrcode (DESIGN §8).
+"""The ticket layout: one 1-bit raster image drawn with Pillow and qrcode.
 
 The ticket is built as a column of blocks (hospital, department, the code, priority mark, ...),
 each a full-width strip. `render_ticket` stacks them into the image that is printed, shown on the
@@ -24,7 +24,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 if TYPE_CHECKING:
     from kiosk.config import Config
-    from kiosk.queue.service import IssuedTicket
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 FONT_REGULAR = "DejaVuSans.ttf"
@@ -503,7 +502,7 @@ def render_ticket(content: TicketContent, paper_width_mm: int = 80) -> Image.Ima
     return to_one_bit(stack([block.image for block in blocks], STYLES[paper_width_mm].width))
 
 
-# -- content from an issued ticket ------------------------------------------------------
+# -- content: priority labels and the test ticket ----------------------------------------
 
 
 def priority_label(reason: str | None, language: str = "vi") -> str | None:
@@ -513,33 +512,6 @@ def priority_label(reason: str | None, language: str = "vi") -> str | None:
     lang = language if language in LABELS else "vi"
     text = PRIORITY_REASONS[lang].get(reason, reason.replace("_", " ").capitalize())
     return f"{LABELS[lang]['priority']}: {text}"
-
-
-def ticket_content(
-    issued: IssuedTicket, config: Config, language: str = "vi", *, reprint: bool = False
-) -> TicketContent:
-    """What to print for a ticket just issued, in the kiosk's current language."""
-    english = language == "en"
-    ticket = issued.ticket
-    hospital = config.hospital
-    return TicketContent(
-        hospital_name=(hospital.name_en or hospital.name) if english else hospital.name,
-        department_name=(issued.department_name_en or issued.department_name_vi)
-        if english
-        else issued.department_name_vi,
-        code=ticket.code,
-        priority_label=priority_label(ticket.priority, language),
-        directions=(issued.directions_en or issued.directions_vi)
-        if english
-        else issued.directions_vi,
-        ahead=issued.position.ahead,
-        estimated_wait_minutes=issued.position.estimated_wait_minutes,
-        issued_at=ticket.issued_at.astimezone(hospital.tz),
-        status_url=config.status_url(ticket.id),
-        footer=config.printer.footer,
-        language="en" if english else "vi",
-        reprint=reprint,
-    )
 
 
 def sample_content(config: Config, language: str = "vi") -> TicketContent:

@@ -1,5 +1,5 @@
 """The resilience suite (`make resilience`): faults injected into real processes, sockets,
-PostgreSQL and disks, then the promises of DESIGN §4, §5 and §8 checked.
+PostgreSQL and disks, then the README's promises checked (no number lost or given twice).
 
 Each scenario records one row (the fault, how often, what was checked, the counts); the rows
 are printed as one table at the end of the run and written to resilience/summary.md.

@@ -1,7 +1,7 @@
 """A kiosk in its own OS process for the printer scenario: `python -m resilience.kiosk_process
 CONFIG DATABASE_URL`.
 
-Prints "ready", then for each line "issue CODE" on stdin runs commit-then-print (DESIGN §8)
+Prints "ready", then for each line "issue CODE" on stdin runs commit-then-print
 and answers one JSON line: {"ok": true, "code": ...} or {"ok": false, "error": TYPE,
 "message": ..., "ticket": CODE}. A failed print must not end the process.
 """
@@ -12,11 +12,11 @@ import json
 import sys
 import time
 
+from kiosk.app.issuing import issue_and_print
 from kiosk.config import load_config
 from kiosk.queue.db import open_database
 from kiosk.queue.service import QueueService
 from printer.errors import PrinterError, PrintFailed
-from printer.issuing import issue_and_print
 from printer.output import TicketPrinter
 
 

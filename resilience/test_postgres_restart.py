@@ -133,7 +133,7 @@ def test_postgres_restart_while_counters_call(
     caplog: pytest.LogCaptureFixture,
     summary: Recorder,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kiosk.server")
+    caplog.set_level(logging.INFO, logger="server_sync.server")
     engine: Engine = open_database(postgres_url)
     seed(engine)
     issuer = QueueService(engine, origin="kiosk-direct")

@@ -1,4 +1,4 @@
-"""The kiosk's sync client (DESIGN §5): push the outbox, pull the server's feed, in a worker.
+"""The kiosk's sync client: push the outbox, pull the server's feed, in a worker.
 
 - Push: this kiosk's unsynced events in `seq` order, in batches; accepted and duplicate ones
   are marked synced, rejected ones keep their reason (`Event.rejected_reason`) for staff.
@@ -31,6 +31,7 @@ from kiosk.queue.errors import QueueError
 from kiosk.queue.events import event_to_dict, outbox
 from kiosk.queue.models import Event, SyncCursor
 from kiosk.queue.replication import apply_remote_event
+from server_sync.backoff import full_jitter
 from server_sync.http import (
     ServerConnection,
     ServerRefused,
@@ -51,7 +52,7 @@ __all__ = [
     "parse_retry_after",
 ]
 
-log = logging.getLogger("kiosk.sync")
+log = logging.getLogger(__name__)
 
 PUSH_BATCH = 200
 PULL_PAGE = 500
@@ -99,11 +100,6 @@ class SyncReport:
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """AWS "full jitter": uniform(0, min(cap, base * 2**attempt))."""
-    return rng.uniform(0.0, min(cap, base * (2 ** min(attempt, 32))))
 
 
 class SyncClient:

@@ -1,4 +1,4 @@
-"""The staff screens' HTTP client: the nurse's counter and the waiting-room board (DESIGN §6).
+"""The staff screens' HTTP client: the nurse's counter and the waiting-room board.
 
 Every call blocks (bounded by a timeout) and raises the sync client's typed errors:
 `ServerUnreachable` when no answer came, `ServerRefused` when the server said no (its
@@ -17,7 +17,6 @@ from typing import Any
 import requests
 
 from kiosk.config import Config
-from kiosk.queue.events import parse_timestamp
 from server_sync.http import (
     ServerConnection,
     ServerRefused,
@@ -25,7 +24,7 @@ from server_sync.http import (
     read_token,
 )
 
-log = logging.getLogger("kiosk.sync")
+log = logging.getLogger(__name__)
 
 USER_AGENT = "hospital-queue-staff"
 __all__ = [
@@ -51,7 +50,12 @@ def new_request_id() -> str:
 
 
 def _time(value: Any) -> dt.datetime | None:
-    return parse_timestamp(value) if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {value!r}")
+    return parsed.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def test_no_engine_and_no_audio_device_goes_on_silently(caplog: pytest.LogCaptur
         raise OSError("audio open error: No such file or directory")
 
     played: list[str] = []
-    with caplog.at_level(logging.WARNING, logger="kiosk.ui.announcer"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.announcer"):
         announcer = Announcer(
             speech=True,
             synthesizer=None,

@@ -80,7 +80,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def issued_ticket_json(issued: IssuedTicket, config: Config) -> dict[str, Any]:
-    """The JSON of `kiosk issue` (DESIGN §7)."""
+    """The JSON of `kiosk issue`."""
     ticket = issued.ticket
     return {
         "id": ticket.id,
@@ -110,7 +110,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
     else:
         issued = service.issue(args.department.upper(), args.priority)
         if args.png:
-            from printer.ticket import render_ticket, ticket_content
+            from kiosk.app.issuing import ticket_content
+            from printer.ticket import render_ticket
 
             content = ticket_content(issued, config, args.language)
             _save_png(render_ticket(content, config.printer.paper_width_mm), args.png)
@@ -130,11 +131,11 @@ def _save_png(image: Any, path: Path) -> None:
 def _issue_and_print(
     args: argparse.Namespace, service: QueueService, config: Config
 ) -> IssuedTicket:
-    """Commit-then-print (DESIGN §8); a printer that cannot print exits 3, nothing left issued."""
+    """Commit-then-print; a printer that cannot print exits 3, nothing left issued."""
+    from kiosk.app.issuing import issue_and_print
     from kiosk.cli import EXIT_PRINTER
     from kiosk.commands.printing import make_printer
     from printer.errors import PrinterUnavailable, PrintFailed
-    from printer.issuing import issue_and_print
 
     printer = make_printer(config)
     try:

@@ -20,7 +20,7 @@ from kiosk.cli import EXIT_FAULT, EXIT_USAGE, CommandError, common_options
 from kiosk.config import Config, load_config
 from kiosk.queue.db import open_database
 
-log = logging.getLogger("kiosk.server")
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,7 +14,7 @@ from kiosk.cli import EXIT_USAGE, CommandError, common_options
 from kiosk.commands.ui import _size
 from kiosk.config import Config, load_config
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -115,7 +115,7 @@ def _check_department(config: Config, client: object, code: str) -> None:
 def cmd_counter(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.screenshot and not config.server.url:
-        from kiosk.ui.demo import render_staff_screenshot
+        from kiosk.demo import render_staff_screenshot
 
         path = render_staff_screenshot("counter", args.screenshot, args.size)
         print(f"screenshot written to {path}")
@@ -138,7 +138,7 @@ def cmd_counter(args: argparse.Namespace) -> int:
 def cmd_board(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.screenshot and not config.server.url:
-        from kiosk.ui.demo import render_staff_screenshot
+        from kiosk.demo import render_staff_screenshot
 
         path = render_staff_screenshot("board", args.screenshot, args.size)
         print(f"screenshot written to {path}")
@@ -160,11 +160,11 @@ def cmd_board(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.screenshot:
-        from kiosk.ui.demo import render_demo_screenshots
+        from kiosk.demo import render_demo_screenshots
 
         for path in render_demo_screenshots(args.screenshot):
             print(f"screenshot written to {path}")
         return 0
-    from kiosk.ui.demo import run_demo
+    from kiosk.demo import run_demo
 
     return run_demo(quit_after=args.quit_after)

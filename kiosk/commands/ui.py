@@ -14,6 +14,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.cli import EXIT_PRINTER, EXIT_USAGE, CommandError, common_options
 from kiosk.commands.queue import open_service
@@ -22,7 +23,10 @@ from kiosk.queue.db import open_database
 from kiosk.queue.seeds import seed_database
 from kiosk.queue.service import QueueService
 
-log = logging.getLogger("kiosk.ui")
+if TYPE_CHECKING:
+    from server_sync.client import SyncWorker
+
+log = logging.getLogger(__name__)
 
 SEEDS_FILE = Path(__file__).resolve().parents[2] / "seeds" / "provincial-general-hospital.toml"
 
@@ -119,7 +123,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), EXIT_PRINTER) from None
     from kiosk.ui.app import run_kiosk
 
-    return run_kiosk(config, service, printer)
+    sync = start_background_sync(config, service)
+    try:
+        return run_kiosk(config, service, printer, sync)
+    finally:
+        if sync is not None:
+            sync.stop(timeout=5)
+
+
+def start_background_sync(config: Config, service: QueueService) -> SyncWorker | None:
+    """Push this kiosk's tickets and pull the counters' calls while the kiosk runs."""
+    from server_sync.client import SyncClient, SyncError, SyncWorker
+
+    if not config.server.url:
+        log.info("server.url is empty: this kiosk works alone")
+        return None
+    try:
+        client = SyncClient.from_config(service.engine, config)
+    except SyncError as exc:
+        # Issuing never depends on the network: the kiosk runs, staff see it in `kiosk doctor`.
+        log.error("not syncing: %s", exc)
+        return None
+    worker = SyncWorker(client, interval=config.server.sync_interval_seconds)
+    worker.start()
+    return worker
 
 
 def _read_pin(from_stdin: bool) -> str:
@@ -133,7 +160,7 @@ def _read_pin(from_stdin: bool) -> str:
 
 
 def cmd_set_pin(args: argparse.Namespace) -> int:
-    from kiosk.ui.pin import PinError, check_pin_format, hash_pin, with_pin_hash
+    from kiosk.app.pin import PinError, check_pin_format, hash_pin, with_pin_hash
 
     path = resolve_config_path(args.config)
     if path is None:

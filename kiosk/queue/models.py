@@ -164,7 +164,7 @@ class Sequence(Base):
 
 
 class Event(Base):
-    """The event log: every state change, local or replicated, once (DESIGN §5)."""
+    """The event log: every state change, local or replicated, once."""
 
     __tablename__ = "events"
 

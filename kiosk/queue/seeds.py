@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from kiosk.config import one_line
 from kiosk.queue.models import Department, Room
 
-log = logging.getLogger("kiosk.queue")
+log = logging.getLogger(__name__)
 
 
 class SeedError(Exception):

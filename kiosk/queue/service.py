@@ -32,7 +32,7 @@ from kiosk.queue.errors import (
 from kiosk.queue.events import EventType, append_event, bump_sequence, format_timestamp
 from kiosk.queue.models import Department, Ticket, TicketStatus
 
-log = logging.getLogger("kiosk.queue")
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 

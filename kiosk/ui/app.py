@@ -3,45 +3,35 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import threading
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QApplication
 
+from kiosk.app.backend import (
+    READY,
+    BackgroundSync,
+    KioskBackend,
+    TicketView,
+    close_stale_tickets_in_background,
+    sample_issued,
+)
 from kiosk.config import Config
 from kiosk.queue.service import QueueService
-from kiosk.ui.backend import READY, KioskBackend, TicketView, sample_issued
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
+from kiosk.ui.qapp import create_application
 from kiosk.ui.screenshot import grab
 from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
 from printer.output import TicketPrinterLike
 from printer.status import PrinterState, PrinterStatus
 from printer.ticket import TicketContent
-from server_sync.client import SyncClient, SyncError, SyncWorker
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 END_OF_DAY_INTERVAL_MS = 10 * 60 * 1000
-
-
-def create_application(*, offscreen: bool = False) -> QApplication:
-    """The one QApplication (an existing one is reused, e.g. under pytest-qt)."""
-    if offscreen:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    existing = QCoreApplication.instance()
-    if isinstance(existing, QApplication):
-        return existing
-    app = QApplication(sys.argv[:1])
-    app.setApplicationName("hospital-queue-kiosk")
-    app.setQuitOnLastWindowClosed(False)  # only the admin panel's exit ends the kiosk
-    return app
 
 
 def build_window(
@@ -58,38 +48,15 @@ def build_window(
     return KioskWindow(config, backend, family=family, translations=Translations(), timings=timings)
 
 
-def start_background_sync(config: Config, service: QueueService) -> SyncWorker | None:
-    """Push this kiosk's tickets and pull the counters' calls while the kiosk runs."""
-    if not config.server.url:
-        log.info("server.url is empty: this kiosk works alone")
-        return None
-    try:
-        client = SyncClient.from_config(service.engine, config)
-    except SyncError as exc:
-        # Issuing never depends on the network: the kiosk runs, staff see it in `kiosk doctor`.
-        log.error("not syncing: %s", exc)
-        return None
-    worker = SyncWorker(client, interval=config.server.sync_interval_seconds)
-    worker.start()
-    return worker
-
-
-def close_stale_tickets_in_background(service: QueueService) -> None:
-    """End of day, off the UI thread: tickets still waiting from earlier days are cancelled."""
-
-    def run() -> None:
-        try:
-            service.close_stale_tickets()
-        except Exception:
-            log.exception("end-of-day job failed; trying again later")
-
-    threading.Thread(target=run, name="end-of-day", daemon=True).start()
-
-
-def run_kiosk(config: Config, service: QueueService, printer: TicketPrinterLike) -> int:
+def run_kiosk(
+    config: Config,
+    service: QueueService,
+    printer: TicketPrinterLike,
+    sync: BackgroundSync | None = None,
+) -> int:
+    """The kiosk screen until it is closed; `sync` (started by the caller) is woken per ticket."""
     app = create_application()
     window = build_window(config, service, printer)
-    sync = start_background_sync(config, service)
     if sync is not None:
         window.ticket_shown.connect(lambda _view: sync.wake())
     elif not config.server.url:
@@ -116,8 +83,6 @@ def run_kiosk(config: Config, service: QueueService, printer: TicketPrinterLike)
     code = app.exec()
     watchdog.stop()
     window.shutdown()
-    if sync is not None:
-        sync.stop(timeout=5)
     return int(code)
 
 

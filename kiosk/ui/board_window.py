@@ -6,7 +6,7 @@ scrolling along the bottom. Each call (and each recall) is announced by `kiosk.a
 chime, then the phrase in `board.language`; the announcer queues them and never stops the
 board when there is no sound.
 
-Sizes for a 1920x1080 TV read from 10 m (shared/notes/screens.md): the newest code >= 160 px
+Sizes for a 1920x1080 TV read from 10 m: the newest code >= 160 px
 (it is ~250 px), history codes ~100 px; text contrast >= 7:1 (white or yellow on navy).
 """
 
@@ -41,10 +41,10 @@ from kiosk.ui.staff_common import (
     ScreenText,
 )
 from kiosk.ui.worker import Worker
-from server_sync.client import SyncError
+from server_sync.http import SyncError
 from server_sync.staff import DepartmentData, QueueData, StaffClient, TicketData
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 # Board colours: every text/background pair is >= 7:1 (tests/ui/test_board.py checks).
 BOARD_BG = "#0A1B33"

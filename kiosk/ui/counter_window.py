@@ -49,7 +49,7 @@ from kiosk.ui.staff_common import (
     priority_word,
 )
 from kiosk.ui.worker import Worker
-from server_sync.client import ServerRefused, ServerUnreachable
+from server_sync.http import ServerRefused, ServerUnreachable
 from server_sync.staff import (
     DepartmentData,
     QueueData,
@@ -58,7 +58,7 @@ from server_sync.staff import (
     new_request_id,
 )
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 K = Qt.Key
 

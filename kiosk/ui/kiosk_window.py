@@ -40,11 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.config import Config, KioskConfig
-from kiosk.queue.errors import DepartmentUnavailable, StorageFull
-from kiosk.queue.service import DepartmentStatus
-from kiosk.ui import style
-from kiosk.ui.backend import (
+from kiosk.app.backend import (
     READY,
     KioskBackend,
     PrinterHealth,
@@ -53,9 +49,13 @@ from kiosk.ui.backend import (
     TicketNotPrinted,
     TicketView,
 )
+from kiosk.app.pin import PinLockout, verify_pin
+from kiosk.config import Config, KioskConfig
+from kiosk.queue.errors import DepartmentUnavailable, StorageFull
+from kiosk.queue.service import DepartmentStatus
+from kiosk.ui import style
 from kiosk.ui.i18n import Translations
 from kiosk.ui.layout import department_grid
-from kiosk.ui.pin import PinLockout, verify_pin
 from kiosk.ui.widgets import (
     AlertIcon,
     BigButton,
@@ -67,7 +67,7 @@ from kiosk.ui.widgets import (
 )
 from kiosk.ui.worker import Worker
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 translate = QCoreApplication.translate
 

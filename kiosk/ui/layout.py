@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# docs: shared/notes/screens.md — targets >= 120 px tall at 1080 wide, >= 16 px apart.
+# Touch targets >= 120 px tall at 1080 wide, >= 16 px apart.
 MIN_TARGET_HEIGHT = 120
 MIN_TARGET_WIDTH = 400
 PREFERRED_TARGET_HEIGHT = 170

@@ -11,21 +11,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor
 
 from kiosk.config import Config
-from kiosk.ui.app import create_application
 from kiosk.ui.board_window import BoardWindow
 from kiosk.ui.counter_window import CounterWindow
+from kiosk.ui.qapp import create_application
 from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
 from server_sync.staff import StaffClient
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 
 def _run(window: Any, *, fullscreen: bool, size: tuple[int, int], screenshot: Path | None) -> int:
     app = create_application(offscreen=screenshot is not None)
     if screenshot is not None:
-        from kiosk.ui.demo import wait_for
-        from kiosk.ui.screenshot import grab
+        from kiosk.ui.screenshot import grab, wait_for
 
         window.start()
         try:

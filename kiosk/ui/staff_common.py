@@ -19,10 +19,11 @@ from PySide6.QtCore import QObject, QTimer, QTranslator, Signal
 
 from kiosk.ui.i18n import I18N_DIR, SOURCE_LANGUAGE
 from kiosk.ui.worker import Worker
-from server_sync.client import SyncError, full_jitter
+from server_sync.backoff import full_jitter
+from server_sync.http import SyncError
 from server_sync.staff import EventsPage, StaffClient
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 # Seconds one long-poll may wait on the server for news. News ends it at once, so this only
 # bounds how long stopping a screen can take.

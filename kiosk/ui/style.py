@@ -1,6 +1,6 @@
 """Shared look of the Qt screens: fonts with Vietnamese glyphs, colours, the style sheet.
 
-Sizes follow shared/notes/screens.md: body text >= 32 px, department names 40-48 px, the
+Sizes for a touchscreen read at arm's length: body text >= 32 px, department names 40-48 px, the
 issued number >= 200 px, touch targets >= 120 px tall, contrast >= 4.5:1 (7:1 for the number).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 FONTS_DIR = ASSETS_DIR / "fonts"

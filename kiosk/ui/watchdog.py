@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from kiosk import systemd
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 
 class SystemdWatchdog(QObject):

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 Job = Callable[[], Any]
 OnDone = Callable[[Any], None]

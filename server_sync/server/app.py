@@ -1,4 +1,4 @@
-"""The central server's FastAPI application (DESIGN §2, §6)."""
+"""The central server's FastAPI application."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from server_sync.server import feed, pages, routes
 from server_sync.server.deps import ApiError, ServerState, server_version
 from server_sync.server.notify import FeedNotifier, PostgresListener
 
-log = logging.getLogger("kiosk.server")
+log = logging.getLogger(__name__)
 
 SERVER_ORIGIN = "server"
 # How often the end-of-day job looks for tickets left waiting from earlier days.

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 
-log = logging.getLogger("kiosk.server")
+log = logging.getLogger(__name__)
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:

@@ -16,7 +16,7 @@ import threading
 import psycopg
 from sqlalchemy import Engine
 
-log = logging.getLogger("kiosk.server")
+log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "kiosk_events"  # the same name as in migration 0002
 

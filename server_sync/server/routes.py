@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1 (DESIGN §6): departments, tickets, counter actions, devices."""
+"""The JSON API under /api/v1: departments, tickets, counter actions, devices."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and answer bodies of the HTTP API (DESIGN §6); they make `/openapi.json` complete."""
+"""Request and answer bodies of the HTTP API ; they make `/openapi.json` complete."""
 
 from __future__ import annotations
 

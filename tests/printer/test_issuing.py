@@ -1,4 +1,4 @@
-"""Commit, then print (DESIGN §8), against a TCP printer on 127.0.0.1; SQLite and PostgreSQL."""
+"""Commit, then print, against a TCP printer on 127.0.0.1; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from kiosk.app.issuing import issue_and_print, reprint_last
 from kiosk.config import Config, PrinterConfig
 from kiosk.queue.models import Event, TicketStatus
 from kiosk.queue.service import QueueService
 from printer.errors import NothingToReprint, PrinterUnavailable, PrintFailed
-from printer.issuing import issue_and_print, reprint_last
 from printer.output import TicketPrinter
 from printer.status import PrinterState
 from tests.printer.conftest import PrinterPeer

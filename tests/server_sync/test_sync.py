@@ -15,11 +15,11 @@ from sqlalchemy import Engine, select
 from kiosk.queue.events import event_to_dict, outbox
 from kiosk.queue.models import Event, Ticket
 from kiosk.queue.service import QueueService
+from server_sync.backoff import full_jitter
 from server_sync.client import (
     ServerRefused,
     ServerUnreachable,
     SyncWorker,
-    full_jitter,
     parse_retry_after,
 )
 from tests.server_sync.conftest import LiveServer, sync_client, wait_until
@@ -188,7 +188,7 @@ def test_worker_backs_off_while_the_server_is_down_then_recovers(
     kiosk_service.issue("NOI")
     client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
     worker = SyncWorker(client, interval=0.05, base=0.01, cap=0.05, rng=random.Random(1))
-    with caplog.at_level(logging.WARNING, logger="kiosk.sync"):
+    with caplog.at_level(logging.WARNING, logger="server_sync.client"):
         worker.start()
         wait_until(lambda: worker.failures >= 3, 10, "three failed rounds")
         live.start()
@@ -230,7 +230,7 @@ def test_clock_offset_from_the_date_header(
     assert client.clock_offset_seconds is not None and abs(client.clock_offset_seconds) < 2
     ahead = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
     now = dt.datetime.now(dt.UTC).timestamp()
-    with caplog.at_level(logging.WARNING, logger="kiosk.sync"):
+    with caplog.at_level(logging.WARNING, logger="server_sync.client"):
         client._observe_clock(email.utils.format_datetime(ahead, usegmt=True), now, now)
     assert 298 < client.clock_offset_seconds < 302
     assert any("clock is +30" in r.getMessage() for r in caplog.records)

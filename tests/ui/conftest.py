@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from kiosk.app.pin import hash_pin
 from kiosk.config import Config, parse_config
 from kiosk.queue.service import QueueService
-from kiosk.ui.pin import hash_pin
 from printer.errors import PrintFailed
 from printer.status import PrinterState, PrinterStatus
 
@@ -54,7 +54,7 @@ def make_config(**kiosk: Any) -> Config:
 def make_window(
     qtbot: Any, service: QueueService, fake_printer: FakePrinter, clock: Any
 ) -> Iterator[Callable[..., Any]]:
-    from kiosk.ui.backend import KioskBackend
+    from kiosk.app.backend import KioskBackend
     from kiosk.ui.i18n import Translations
     from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
     from kiosk.ui.style import apply_style, load_fonts

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from kiosk.app.backend import close_stale_tickets_in_background
+from kiosk.commands.ui import start_background_sync
 from kiosk.config import parse_config
 from kiosk.queue.service import QueueService
-from kiosk.ui.app import close_stale_tickets_in_background, start_background_sync
 from server_sync.staff import StaffClient
 from tests.server_sync.conftest import wait_until
 from tests.ui.server_fixtures import Hospital, hospital  # noqa: F401 - the fixture

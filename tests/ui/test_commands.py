@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from kiosk.app.pin import verify_pin
 from kiosk.cli import main as cli_main
-from kiosk.ui.pin import verify_pin
 
 
 def main(argv: list[str]) -> int:

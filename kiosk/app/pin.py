@@ -15,6 +15,9 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 310_000
 PIN_PATTERN = re.compile(r"^[0-9]{4,12}$")
@@ -108,39 +111,20 @@ class PinLockout:
         return False
 
 
-_SECTION_RE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")
-_KEY_RE = re.compile(r"^\s*admin_pin_hash\s*=")
-
-
 def with_pin_hash(toml_text: str, pin_hash: str) -> str:
-    """The config text with `[kiosk] admin_pin_hash` set; every other line is kept as it was."""
-    lines = toml_text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    new_line = f'admin_pin_hash = "{pin_hash}"\n'
-    section: str | None = None
-    kiosk_header: int | None = None
-    for index, line in enumerate(lines):
-        if line.lstrip().startswith("[["):
-            section = None
-            continue
-        header = _SECTION_RE.match(line)
-        if header:
-            section = header.group(1).strip()
-            if section == "kiosk":
-                kiosk_header = index
-            continue
-        if section == "kiosk" and _KEY_RE.match(line):
-            lines[index] = new_line
-            break
-    else:
-        if kiosk_header is not None:
-            lines.insert(kiosk_header + 1, new_line)
-        else:
-            if lines and lines[-1].strip():
-                lines.append("\n")
-            lines += ["[kiosk]\n", new_line]
-    text = "".join(lines)
+    """The config text with `[kiosk] admin_pin_hash` set; comments and every other key kept."""
+    try:
+        document = tomlkit.parse(toml_text)
+    except TOMLKitError as exc:
+        raise PinError(f"the config file is not valid TOML ({exc})") from None
+    kiosk = document.get("kiosk")
+    if kiosk is None:
+        kiosk = tomlkit.table()
+        document["kiosk"] = kiosk
+    elif not isinstance(kiosk, dict):
+        raise PinError("`kiosk` in the config file is not a table")
+    kiosk["admin_pin_hash"] = pin_hash
+    text = tomlkit.dumps(document)
     parsed = tomllib.loads(text)  # never write a file that would not load
     if parsed.get("kiosk", {}).get("admin_pin_hash") != pin_hash:
         raise PinError("could not place admin_pin_hash under [kiosk] in the config file")

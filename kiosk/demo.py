@@ -1,5 +1,8 @@
 """`kiosk demo`: the whole product on this machine, talking over real HTTP on 127.0.0.1.
 
+One of the two composition roots (the other is the command line, `kiosk/cli.py` and
+`kiosk/commands/`): the only modules that wire the screens to the server and its clients.
+
 The central server (SQLite) runs in-process on a free port; its devices (kiosk, counter,
 board) get tokens; the example hospital is seeded into the server's and the kiosk's
 databases; then the patient kiosk (with a preview printer: tickets on screen and as PNG), a
@@ -16,28 +19,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QRect, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QRect, QTimer
+from PySide6.QtWidgets import QWidget
 from sqlalchemy import Engine
 
 from kiosk.announcer import Announcer
+from kiosk.app.backend import READY, KioskBackend, TicketView
 from kiosk.config import Config, default_data_dir, parse_config
 from kiosk.queue.db import open_database
 from kiosk.queue.seeds import seed_database
 from kiosk.queue.service import QueueService
-from kiosk.ui.app import build_window, create_application
-from kiosk.ui.backend import READY, KioskBackend, TicketView
+from kiosk.ui.app import build_window
 from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.counter_window import Action, CounterTimings, CounterWindow
 from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
-from kiosk.ui.screenshot import grab
+from kiosk.ui.qapp import create_application
+from kiosk.ui.screenshot import grab, wait_for
 from kiosk.ui.style import apply_style, load_fonts
 from server_sync.client import SyncClient, SyncWorker
 from server_sync.server import create_app
@@ -45,9 +48,9 @@ from server_sync.server.devices import add_device
 from server_sync.server.embedded import EmbeddedServer
 from server_sync.staff import StaffClient
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
-SEEDS_FILE = Path(__file__).resolve().parents[2] / "seeds" / "provincial-general-hospital.toml"
+SEEDS_FILE = Path(__file__).resolve().parents[1] / "seeds" / "provincial-general-hospital.toml"
 DEMO_COUNTER = ("NOI", "101")
 DEMO_NOTICE = (
     "Bệnh viện Đa khoa tỉnh kính chào quý khách  ·  Vui lòng giữ phiếu số và chờ đến lượt  ·  "
@@ -240,18 +243,6 @@ def open_windows(
         timings=BoardTimings(feed_wait=2.0),
     )
     return DemoWindows(kiosk, counter_window, board, kiosk.backend)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Run the event loop until `predicate()` holds (scripted screenshots)."""
-    app = QApplication.instance()
-    assert app is not None
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.005)
 
 
 def place_windows(windows: DemoWindows, screen: QRect) -> None:

@@ -1,8 +1,8 @@
-"""What the kiosk screen asks of the rest of the product; every method may block.
+"""The kiosk's use cases: departments, issue (commit then print), reprint, printer and sync status.
 
-The kiosk window never calls these on the GUI thread: it submits them to its `Worker`.
-No Qt here. Errors from the printer and the queue are turned into a few typed outcomes that
-the screen maps to words for patients.
+Every method may block: the kiosk window never calls them on the GUI thread but submits them to
+its worker. No Qt here. Errors from the printer and the queue are turned into a few typed
+outcomes that the screen maps to words for patients.
 """
 
 from __future__ import annotations
@@ -13,17 +13,19 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, make_url, select
 
+from kiosk.app.issuing import issue_and_print, reprint_last
 from kiosk.config import Config
 from kiosk.queue.errors import StorageFull
 from kiosk.queue.models import Event
 from kiosk.queue.service import DepartmentStatus, IssuedTicket, QueueService
+from printer.errors import NothingToReprint, PrinterError, PrinterUnavailable, PrintFailed
 from printer.output import TicketPrinterLike
 
-log = logging.getLogger("kiosk.ui")
+log = logging.getLogger(__name__)
 
 # States in which a patient can get a ticket (the printer's own `can_issue` decides first).
 READY_STATES = frozenset({"ready", "paper_near_end"})
@@ -92,6 +94,26 @@ class TicketView:
         return self.directions_en if language == "en" else self.directions_vi
 
 
+class BackgroundSync(Protocol):
+    """The kiosk's sync worker as the screen sees it (server_sync.client.SyncWorker)."""
+
+    def wake(self) -> None: ...
+
+    def stop(self, timeout: float | None = None) -> None: ...
+
+
+def close_stale_tickets_in_background(service: QueueService) -> None:
+    """End of day, off the UI thread: tickets still waiting from earlier days are cancelled."""
+
+    def run() -> None:
+        try:
+            service.close_stale_tickets()
+        except Exception:
+            log.exception("end-of-day job failed; trying again later")
+
+    threading.Thread(target=run, name="end-of-day", daemon=True).start()
+
+
 @dataclass(frozen=True)
 class SyncInfo:
     pending: int
@@ -134,8 +156,11 @@ class KioskBackend:
                 return self._storage_full
             try:
                 health = PrinterHealth.of(self.printer.status())
-            except Exception as exc:
+            except PrinterError as exc:
                 log.warning("printer status failed: %s", exc)
+                health = PrinterHealth("offline", False, str(exc))
+            except Exception as exc:
+                log.exception("printer status failed (a bug)")
                 health = PrinterHealth("offline", False, str(exc))
             if health != self._last_health:
                 self._record_health(health)
@@ -170,9 +195,6 @@ class KioskBackend:
 
     def issue(self, department_code: str, priority: str | None, language: str) -> TicketView:
         """Commit a ticket and print it; raise PrinterNotReady or TicketNotPrinted."""
-        from printer.errors import PrinterUnavailable, PrintFailed
-        from printer.issuing import issue_and_print
-
         with self._lock:
             try:
                 printed = issue_and_print(
@@ -192,9 +214,6 @@ class KioskBackend:
 
     def reprint_last(self, language: str = "vi") -> str | None:
         """Print the last ticket issued here again (staff); its code, or None if there is none."""
-        from printer.errors import NothingToReprint
-        from printer.issuing import reprint_last
-
         with self._lock:
             try:
                 printed = reprint_last(self.service, self.printer, self.config, language)

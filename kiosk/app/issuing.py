@@ -1,4 +1,4 @@
-"""Commit, then print (DESIGN §8): the one way a kiosk gives a patient a printed number.
+"""Commit, then print: the one way a kiosk gives a patient a printed number.
 
 1. Ask the printer's status. Paper out, cover open, offline or error: nothing is committed, a
    `device.status` event is recorded and PrinterUnavailable raised (the kiosk disables issuing).
@@ -23,9 +23,9 @@ from printer.connection import Connection
 from printer.errors import NothingToReprint, PrinterUnavailable, PrintFailed
 from printer.output import TicketPrinterLike
 from printer.status import PrinterStatus
-from printer.ticket import TicketContent, render_ticket, ticket_content
+from printer.ticket import TicketContent, priority_label, render_ticket
 
-log = logging.getLogger("kiosk.printer")
+log = logging.getLogger(__name__)
 
 PRINT_FAILED = "print_failed"
 REPRINTABLE = frozenset({TicketStatus.WAITING, TicketStatus.CALLED})
@@ -36,6 +36,33 @@ class PrintedTicket:
     issued: IssuedTicket
     image: Image.Image  # the same image is the on-screen "your ticket"
     content: TicketContent
+
+
+def ticket_content(
+    issued: IssuedTicket, config: Config, language: str = "vi", *, reprint: bool = False
+) -> TicketContent:
+    """What to print for a ticket just issued, in the kiosk's current language."""
+    english = language == "en"
+    ticket = issued.ticket
+    hospital = config.hospital
+    return TicketContent(
+        hospital_name=(hospital.name_en or hospital.name) if english else hospital.name,
+        department_name=(issued.department_name_en or issued.department_name_vi)
+        if english
+        else issued.department_name_vi,
+        code=ticket.code,
+        priority_label=priority_label(ticket.priority, language),
+        directions=(issued.directions_en or issued.directions_vi)
+        if english
+        else issued.directions_vi,
+        ahead=issued.position.ahead,
+        estimated_wait_minutes=issued.position.estimated_wait_minutes,
+        issued_at=ticket.issued_at.astimezone(hospital.tz),
+        status_url=config.status_url(ticket.id),
+        footer=config.printer.footer,
+        language="en" if english else "vi",
+        reprint=reprint,
+    )
 
 
 def _connection(printer: TicketPrinterLike) -> tuple[str, str]:
