@@ -24,7 +24,7 @@ from printer.connection import (
     make_device,
     parse_connection,
 )
-from printer.encoding import encode_compact, encode_raster, make_profile_printer
+from printer.encoding import encode_compact, encode_raster, profile_info
 from printer.errors import PrinterError, PrintFailed
 from printer.status import (
     STATUS_OFFLINE_CAUSE,
@@ -85,7 +85,7 @@ class TicketPrinter:
         self.last_preview: Path | None = None
         self._answered = False  # the last status request got a reply
         if self.sends_escpos:
-            make_profile_printer(config.profile, config.paper_width_mm)  # refuses a bad profile
+            profile_info(config.profile, config.paper_width_mm)  # refuses a bad profile
 
     @property
     def sends_escpos(self) -> bool:
@@ -151,20 +151,25 @@ class TicketPrinter:
     # -- printing -----------------------------------------------------------------------
 
     def encode(self, image: Image.Image, content: TicketContent | None = None) -> bytes:
-        """The ESC/POS job of a ticket in the configured encoding (compact needs `content`)."""
+        """The ESC/POS job of a ticket in the configured encoding.
+
+        With `content` the job is built from the ticket's blocks (printer/ticket.py keeps the
+        static ones and their bytes; the image is the same blocks stacked); without it, from
+        the image (raster only).
+        """
         expected = PAPER_DOTS[self.paper_width_mm]
         if image.width != expected:
             raise PrinterError(
                 f"the ticket image is {image.width} dots wide; printer.paper_width_mm = "
                 f"{self.paper_width_mm} needs {expected}"
             )
-        if self.config.encoding == "compact" and content is not None:
-            return encode_compact(
-                layout_ticket(content, self.paper_width_mm),
-                self.config.profile,
-                self.paper_width_mm,
-            )
-        return encode_raster(image, self.config.profile, self.paper_width_mm)
+        profile, paper = self.config.profile, self.paper_width_mm
+        if content is None:
+            return encode_raster(image, profile, paper)
+        blocks = layout_ticket(content, paper)
+        if self.config.encoding == "compact":
+            return encode_compact(blocks, profile, paper)
+        return encode_raster(blocks, profile, paper)
 
     def print_ticket(self, image: Image.Image, content: TicketContent | None = None) -> None:
         """Send one ticket; PrintFailed (one line for staff) if it fails or times out."""

@@ -1,9 +1,14 @@
 """The ticket layout: one 1-bit raster image drawn with Pillow and qrcode.
 
 The ticket is built as a column of blocks (hospital, department, the code, priority mark, ...),
-each a full-width strip. `render_ticket` stacks them into the image that is printed, shown on the
-kiosk's screen and saved by `--png`; the compact ESC/POS encoding (printer/encoding.py) sends the
-blocks that have a plain-ASCII or QR form natively and rasterises only the rest.
+each a full-width 1-bit strip. `render_ticket` stacks them into the image that is printed, shown on
+the kiosk's screen and saved by `--png`; the ESC/POS encodings (printer/encoding.py) send each
+block as cropped raster bands, or in the printer's own font and QR where the profile allows.
+
+Everything that does not change from one ticket to the next (hospital, department, labels,
+directions, rules, footer) is drawn once per text and paper width and kept (`_static`); a ticket
+draws only its code, its counts, its time and its QR code. The code is drawn at half resolution and
+doubled, so the printer can receive it at a quarter of the bytes (quadruple-density raster).
 
 Sizes are in printer dots (8 dots/mm on both papers): 576 dots wide on 80 mm paper, 384 on 58 mm.
 """
@@ -13,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import qrcode
 import qrcode.constants
+import qrcode.exceptions
 from PIL import Image, ImageDraw, ImageFont
 
 if TYPE_CHECKING:
@@ -149,16 +155,38 @@ STYLES = {
 
 
 @dataclass(frozen=True)
+class NativeLine:
+    """Text the printer can print in its own font (font A, 12 x 24 dots) if its code page can."""
+
+    text: str
+    scale: int = 1  # character magnification 1-8; 0: as large as the paper allows
+    bold: bool = False
+    reverse: bool = False  # white on black, padded to the full width (the priority band)
+
+
+@dataclass(frozen=True, eq=False)
 class Block:
     """One full-width strip of the ticket and, where it has one, its native ESC/POS form."""
 
     name: str
-    image: Image.Image  # mode "L", the paper's width
-    native_text: str | None = None  # plain ASCII the printer can print with its own font
-    native_scale: int = 1  # character magnification for native_text (1-8)
-    native_bold: bool = False
+    image: Image.Image  # mode "1", the paper's width
+    native: tuple[NativeLine, ...] = ()
     qr_data: str | None = None  # a QR code the printer can draw itself
     qr_module: int = 0
+    half: Image.Image | None = None  # `image` at half resolution (image = half doubled)
+    key: Hashable | None = None  # same key, same block: encoders may keep its bytes
+    _cache: dict[Hashable, bytes] = field(default_factory=dict, repr=False)
+
+    @property
+    def native_text(self) -> str | None:
+        return " ".join(line.text for line in self.native) or None
+
+    def encoded(self, how: Hashable, encode: Callable[[Block], bytes]) -> bytes:
+        """`encode(self)`, kept with the block (static blocks are shared by every ticket)."""
+        job = self._cache.get(how)
+        if job is None:
+            job = self._cache[how] = encode(self)
+        return job
 
 
 # -- fonts and text ---------------------------------------------------------------------
@@ -280,11 +308,12 @@ def label_value(
 
 
 def stack(images: Sequence[Image.Image], width: int, gap: int = 0) -> Image.Image:
+    """The images one under the other on white paper, as one 1-bit image."""
     height = sum(image.height for image in images) + gap * max(0, len(images) - 1)
-    out = _canvas(width, height)
+    out = Image.new("1", (width, max(1, height)), 1)
     y = 0
     for image in images:
-        out.paste(image, (0, y))
+        out.paste(to_one_bit(image), (0, y))
         y += image.height + gap
     return out
 
@@ -310,30 +339,44 @@ def rule(style: Style, *, dashed: bool = False, thickness: int = 2, pad: int = 1
 # -- the blocks -------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8)
 def _cap_ratio(name: str) -> float:
     face = font(name, 200)
     _, top, _, bottom = face.getbbox("H", anchor="ls")
     return (bottom - top) / 200
 
 
-def code_block(code: str, style: Style) -> Image.Image:
-    """The ticket code, as large as the paper allows and never under 12 mm tall."""
+def code_half(code: str, style: Style) -> Image.Image:
+    """The ticket code at half resolution (1-bit): doubled, as large as the paper allows and
+    never under 12 mm tall. Its blocks of 2 x 2 dots are 0.25 mm: invisible at this size."""
+    inner = style.inner // 2
+    cap = style.code_cap_height // 2
     name = FONT_BOLD
-    size = round(style.code_cap_height / _cap_ratio(name))
-    if _bold(size).getlength(code) > style.inner:
+    size = round(cap / _cap_ratio(name))
+    if _bold(size).getlength(code) > inner:
         name = FONT_CONDENSED_BOLD
-        size = round(style.code_cap_height / _cap_ratio(name))
+        size = round(cap / _cap_ratio(name))
     face = font(name, size)
     left, top, right, bottom = (round(edge) for edge in face.getbbox(code, anchor="ls"))
     glyphs = _canvas(right - left, bottom - top)
     ImageDraw.Draw(glyphs).text((-left, -top), code, font=face, fill=BLACK, anchor="ls")
-    if glyphs.width > style.inner:
+    if glyphs.width > inner:
         # A long code keeps its height and is narrowed to fit: height is what makes it legible.
-        glyphs = glyphs.resize((style.inner, glyphs.height), Image.Resampling.LANCZOS)
-    pad = style.code_cap_height // 10
-    image = _canvas(style.width, glyphs.height + 2 * pad)
-    image.paste(glyphs, ((style.width - glyphs.width) // 2, pad))
-    return image
+        glyphs = glyphs.resize((inner, glyphs.height), Image.Resampling.LANCZOS)
+    pad = cap // 10
+    half_width = style.width // 2
+    image = _canvas(half_width, glyphs.height + 2 * pad)
+    image.paste(glyphs, ((half_width - glyphs.width) // 2, pad))
+    return to_one_bit(image)
+
+
+def code_block(code: str, style: Style) -> Image.Image:
+    """The ticket code at full resolution (`code_half` doubled)."""
+    return _doubled(code_half(code, style))
+
+
+def _doubled(half: Image.Image) -> Image.Image:
+    return half.resize((half.width * 2, half.height * 2), Image.Resampling.NEAREST)
 
 
 def _star(draw: ImageDraw.ImageDraw, cx: float, cy: float, radius: float, fill: int) -> None:
@@ -345,18 +388,23 @@ def _star(draw: ImageDraw.ImageDraw, cx: float, cy: float, radius: float, fill: 
     draw.polygon(points, fill=fill)
 
 
-def priority_block(label: str, language: str, style: Style) -> Image.Image:
-    """A black band: a star pictogram, the word (ƯU TIÊN / PRIORITY) and the reason."""
+def _priority_parts(label: str, language: str) -> tuple[str, str]:
     word = LABELS.get(language, LABELS["vi"])["priority"]
     head, _, reason = label.partition(":")
     if not reason:
         head, reason = word, label
+    return head.strip().upper(), reason.strip()
+
+
+def priority_block(label: str, language: str, style: Style) -> Image.Image:
+    """A black band: a star pictogram, the word (ƯU TIÊN / PRIORITY) and the reason."""
+    head, reason = _priority_parts(label, language)
     head_face, reason_face = _bold(style.value), _bold(style.body)
     star = style.value + 16
     indent = style.margin + 14 + star + 14
     text_width = style.width - indent - style.margin - 14
-    lines: list[list[Run]] = [[(head.strip().upper(), head_face)]]
-    lines += [[(line, reason_face)] for line in wrap(reason.strip(), reason_face, text_width)]
+    lines: list[list[Run]] = [[(head, head_face)]]
+    lines += [[(line, reason_face)] for line in wrap(reason, reason_face, text_width)]
     text = text_lines(
         lines,
         style,
@@ -379,25 +427,54 @@ def priority_block(label: str, language: str, style: Style) -> Image.Image:
     return band
 
 
-def qr_image(data: str, module: int) -> Image.Image:
-    """The QR code with its 4-module quiet zone, `module` dots per module."""
+# Any of the eight masks gives a valid code; a fixed one spares qrcode scoring all eight
+# (8 of the 10 ms it takes per ticket). The tests decode it with zxing-cpp for many URLs.
+QR_MASK = 2
+
+
+_QR_VERSIONS: dict[int, int] = {}  # data length -> the version qrcode fitted it in
+
+
+def _qr_modules(data: str) -> list[list[bool]]:
+    """The QR code's modules, True for dark. The version fitted to a length is remembered:
+    status URLs all have the same length, and fitting costs as much as encoding."""
+    version = _QR_VERSIONS.get(len(data))
     code = qrcode.QRCode(
-        version=None,
+        version=version,
         error_correction=qrcode.constants.ERROR_CORRECT_M,
-        box_size=module,
-        border=QR_QUIET_MODULES,
+        border=0,
+        mask_pattern=QR_MASK,
     )
     code.add_data(data)
-    code.make(fit=True)
-    image: Image.Image = code.make_image().get_image().convert("L")
-    return image
+    try:
+        code.make(fit=version is None)
+    except qrcode.exceptions.DataOverflowError:  # the same length, a denser mode before
+        code.version = None
+        code.make(fit=True)
+    _QR_VERSIONS[len(data)] = code.version
+    return [[bool(module) for module in row] for row in code.modules]
+
+
+def qr_image(data: str, module: int, modules: list[list[bool]] | None = None) -> Image.Image:
+    """The QR code with its 4-module quiet zone, `module` dots per module (1-bit)."""
+    modules = modules or _qr_modules(data)
+    count = len(modules)
+    quiet = [1] * QR_QUIET_MODULES
+    rows = [quiet * 2 + [1] * count] * QR_QUIET_MODULES
+    rows += [quiet + [0 if dark else 1 for dark in row] + quiet for row in modules]
+    rows += rows[:QR_QUIET_MODULES]
+    side = count + 2 * QR_QUIET_MODULES
+    pixels = bytes(255 * bit for row in rows for bit in row)
+    image = Image.frombytes("L", (side, side), pixels).point(_THRESHOLD, "1")
+    return image.resize((side * module, side * module), Image.Resampling.NEAREST)
 
 
 def qr_block(data: str, style: Style) -> tuple[Image.Image, int]:
-    probe = qr_image(data, 1)
-    module = max(1, min(style.qr_module, style.inner // probe.width))
-    code = qr_image(data, module)
-    image = _canvas(style.width, code.height)
+    modules = _qr_modules(data)
+    side = len(modules) + 2 * QR_QUIET_MODULES
+    module = max(1, min(style.qr_module, style.inner // side))
+    code = qr_image(data, module, modules)
+    image = Image.new("1", (style.width, code.height), 1)
     image.paste(code, ((style.width - code.width) // 2, 0))
     return image, module
 
@@ -415,91 +492,133 @@ def _local_time(moment: dt.datetime) -> str:
     return moment.strftime("%H:%M  %d/%m/%Y")
 
 
+# -- blocks drawn once ------------------------------------------------------------------
+# A block depends only on its arguments (texts and paper width): the same arguments give the
+# same Block object, so it is drawn once and its ESC/POS bytes are kept with it.
+
+
+@functools.lru_cache(maxsize=512)
+def _static(name: str, kind: str, paper: int, *args: str | int | bool) -> Block:
+    """The block `name` drawn by `kind` from `args` (texts, sizes) on `paper`."""
+    style = STYLES[paper]
+    key = (name, kind, paper, *args)
+
+    def block(image: Image.Image, *native: NativeLine) -> Block:
+        return Block(name, to_one_bit(image), native=native, key=key)
+
+    match (kind, args):
+        case ("space", (int(height),)):
+            return block(space(style, height))
+        case ("rule", (bool(dashed),)):
+            return block(rule(style, dashed=dashed, pad=8))
+        case ("reprint", (str(text),)):
+            return block(paragraph(text, _bold(style.small), style), NativeLine(text, bold=True))
+        case ("hospital", (str(text),)):
+            return block(paragraph(text, _bold(style.hospital), style), NativeLine(text, bold=True))
+        case ("department", (str(text),)):
+            return block(department_block(text, style), NativeLine(text, scale=2, bold=True))
+        case ("number_label" | "scan" | "footer" | "issued", (str(text),)):
+            size = style.label if kind == "number_label" else style.small
+            return block(paragraph(text, _regular(size), style), NativeLine(text))
+        case ("next", (str(text),)):
+            return block(paragraph(text, _bold(style.body), style), NativeLine(text, bold=True))
+        case ("directions", (str(label), str(directions))):
+            lines: list[list[Run]] = [[(f"{label}:", _regular(style.label))]]
+            face = _bold(style.value)
+            lines += [[(line, face)] for line in wrap(directions, face, style.inner)]
+            return block(
+                text_lines(lines, style, gap=6),
+                NativeLine(f"{label}:"),
+                NativeLine(directions, bold=True),
+            )
+        case ("label_value", (str(label), str(value), int(value_size))):
+            image = label_value(label, value, style, label_size=style.body, value_size=value_size)
+            return block(image, NativeLine(f"{label}: {value}"))
+        case ("priority", (str(label), str(language))):
+            head, reason = _priority_parts(label, language)
+            return block(
+                priority_block(label, language, style),
+                NativeLine(head, scale=2, bold=True, reverse=True),
+                NativeLine(reason, bold=True, reverse=True),
+            )
+    raise ValueError(f"no block {kind!r} with {args!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _code(code: str, paper: int) -> Block:
+    half = code_half(code, STYLES[paper])
+    native = NativeLine(code, scale=0, bold=True)
+    return Block("code", _doubled(half), native=(native,), half=half, key=("code", paper, code))
+
+
+@functools.lru_cache(maxsize=16)
+def _qr(url: str, paper: int) -> Block:
+    image, module = qr_block(url, STYLES[paper])
+    return Block("qr", image, qr_data=url, qr_module=module, key=("qr", paper, url))
+
+
 def layout_ticket(content: TicketContent, paper_width_mm: int = 80) -> list[Block]:
     """The ticket as blocks, top to bottom; `render_ticket` stacks them."""
     if paper_width_mm not in STYLES:
         raise ValueError(f"paper width {paper_width_mm} mm: expected one of 58, 80")
-    style = STYLES[paper_width_mm]
-    words = LABELS.get(content.language, LABELS["vi"])
-    blocks: list[Block] = [Block("top", space(style, 8))]
+    return list(_layout(content, paper_width_mm))
 
-    def add(name: str, image: Image.Image, text: str | None = None, **native: int | bool) -> None:
-        plain = text if text is not None and text.isascii() else None
-        blocks.append(Block(name, image, native_text=plain, **native))  # type: ignore[arg-type]
+
+@functools.lru_cache(maxsize=8)
+def _layout(content: TicketContent, paper: int) -> tuple[Block, ...]:
+    style = STYLES[paper]
+    words = LABELS.get(content.language, LABELS["vi"])
+    blocks: list[Block] = [_static("top", "space", paper, 8)]
+
+    def add(name: str, *args: str | int | bool, kind: str | None = None) -> None:
+        blocks.append(_static(name, kind or name, paper, *args))
 
     if content.reprint:
-        add("reprint", paragraph(f"— {words['reprint']} —", _bold(style.small), style), None)
-    add(
-        "hospital",
-        paragraph(content.hospital_name, _bold(style.hospital), style),
-        content.hospital_name,
-        native_bold=True,
-    )
-    add("rule", rule(style, pad=8))
-    add(
-        "department",
-        department_block(content.department_name, style),
-        content.department_name,
-        native_scale=2,
-        native_bold=True,
-    )
-    add("space", space(style, 10))
-    add("number_label", paragraph(words["number"], _regular(style.label), style), words["number"])
-    add("code", code_block(content.code, style), content.code, native_scale=0, native_bold=True)
+        add("reprint", f"— {words['reprint']} —")
+    add("hospital", content.hospital_name)
+    add("rule", False, kind="rule")
+    add("department", content.department_name)
+    add("space", 10)
+    add("number_label", words["number"])
+    blocks.append(_code(content.code, paper))
     if content.priority_label:
-        add("priority", priority_block(content.priority_label, content.language, style))
-        add("space", space(style, 10))
+        add("priority", content.priority_label, content.language)
+        add("space", 10)
     if content.directions:
-        lines: list[list[Run]] = [[(f"{words['go_to']}:", _regular(style.label))]]
-        face = _bold(style.value)
-        lines += [[(line, face)] for line in wrap(content.directions, face, style.inner)]
-        add(
-            "directions",
-            text_lines(lines, style, gap=6),
-            f"{words['go_to']}: {content.directions}",
-            native_bold=True,
-        )
-        add("space", space(style, 8))
-    ahead = str(content.ahead)
-    add(
-        "ahead",
-        label_value(words["ahead"], ahead, style, label_size=style.body, value_size=style.value),
-        f"{words['ahead']}: {ahead}",
-    )
+        add("directions", words["go_to"], content.directions)
+        add("space", 8)
+    add("ahead", words["ahead"], str(content.ahead), style.value, kind="label_value")
     if content.ahead > 0 and content.estimated_wait_minutes > 0:
-        wait_label, wait_value = (
-            words["wait"],
-            words["wait_value"].format(minutes=content.estimated_wait_minutes),
-        )
-        wait = label_value(
-            wait_label, wait_value, style, label_size=style.body, value_size=style.body
-        )
-        add("wait", wait, f"{wait_label}: {wait_value}")
+        wait = words["wait_value"].format(minutes=content.estimated_wait_minutes)
+        add("wait", words["wait"], wait, style.body, kind="label_value")
     else:
-        add("wait", paragraph(words["next"], _bold(style.body), style), words["next"])
-    add("space", space(style, 6))
-    issued = f"{words['issued']}: {_local_time(content.issued_at)}"
-    add("issued", paragraph(issued, _regular(style.small), style), issued)
-    add("rule", rule(style, dashed=True, pad=8))
-    qr, module = qr_block(content.status_url, style)
-    blocks.append(Block("qr", qr, qr_data=content.status_url, qr_module=module))
-    add("scan", paragraph(words["scan"], _regular(style.small), style), words["scan"])
+        add("wait", words["next"], kind="next")
+    add("space", 6)
+    add("issued", f"{words['issued']}: {_local_time(content.issued_at)}")
+    add("rule", True, kind="rule")
+    blocks.append(_qr(content.status_url, paper))
+    add("scan", words["scan"])
     if content.footer:
-        add("space", space(style, 8))
-        add("footer", paragraph(content.footer, _regular(style.small), style), content.footer)
-    blocks.append(Block("bottom", space(style, 16)))
-    return blocks
+        add("space", 8)
+        add("footer", content.footer)
+    add("bottom", 16, kind="space")
+    return tuple(blocks)
+
+
+_THRESHOLD = [255 if value >= 128 else 0 for value in range(256)]
 
 
 def to_one_bit(image: Image.Image) -> Image.Image:
     """Threshold (no dithering: crisp edges on a thermal head) to Pillow mode "1"."""
-    return image.point(lambda value: 255 if value >= 128 else 0).convert("1", dither=None)
+    if image.mode == "1":
+        return image
+    return image.convert("L").point(_THRESHOLD, "1")
 
 
 def render_ticket(content: TicketContent, paper_width_mm: int = 80) -> Image.Image:
     """The whole ticket as one 1-bit image (mode "1"), 576 dots wide on 80 mm, 384 on 58 mm."""
     blocks = layout_ticket(content, paper_width_mm)
-    return to_one_bit(stack([block.image for block in blocks], STYLES[paper_width_mm].width))
+    return stack([block.image for block in blocks], STYLES[paper_width_mm].width)
 
 
 # -- content: priority labels and the test ticket ----------------------------------------

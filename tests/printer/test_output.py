@@ -7,17 +7,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image
+import zxingcpp
+from PIL import Image, ImageChops
 
 from kiosk.config import PrinterConfig
 from printer.connection import parse_connection
+from printer.encoding import profile_info
 from printer.errors import PrinterError, PrintFailed
 from printer.output import TicketPrinter
 from printer.status import PrinterState
-from printer.ticket import layout_ticket, render_ticket
+from printer.ticket import PAPER_DOTS, TicketContent, layout_ticket, render_ticket
 from tests.printer.conftest import PrinterPeer
-from tests.printer.escpos_stream import parse, significant
-from tests.printer.test_ticket import URL, content
+from tests.printer.escpos_stream import parse, printed_raster, printed_text, significant
+from tests.printer.test_ticket import LONG_NAME, URL, VIETNAMESE_LETTERS, content
 
 Peer = Callable[..., PrinterPeer]
 
@@ -31,36 +33,119 @@ def rasters(job: bytes) -> list[tuple[int, int]]:
     return [(c.width_bytes, c.height) for c in parse(job) if c.name == "raster"]
 
 
+def same_image(a: Image.Image, b: Image.Image) -> bool:
+    return (
+        a.size == b.size and ImageChops.difference(a.convert("L"), b.convert("L")).getbbox() is None
+    )
+
+
+def qr_texts(image: Image.Image) -> list[str]:
+    found = zxingcpp.read_barcodes(image.convert("L"))
+    return [r.text for r in found if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
 @pytest.mark.parametrize(
     ("paper", "profile", "width_bytes"), [(80, "TM-T20II", 72), (58, "POS-5890", 48)]
 )
-def test_raster_job_is_init_image_then_cut(paper: int, profile: str, width_bytes: int) -> None:
+@pytest.mark.parametrize("priority", [None, "Ưu tiên: Người từ 75 tuổi"])
+def test_raster_job_prints_exactly_the_rendered_ticket(
+    paper: int, profile: str, width_bytes: int, priority: str | None
+) -> None:
     printer = printer_for("file:/dev/null", paper_width_mm=paper, profile=profile)
-    image = render_ticket(content(), paper)
-    commands = significant(parse(printer.encode(image)))
-    assert commands[0].name == "init"
-    bands = [c for c in commands if c.name == "raster"]
-    assert {c.width_bytes for c in bands} == {width_bytes}
-    assert sum(c.height for c in bands) == image.height
-    if profile == "TM-T20II":
-        assert commands[-1].name == "cut"
-    else:  # no cutter: a tear line and a feed instead
-        assert "cut" not in {c.name for c in commands}
-        assert commands[-1].name == "feed"
+    ticket = content(priority_label=priority, department_name=LONG_NAME)
+    image = render_ticket(ticket, paper)
+    for job in (printer.encode(image, ticket), printer.encode(image)):  # blocks, or the image
+        commands = significant(parse(job))
+        assert commands[0].name == "init"
+        assert "qr" not in {c.name for c in commands}
+        assert all(c.width_bytes <= width_bytes for c in commands if c.name == "raster")
+        on_paper = printed_raster(job, PAPER_DOTS[paper])
+        assert same_image(on_paper, image)
+        assert qr_texts(on_paper) == [URL]
+        if profile == "TM-T20II":
+            assert commands[-1].name == "cut"
+        else:  # no cutter: a tear line and a feed instead
+            assert "cut" not in {c.name for c in commands}
+            assert commands[-1].name == "feed"
+    # The code goes at quadruple density: a quarter of the bytes for the same dots.
+    assert 3 in {c.mode for c in parse(printer.encode(image, ticket)) if c.name == "raster"}
 
 
-def test_compact_job_uses_native_qr_and_is_smaller() -> None:
-    raster = printer_for("file:/dev/null")
-    compact = printer_for("file:/dev/null", encoding="compact")
-    ticket = content()
-    image = render_ticket(ticket, 80)
-    raster_job, compact_job = raster.encode(image, ticket), compact.encode(image, ticket)
-    assert len(compact_job) < len(raster_job) * 0.7
-    commands = significant(parse(compact_job))
+def test_raster_job_is_within_40_kb_on_80_mm() -> None:
+    ticket = content(priority_label="Ưu tiên: Người từ 75 tuổi", department_name=LONG_NAME)
+    job = printer_for("file:/dev/null").encode(render_ticket(ticket, 80), ticket)
+    assert len(job) <= 40 * 1024
+
+
+def every_line(ticket: TicketContent) -> list[str]:
+    return [
+        ticket.hospital_name,
+        ticket.department_name,
+        "SỐ THỨ TỰ CỦA BẠN",
+        ticket.code,
+        "Nơi khám:",
+        ticket.directions,
+        "Số người đang chờ trước bạn: 5",
+        "Thời gian chờ dự kiến: khoảng 14 phút",
+        "Giờ lấy số: 09:05  28/11/2026",
+        "Quét mã để xem lượt của bạn",
+        ticket.footer,
+    ]
+
+
+@pytest.mark.parametrize(("profile", "pages"), [("TM-T20II", "tcvn-3"), ("NT-80-V-UL", "cp1258")])
+def test_compact_job_prints_vietnamese_in_the_printer_font(profile: str, pages: str) -> None:
+    printer = printer_for("file:/dev/null", encoding="compact", profile=profile)
+    letters = " ".join(VIETNAMESE_LETTERS[i : i + 12] for i in range(0, 144, 12))
+    ticket = content(department_name=letters.upper(), directions=letters)
+    job = printer.encode(render_ticket(ticket, 80), ticket)
+    assert profile_info(profile, 80).text.name == pages
+    commands = significant(parse(job))
     assert commands[0].name == "init" and commands[-1].name == "cut"
-    assert URL.encode() in [c.data for c in commands if c.name == "qr"]
-    assert b"B012" in compact_job  # the code as native text
-    assert all(w <= 72 for w, _ in rasters(compact_job))
+    # Every line in the printer's font: the only images left are the two rules.
+    assert [c.height for c in commands if c.name == "raster"] == [2, 2]
+    assert [c.data for c in commands if c.name == "qr" and c.data] == [URL.encode()]
+    text = " ".join(" ".join(printed_text(job, profile)).split())
+    for line in every_line(ticket):
+        assert " ".join(line.split()) in text, line
+    assert "\ufffd" not in text and "?" not in text
+
+
+def test_compact_job_is_small_and_keeps_the_priority_band() -> None:
+    printer = printer_for("file:/dev/null", encoding="compact")
+    raster = printer_for("file:/dev/null")
+    ticket = content(priority_label="Ưu tiên: Người từ 75 tuổi", department_name=LONG_NAME)
+    image = render_ticket(ticket, 80)
+    job = printer.encode(image, ticket)
+    assert len(job) <= 8 * 1024 < len(raster.encode(image, ticket))
+    lines = printed_text(job, "TM-T20II")
+    assert "ƯU TIÊN" in lines and "Người từ 75 tuổi" in lines
+    reverse = [c.argument for c in parse(job) if c.name == "reverse"]
+    assert 1 in reverse and reverse[-1] == 0  # white on black, then back
+
+
+def test_compact_without_a_vietnamese_code_page_rasterises_only_vietnamese_lines() -> None:
+    printer = printer_for("file:/dev/null", encoding="compact", profile="TSP600")
+    ticket = content(language="en", hospital_name="Ha Giang General Hospital", footer="Thank you")
+    job = printer.encode(render_ticket(ticket, 80), ticket)
+    lines = printed_text(job, "TSP600")
+    assert "Ha Giang General Hospital" in lines and "B012" in lines and "Thank you" in lines
+    assert not any("\ufffd" in line for line in lines)
+    # The Vietnamese directions have no code page here: they are the one raster line block.
+    assert "Tầng 1, dãy nhà A, phòng 101 đến 103" not in " ".join(lines)
+    assert len(rasters(job)) >= 1
+
+
+def test_compact_on_a_printer_without_native_qr_sends_the_qr_as_raster() -> None:
+    printer = printer_for(
+        "file:/dev/null", encoding="compact", paper_width_mm=58, profile="POS-5890"
+    )
+    ticket = content()
+    job = printer.encode(render_ticket(ticket, 58), ticket)
+    assert "qr" not in {c.name for c in parse(job)}
+    assert qr_texts(printed_raster(job, 384)) == [URL]
+    text = " ".join(printed_text(job, "POS-5890"))  # Windows-1258 on this model
+    assert "Bệnh viện Đa khoa tỉnh Hà Giang" in text
 
 
 def test_unknown_or_too_narrow_profile_is_refused() -> None:
@@ -72,8 +157,9 @@ def test_unknown_or_too_narrow_profile_is_refused() -> None:
 
 def test_profile_without_width_takes_the_paper_width(capsys: pytest.CaptureFixture[str]) -> None:
     printer = printer_for("file:/dev/null", profile="default")
-    job = printer.encode(render_ticket(content(), 80))
-    assert {w for w, _ in rasters(job)} == {72}
+    image = render_ticket(content(), 80)
+    job = printer.encode(image)
+    assert same_image(printed_raster(job, 576), image)
     assert capsys.readouterr().out == ""  # python-escpos's centering notice is not printed
 
 
@@ -119,8 +205,7 @@ def test_print_reaches_the_printer(peer: Peer) -> None:
     assert server.wait_for(lambda: len(server.jobs) == 1)
     commands = significant(parse(server.jobs[0]))
     assert commands[0].name == "init"
-    assert {c.width_bytes for c in commands if c.name == "raster"} == {72}
-    assert sum(c.height for c in commands if c.name == "raster") == image.height
+    assert same_image(printed_raster(server.jobs[0], 576), image)
     # The cut ends the ticket; only the check that the printer is still there follows it.
     names = [c.name for c in commands]
     assert names[names.index("cut") :] == ["cut", "status", "status"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -151,8 +152,36 @@ def test_labels_follow_the_language() -> None:
     en = layout_ticket(content(language="en", department_name="Internal Medicine"), 80)
     ahead_vi = next(b for b in vi if b.name == "ahead")
     ahead_en = next(b for b in en if b.name == "ahead")
-    assert ahead_vi.native_text is None  # Vietnamese: raster only
+    assert ahead_vi.native_text == "Số người đang chờ trước bạn: 5"
     assert ahead_en.native_text == "People ahead of you: 5"
+
+
+def test_static_parts_are_drawn_once_and_only_the_ticket_parts_change() -> None:
+    first = layout_ticket(content(), 80)
+    second = layout_ticket(
+        content(
+            code="B013",
+            ahead=6,
+            status_url=URL[:-1] + "0",
+            issued_at=dt.datetime(2026, 11, 28, 9, 7, tzinfo=HANOI),
+        ),
+        80,
+    )
+    shared = {a.name for a, b in zip(first, second, strict=True) if a is b}
+    assert {"hospital", "department", "number_label", "directions", "scan", "footer"} <= shared
+    assert not {"code", "qr", "ahead", "issued"} & shared
+    other = layout_ticket(content(department_name="Khám Ngoại"), 80)
+    assert next(b for b in other if b.name == "department") is not first[3]
+
+
+@pytest.mark.parametrize("paper", [80, 58])
+def test_qr_code_decodes_for_many_urls(paper: int) -> None:
+    # The QR code uses one fixed mask (any mask is valid; scoring all eight is slow).
+    for i in range(25):
+        url = f"https://queue.benhvien.example.vn/t/{uuid.UUID(int=i * 7919 + 1)}"
+        image = render_ticket(content(status_url=url), paper)
+        results = zxingcpp.read_barcodes(image.convert("L"))
+        assert [r.text for r in results if r.format == zxingcpp.BarcodeFormat.QRCode] == [url]
 
 
 def test_priority_labels_for_every_default_reason() -> None:
