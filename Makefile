@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed-stamp
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test test-fast resilience lint format bench clean i18n
+.PHONY: run test test-fast resilience lint format bench clean i18n dist lock deploy-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[kiosk,server,test]'
 	touch $(STAMP)
 
 # The demo: server, kiosk, counter and board on this machine. On a desktop the windows show
@@ -38,6 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python deploy/lock.py --check
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -53,3 +54,21 @@ clean:
 i18n: $(STAMP)
 	$(BIN)/pyside6-lupdate kiosk/ui/*.py -ts kiosk/ui/i18n/vi.ts -no-obsolete -locations none
 	$(BIN)/pyside6-lrelease kiosk/ui/i18n/vi.ts -qm kiosk/ui/i18n/vi.qm
+
+# The installable package: dist/hospital_queue_kiosk-VERSION-py3-none-any.whl (what
+# deploy/install-kiosk.sh installs on a kiosk PC or the server).
+dist: $(STAMP)
+	rm -rf build dist/*.whl
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+
+# deploy/constraints.txt: the versions every installation pins. Run after changing the
+# dependencies in pyproject.toml (`make lint` fails until it is done).
+lock: $(STAMP)
+	$(BIN)/python deploy/lock.py
+
+# The wheel installed by deploy/install-kiosk.sh, as the README says, in a Debian 12 container
+# booted with systemd as PID 1 (systemd-nspawn, as root); see deploy/test/. The rootfs is cached
+# in $(DEPLOY_TEST_CACHE). Skips with the reason where nspawn cannot run.
+DEPLOY_TEST_CACHE ?= /var/cache/kiosk-deploy-test
+deploy-test: dist
+	DEPLOY_TEST_CACHE=$(DEPLOY_TEST_CACHE) deploy/test/run.sh dist/*.whl

@@ -35,6 +35,7 @@ from kiosk.config import Config, default_data_dir, parse_config
 from kiosk.queue.db import open_database
 from kiosk.queue.seeds import seed_database
 from kiosk.queue.service import QueueService
+from kiosk.resources import EXAMPLE_SEEDS, seed_file
 from kiosk.ui.app import build_window
 from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.counter_window import Action, CounterTimings, CounterWindow
@@ -50,7 +51,7 @@ from server_sync.staff import StaffClient
 
 log = logging.getLogger(__name__)
 
-SEEDS_FILE = Path(__file__).resolve().parents[1] / "seeds" / "provincial-general-hospital.toml"
+SEEDS_FILE = seed_file(EXAMPLE_SEEDS)
 DEMO_COUNTER = ("NOI", "101")
 DEMO_NOTICE = (
     "Bệnh viện Đa khoa tỉnh kính chào quý khách  ·  Vui lòng giữ phiếu số và chờ đến lượt  ·  "

@@ -20,7 +20,6 @@ import functools
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import qrcode
@@ -28,13 +27,16 @@ import qrcode.constants
 import qrcode.exceptions
 from PIL import Image, ImageDraw, ImageFont
 
+from kiosk.resources import font_file
+
 if TYPE_CHECKING:
     from kiosk.config import Config
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 FONT_REGULAR = "DejaVuSans.ttf"
 FONT_BOLD = "DejaVuSans-Bold.ttf"
 FONT_CONDENSED_BOLD = "DejaVuSansCondensed-Bold.ttf"
+# The bundled fonts (kiosk/assets/fonts), never the system's: every kiosk prints the same ticket.
+FONT_DIR = font_file(FONT_REGULAR).parent
 
 DOTS_PER_MM = 8
 PAPER_DOTS = {80: 576, 58: 384}
@@ -194,7 +196,7 @@ class Block:
 
 @functools.lru_cache(maxsize=64)
 def font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONT_DIR / name), size)
+    return ImageFont.truetype(font_file(name), size)
 
 
 def _regular(size: int) -> ImageFont.FreeTypeFont:

@@ -18,6 +18,7 @@ from kiosk.queue.db import open_database
 from kiosk.queue.models import TicketStatus
 from kiosk.queue.seeds import seed_database
 from kiosk.queue.service import IssuedTicket, QueueService, TicketInfo
+from kiosk.resources import seed_file, seed_names
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,7 +27,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     seed = subparsers.add_parser(
         "seed", parents=[common], help="load departments and rooms from a seeds/ TOML file"
     )
-    seed.add_argument("file", type=Path, metavar="FILE")
+    seed.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file, or the name of an example shipped with the package "
+        f"({', '.join(seed_names())})",
+    )
     seed.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
     seed.set_defaults(handler=cmd_seed)
 
@@ -70,8 +77,11 @@ def open_service(args: argparse.Namespace, config: Config | None = None) -> Queu
 
 def cmd_seed(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    path: Path = args.file
+    if not path.exists() and path.name.removesuffix(".toml") in seed_names():
+        path = seed_file(path.name)
     engine = open_database(args.database or config.kiosk_database_url)
-    result = seed_database(engine, args.file)
+    result = seed_database(engine, path)
     print(
         f"seeded {args.file}: {result.added} added, {result.updated} updated, "
         f"{result.unchanged} unchanged"

@@ -22,13 +22,14 @@ from kiosk.config import Config, load_config, parse_config, resolve_config_path,
 from kiosk.queue.db import open_database
 from kiosk.queue.seeds import seed_database
 from kiosk.queue.service import QueueService
+from kiosk.resources import EXAMPLE_SEEDS, seed_file
 
 if TYPE_CHECKING:
     from server_sync.client import SyncWorker
 
 log = logging.getLogger(__name__)
 
-SEEDS_FILE = Path(__file__).resolve().parents[2] / "seeds" / "provincial-general-hospital.toml"
+SEEDS_FILE = seed_file(EXAMPLE_SEEDS)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

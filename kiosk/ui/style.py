@@ -7,15 +7,14 @@ issued number >= 200 px, touch targets >= 120 px tall, contrast >= 4.5:1 (7:1 fo
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
+from kiosk.resources import font_files
+
 log = logging.getLogger(__name__)
 
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
-FONTS_DIR = ASSETS_DIR / "fonts"
 # Families that carry every Vietnamese letter, best first (not DejaVu Sans Mono: it lacks 46).
 PREFERRED_FAMILIES = ("Noto Sans", "DejaVu Sans", "Liberation Sans", "FreeSans")
 
@@ -61,13 +60,11 @@ TEXT_PAIRS = (
 )
 
 
-def load_fonts(fonts_dir: Path = FONTS_DIR) -> str:
+def load_fonts() -> str:
     """Register the bundled fonts and return the family to use for every screen."""
-    if fonts_dir.is_dir():
-        for path in sorted(fonts_dir.iterdir()):
-            is_font = path.suffix.lower() in {".ttf", ".otf"}
-            if is_font and QFontDatabase.addApplicationFont(str(path)) < 0:
-                log.warning("could not load font %s", path)
+    for path in font_files():
+        if QFontDatabase.addApplicationFont(str(path)) < 0:
+            log.warning("could not load font %s", path)
     families = set(QFontDatabase.families())
     for family in PREFERRED_FAMILIES:
         if family in families:
