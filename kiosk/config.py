@@ -269,9 +269,11 @@ def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
     env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env)
-    if SYSTEM_CONFIG_PATH.exists():
-        return SYSTEM_CONFIG_PATH
-    return None
+    try:
+        present = SYSTEM_CONFIG_PATH.exists()
+    except OSError:
+        present = True  # there but not ours to read: load_config says so in one line
+    return SYSTEM_CONFIG_PATH if present else None
 
 
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import logging
 import shutil
+import ssl
+import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +24,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from kiosk.config import Config, ConfigError, load_config, resolve_config_path
 from kiosk.queue.db import current_revision, head_revision, make_engine
-from kiosk.queue.models import Event
+from kiosk.queue.models import Device, Event
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +102,7 @@ def check_database(url: str, engine: Engine) -> Check:
             "database",
             Level.WARN,
             f"schema at {revision}, newest is {head}",
-            "it is migrated at the next start of the kiosk",
+            "it is migrated at the next start of the service",
         )
     try:
         with engine.begin() as connection:  # BEGIN IMMEDIATE on SQLite: takes the write lock
@@ -325,33 +330,200 @@ def run_checks(
     if config is None:
         return checks
     url = database_url or config.kiosk_database_url
-    engine = make_engine(url, busy_timeout_ms=DOCTOR_BUSY_TIMEOUT_MS)
     try:
-        database = check_database(url, engine)
+        engine = make_engine(url, busy_timeout_ms=DOCTOR_BUSY_TIMEOUT_MS)
+    except OSError as exc:  # the database's directory cannot be made or read by this user
+        return [*checks, _unreadable("database", exc)]
+    try:
+        database = _guard("database", lambda: [check_database(url, engine)])[0]
         checks.append(database)
         checks.extend(_guard("printer", lambda: [check_printer(config)]))
         checks.extend(_guard("server", lambda: check_server(config, engine)))
         if database.level != Level.FAIL and "no database yet" not in database.message:
             checks.extend(_guard("sync", lambda: [check_sync(config, engine, now())]))
-        parsed = make_url(url)
-        disk_path = (
-            Path(parsed.database).parent
-            if parsed.get_backend_name() == "sqlite" and parsed.database
-            else config.data_dir
-        )
-        checks.append(check_disk(disk_path))
+        checks.extend(_guard("disk", lambda: [check_disk(_disk_path(url, config))]))
     finally:
         engine.dispose()
     return checks
 
 
+# -- the central server (`kiosk doctor --server`) ----------------------------------------
+
+
+def run_server_checks(
+    config_path: str | None,
+    *,
+    database_url: str | None = None,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> list[Check]:
+    """The server's doctor: config, database, TLS files, its port, devices, clock, disk."""
+    config_check, config = check_config(config_path)
+    checks = [config_check]
+    if config is None:
+        return checks
+    url = database_url or config.server_database_url
+    try:
+        engine = make_engine(url, busy_timeout_ms=DOCTOR_BUSY_TIMEOUT_MS)
+    except OSError as exc:
+        return [*checks, _unreadable("database", exc)]
+    try:
+        database = _guard("database", lambda: [check_database(url, engine)])[0]
+        checks.append(database)
+        checks.extend(_guard("tls", lambda: [check_tls(config)]))
+        checks.extend(_guard("port", lambda: [check_listening(config)]))
+        if database.level != Level.FAIL and "no database yet" not in database.message:
+            checks.extend(_guard("devices", lambda: [check_devices(engine)]))
+            checks.extend(_guard("clock", lambda: [check_server_clock(engine, now())]))
+        checks.extend(_guard("disk", lambda: [check_disk(_disk_path(url, config))]))
+    finally:
+        engine.dispose()
+    return checks
+
+
+def check_tls(config: Config) -> Check:
+    cert, key = config.server.cert_file, config.server.key_file
+    if not cert and not key:
+        if config.server.allow_plain_http:
+            return _ok("tls", "plain HTTP (allow_plain_http): TLS is the reverse proxy's job")
+        return Check(
+            "tls",
+            Level.WARN,
+            "no cert_file/key_file: the server listens on plain HTTP",
+            "set server.cert_file and server.key_file, or allow_plain_http behind a TLS proxy",
+        )
+    if not (cert and key):
+        return Check(
+            "tls", Level.FAIL, "only one of cert_file and key_file is set", "set both, or neither"
+        )
+    for path in (cert, key):  # a missing or unreadable file is named by _guard
+        Path(path).read_bytes()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        return Check(
+            "tls",
+            Level.FAIL,
+            f"{cert} and {key} are not a certificate and its key: {exc.reason or exc}",
+            "give the PEM certificate (chain) and the private key it was made for",
+        )
+    return _ok("tls", f"{cert} with its key {key}: readable, a matching pair")
+
+
+def check_listening(config: Config) -> Check:
+    host = config.server.host
+    connect_to = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    port = config.server.port
+    scheme = "https" if config.server.cert_file else "http"
+    url = f"{scheme}://{connect_to}:{port}/api/v1/health"
+    # Our own port on this machine: the certificate is checked by check_tls, not here.
+    context = ssl._create_unverified_context() if scheme == "https" else None
+    try:
+        with urllib.request.urlopen(url, timeout=5, context=context) as answer:
+            health = json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return Check("port", Level.FAIL, f"{url} answered {exc.code}", "journalctl -u kiosk-server")
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        return Check(
+            "port",
+            Level.FAIL,
+            f"nothing answers on {host}:{port} ({reason})",
+            "is the server running? systemctl status kiosk-server; journalctl -u kiosk-server",
+        )
+    version = health.get("version", "?") if isinstance(health, dict) else "?"
+    return _ok("port", f"listening on {host}:{port} ({scheme}, server {version})")
+
+
+def check_devices(engine: Engine) -> Check:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Device.role, func.count())
+            .where(Device.revoked_at.is_(None))
+            .group_by(Device.role)
+            .order_by(Device.role)
+        ).all()
+    if not rows:
+        return Check(
+            "devices",
+            Level.WARN,
+            "no devices yet: no kiosk, counter or board can connect",
+            "kiosk server add-device NAME --role kiosk|counter|board (the token is on the "
+            "last line)",
+        )
+    counts = ", ".join(f"{count} {role}" for role, count in rows)
+    return _ok("devices", f"{sum(count for _, count in rows)} active: {counts}")
+
+
+def check_server_clock(engine: Engine, now: dt.datetime) -> Check:
+    hint = "enable NTP (timedatectl set-ntp true): service dates and times depend on it"
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            db_now = connection.execute(text("SELECT now()")).scalar_one()
+        offset = (now - db_now).total_seconds()
+        shown = (
+            f"this machine's clock is {abs(offset):.0f} s "
+            + ("ahead of" if offset > 0 else "behind")
+            + " the database's"
+        )
+        if abs(offset) > CLOCK_FAIL_SECONDS:
+            return Check("clock", Level.FAIL, shown, hint)
+        if abs(offset) > CLOCK_WARN_SECONDS:
+            return Check("clock", Level.WARN, shown, hint)
+    synchronized = _ntp_synchronized()
+    if synchronized is False:
+        return Check("clock", Level.WARN, "the system clock is not synchronised (NTP)", hint)
+    where = " and with the database" if engine.dialect.name == "postgresql" else ""
+    state = "synchronised (NTP)" if synchronized else "NTP state unknown"
+    return _ok("clock", f"{state}{where}; kiosks compare theirs with this one")
+
+
+def _ntp_synchronized() -> bool | None:
+    timedatectl = shutil.which("timedatectl")
+    if timedatectl is None:
+        return None
+    try:
+        answer = subprocess.run(
+            [timedatectl, "show", "--property=NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = answer.stdout.strip()
+    return {"yes": True, "no": False}.get(value) if answer.returncode == 0 else None
+
+
+def _disk_path(url: str, config: Config) -> Path:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return Path(parsed.database).parent
+    return config.data_dir
+
+
 def _guard(name: str, check: Callable[[], list[Check]]) -> list[Check]:
-    # A check that crashes is a bug: logged whole, reported as a failure, the others go on.
+    # A file or directory this user may not read is the environment, not a bug: one line that
+    # names it. Any other crash is a bug: logged whole, reported as a failure, the others go on.
     try:
         return check()
+    except OSError as exc:
+        return [_unreadable(name, exc)]
     except Exception as exc:
         log.exception("doctor check %s crashed", name)
         return [Check(name, Level.FAIL, f"the check itself failed: {exc}", "see the log")]
+
+
+def _unreadable(name: str, exc: OSError) -> Check:
+    where = f" {exc.filename}" if exc.filename else ""
+    return Check(
+        name,
+        Level.FAIL,
+        f"cannot use{where}: {exc.strerror or exc}",
+        "run the doctor as the service's user, as the installer's last line says, or fix "
+        "that path's owner and mode",
+    )
 
 
 def _first_line(exc: BaseException) -> str:

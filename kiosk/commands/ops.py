@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -20,10 +22,51 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parents=[common_options()],
         help="consistent copy of the kiosk's SQLite database, safe while the kiosk runs",
     )
-    backup.add_argument("path", type=Path, metavar="PATH", help="file to write (replaced whole)")
+    backup.add_argument(
+        "path",
+        type=Path,
+        metavar="PATH",
+        help="file to write (replaced whole); a directory (ending in /): kiosk-YYYY-MM-DD.db in it",
+    )
+    backup.add_argument(
+        "--keep-days",
+        type=_positive,
+        metavar="N",
+        help="then remove the kiosk-YYYY-MM-DD.db copies in that directory older than N days",
+    )
     backup.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
     backup.set_defaults(handler=cmd_backup)
     register_doctor(subparsers)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days (1 or more)")
+    return value
+
+
+BACKUP_NAME = re.compile(r"kiosk-(\d{4}-\d{2}-\d{2})\.db")
+
+
+def prune_backups(directory: Path, keep_days: int, today: dt.date) -> list[Path]:
+    """Remove the dated copies (kiosk-YYYY-MM-DD.db) older than `keep_days`; the removed."""
+    removed = []
+    for path in sorted(directory.iterdir()):
+        match = BACKUP_NAME.fullmatch(path.name)
+        if not match:
+            continue
+        try:
+            day = dt.date.fromisoformat(match.group(1))
+        except ValueError:
+            continue
+        if (today - day).days >= keep_days:
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def backup_sqlite(source: Path, target: Path) -> int:
@@ -62,8 +105,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
             "PostgreSQL with pg_dump",
             EXIT_USAGE,
         )
-    pages = backup_sqlite(Path(url.database), args.path)
-    print(f"backed up {url.database} to {args.path} ({pages} pages, integrity ok)")
+    target: Path = args.path
+    into_directory = str(target).endswith("/") or target.is_dir()
+    today = dt.date.today()
+    if into_directory:
+        target = target / f"kiosk-{today.isoformat()}.db"
+    elif args.keep_days:
+        raise CommandError("--keep-days needs a directory (PATH ending in /)", EXIT_USAGE)
+    pages = backup_sqlite(Path(url.database), target)
+    print(f"backed up {url.database} to {target} ({pages} pages, integrity ok)")
+    if args.keep_days:
+        for old in prune_backups(target.parent, args.keep_days, today):
+            print(f"removed {old} (older than {args.keep_days} days)")
     return 0
 
 
@@ -73,14 +126,25 @@ def register_doctor(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         parents=[common_options()],
         help="check config, database, printer, server, clock, sync and disk; say how to fix",
     )
-    doctor.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
+    doctor.add_argument(
+        "--server",
+        action="store_true",
+        help="check the central server instead: database, migrations, TLS files, its port, "
+        "devices, clock, disk",
+    )
+    doctor.add_argument(
+        "--database",
+        metavar="URL",
+        help="database URL (default: the kiosk's, or server.database_url with --server)",
+    )
     doctor.set_defaults(handler=cmd_doctor)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from kiosk.doctor import Level, run_checks
+    from kiosk.doctor import Level, run_checks, run_server_checks
 
-    checks = run_checks(args.config, database_url=args.database)
+    run = run_server_checks if args.server else run_checks
+    checks = run(args.config, database_url=args.database)
     for check in checks:
         print(check.line())
     failed = [c for c in checks if c.level == Level.FAIL]

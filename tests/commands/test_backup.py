@@ -16,6 +16,7 @@ from kiosk.queue.models import Event, Ticket
 from tests.conftest import seed
 
 ROOT = Path(__file__).resolve().parents[2]
+KIOSK = [sys.executable, "-m", "kiosk"]
 
 
 def test_backup_while_tickets_are_being_issued(tmp_path: Path) -> None:
@@ -81,3 +82,55 @@ def test_backup_command_and_refusals(tmp_path: Path) -> None:
         timeout=60,
     )
     assert missing.returncode == 2 and "no database" in missing.stderr
+
+
+def test_backup_into_a_directory_keeps_n_days(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from kiosk.commands.ops import prune_backups
+
+    db = tmp_path / "kiosk.db"
+    seed(open_database(f"sqlite:///{db}"))
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    today = dt.date.today()
+    old = backups / f"kiosk-{today - dt.timedelta(days=20):%Y-%m-%d}.db"
+    recent = backups / f"kiosk-{today - dt.timedelta(days=2):%Y-%m-%d}.db"
+    other = backups / "kiosk-manual-copy.db"
+    for path in (old, recent, other):
+        path.write_bytes(b"")
+    result = subprocess.run(
+        [*KIOSK, "backup", f"{backups}/", "--keep-days", "14", "--database", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    copy = backups / f"kiosk-{today:%Y-%m-%d}.db"
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert not old.exists() and recent.exists() and other.exists()
+    assert f"removed {old}" in result.stdout
+    assert prune_backups(backups, 1, today + dt.timedelta(days=1)) == sorted([copy, recent])
+
+
+def test_keep_days_needs_a_directory(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.db"
+    seed(open_database(f"sqlite:///{db}"))
+    result = subprocess.run(
+        [
+            *KIOSK,
+            "backup",
+            str(tmp_path / "one.db"),
+            "--keep-days",
+            "3",
+            "--database",
+            f"sqlite:///{db}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2 and "needs a directory" in result.stderr
