@@ -133,6 +133,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server_sync.server.app import UnsafeServerConfig, check_listen_settings, create_app
+    from server_sync.server.serving import NotifyingServer
 
     with _server_database(args) as (config, engine):
         host = args.host or config.server.host
@@ -154,7 +155,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         )
         scheme = "https" if config.server.cert_file else "http"
         log.info("serving %s on %s://%s:%d", engine.url.render_as_string(), scheme, host, port)
-        server = uvicorn.Server(uv_config)
+        server = NotifyingServer(uv_config)
         server.run()
         return 0 if server.started else EXIT_FAULT
 
