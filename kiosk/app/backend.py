@@ -185,7 +185,9 @@ class KioskBackend:
         previous, self._last_health = self._last_health, health
         if previous is None and health.can_issue:
             return
-        log.info("printer is now %s %s", health.state, health.detail)
+        # A printer that stops issuing is a warning: `journalctl -p warning` must show it.
+        level = logging.INFO if health.can_issue else logging.WARNING
+        log.log(level, "printer is now %s %s", health.state, health.detail)
         try:
             self.service.record_device_status(
                 {"printer": health.state, "can_issue": health.can_issue, "detail": health.detail}

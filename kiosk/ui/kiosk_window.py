@@ -1049,7 +1049,10 @@ class KioskWindow(QWidget):
         changed = health != self.health
         self.health = health
         if changed:
-            log.info("printer %s: issuing %s", health.state, "on" if health.can_issue else "off")
+            level = logging.INFO if health.can_issue else logging.WARNING
+            log.log(
+                level, "printer %s: issuing %s", health.state, "on" if health.can_issue else "off"
+            )
             self.admin.health = health
             self.admin.retranslate()
             self.update_home()
