@@ -1,21 +1,24 @@
-"""deploy/install-kiosk.sh staged into a folder: installs a working `kiosk`, and running it
-again upgrades in place without touching the config or the data."""
+"""deploy/install-kiosk.sh staged into a folder: installs the built wheel (not editable) into a
+fresh venv, and running it again upgrades in place without touching the config or the data.
+The ticket renders with the package's own fonts: the system's are hidden from Pillow."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "install-kiosk.sh"
 
 
-def install(root: Path) -> str:
+def install(root: Path, wheel: Path) -> str:
     result = subprocess.run(
-        ["bash", str(SCRIPT), "--root", str(root)],
+        ["bash", str(SCRIPT), "--root", str(root), "--wheel", str(wheel)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -26,9 +29,9 @@ def install(root: Path) -> str:
 
 
 @pytest.mark.slow
-def test_staged_install_then_upgrade_keeps_config_and_data(tmp_path: Path) -> None:
+def test_staged_install_then_upgrade_keeps_config_and_data(tmp_path: Path, wheel: Path) -> None:
     root = tmp_path / "root"
-    first = install(root)
+    first = install(root, wheel)
     assert "writing" in first and "kiosk.toml" in first
     kiosk = root / "opt/kiosk/venv/bin/kiosk"
     config = root / "etc/kiosk/kiosk.toml"
@@ -36,7 +39,11 @@ def test_staged_install_then_upgrade_keeps_config_and_data(tmp_path: Path) -> No
     assert (root / "etc/udev/rules.d/99-kiosk-printer.rules").exists()
 
     database = f"sqlite:///{tmp_path / 'data' / 'kiosk.db'}"
-    seeds = root / "opt/kiosk/seeds/provincial-general-hospital.toml"
+    # No system font is reachable: Pillow looks for fonts under these directories only.
+    no_fonts = tmp_path / "no-fonts"
+    no_fonts.mkdir()
+    env = {**os.environ, "XDG_DATA_HOME": str(no_fonts), "XDG_DATA_DIRS": str(no_fonts)}
+    env.pop("KIOSK_CONFIG", None)
 
     def run(*args: str) -> str:
         result = subprocess.run(
@@ -45,18 +52,37 @@ def test_staged_install_then_upgrade_keeps_config_and_data(tmp_path: Path) -> No
             text=True,
             timeout=120,
             check=False,
+            cwd=tmp_path,  # not this source tree: only the installed package
+            env=env,
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    run("seed", str(seeds), "--database", database)
-    assert json.loads(run("issue", "NOI", "--database", database))["code"] == "B001"
+    run("seed", "provincial-general-hospital", "--database", database)
+    png = tmp_path / "ticket.png"
+    first_ticket = json.loads(run("issue", "NOI", "--database", database, "--png", str(png)))
+    assert first_ticket["code"] == "B001"
+    with Image.open(png) as image:
+        assert image.width == 576 and image.height > 600
+    fonts = subprocess.run(
+        [
+            str(root / "opt/kiosk/venv/bin/python"),
+            "-c",
+            "import printer.ticket as t; print(t.FONT_DIR)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert fonts.stdout.startswith(str(root / "opt/kiosk/venv/")), fonts.stdout
 
     edited = config.read_text(encoding="utf-8").replace(
         'id = "kiosk-hall-1"', 'id = "kiosk-hall-7"'
     )
     config.write_text(edited, encoding="utf-8")
-    second = install(root)
+    second = install(root, wheel)
     assert "keeping the existing" in second
     assert 'id = "kiosk-hall-7"' in config.read_text(encoding="utf-8")
     ticket = json.loads(run("issue", "NOI", "--database", database))

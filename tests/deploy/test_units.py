@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 UNITS = {
     "kiosk.service": ROOT / "kiosk.service",
     "kiosk-server.service": ROOT / "deploy" / "kiosk-server.service",
+    "kiosk-backup.service": ROOT / "deploy" / "kiosk-backup.service",
+    "kiosk-backup.timer": ROOT / "deploy" / "kiosk-backup.timer",
 }
 
 
@@ -27,14 +29,17 @@ def analyze() -> str:
 
 @pytest.mark.parametrize("name", sorted(UNITS))
 def test_unit_verifies_cleanly(name: str, tmp_path: Path) -> None:
-    text = UNITS[name].read_text(encoding="utf-8")
-    # verify fails when ExecStart's binary is absent; the venv is not installed here.
-    lines = [
-        "ExecStart=/bin/true" if line.startswith("ExecStart=") else line
-        for line in text.splitlines()
-    ]
+    # verify fails when an Exec binary is absent; the venv is not installed here. The timer
+    # is verified with the service it starts beside it.
+    for each in {name, name.replace(".timer", ".service")}:
+        lines = [
+            f"{line.split('=', 1)[0]}=/bin/true"
+            if line.startswith(("ExecStart=", "ExecStop="))
+            else line
+            for line in UNITS[each].read_text(encoding="utf-8").splitlines()
+        ]
+        (tmp_path / each).write_text("\n".join(lines) + "\n", encoding="utf-8")
     unit = tmp_path / name
-    unit.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = subprocess.run(
         [analyze(), "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
     )
