@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from kiosk.config import ConfigError
 from kiosk.logs import setup_logging
 from kiosk.queue.db import DatabaseError
-from kiosk.queue.errors import QueueError, UnknownDepartment, UnknownPriority
-from kiosk.queue.seeds import SeedError
+from kiosk.queue.errors import QueueError, SeedError, UnknownDepartment, UnknownPriority
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ from kiosk.cli import EXIT_USAGE, CommandError, common_options
 from kiosk.config import Config, load_config
 from kiosk.queue.db import open_database
 from kiosk.queue.models import TicketStatus
-from kiosk.queue.seeds import seed_database
 from kiosk.queue.service import IssuedTicket, QueueService, TicketInfo
 from kiosk.resources import seed_file, seed_names
 
@@ -76,6 +75,8 @@ def open_service(args: argparse.Namespace, config: Config | None = None) -> Queu
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from kiosk.queue.seeds import seed_database
+
     config = load_config(args.config)
     path: Path = args.file
     if not path.exists() and path.name.removesuffix(".toml") in seed_names():

@@ -20,7 +20,6 @@ from kiosk.cli import EXIT_PRINTER, EXIT_USAGE, CommandError, common_options
 from kiosk.commands.queue import open_service
 from kiosk.config import Config, load_config, parse_config, resolve_config_path, write_atomically
 from kiosk.queue.db import open_database
-from kiosk.queue.seeds import seed_database
 from kiosk.queue.service import QueueService
 from kiosk.resources import EXAMPLE_SEEDS, seed_file
 
@@ -81,6 +80,8 @@ def _screenshot_service(args: argparse.Namespace, config: Config) -> Iterator[Qu
             return
         service.engine.dispose()
     with tempfile.TemporaryDirectory(prefix="kiosk-screenshot-") as tmp:
+        from kiosk.queue.seeds import seed_database
+
         engine = open_database(f"sqlite:///{Path(tmp) / 'kiosk.db'}")
         try:
             seed_database(engine, SEEDS_FILE)

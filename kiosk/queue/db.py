@@ -1,22 +1,27 @@
-"""Engines, transactions and migrations for SQLite (kiosk) and PostgreSQL (server)."""
+"""Engines, transactions and migrations for SQLite (kiosk) and PostgreSQL (server).
+
+Alembic (and Mako, which it loads) is imported only to migrate: opening a database whose
+schema is already current reads `alembic_version` with one query and compares it with the head
+revision named in the migration files (`HEAD_REVISION`; a test pins it to Alembic's own).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +108,8 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -111,6 +118,8 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest version; safe to call from several processes at once."""
+    from alembic import command
+
     try:
         command.upgrade(_alembic_config(engine), "head")
     except OperationalError as exc:
@@ -119,13 +128,49 @@ def migrate(engine: Engine) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
     return script.get_current_head()
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+def _head_from_files() -> str | None:
+    """The revision no migration file revises (the chain is linear), read from the files."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict((name, value) for name, value in _REVISION.findall(path.read_text("utf-8")))
+        if "revision" in found:
+            revisions.add(found["revision"])
+            if "down_revision" in found:
+                revised.add(found["down_revision"])
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
+HEAD_REVISION = _head_from_files()
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """True when the database is at HEAD_REVISION, without loading Alembic (one query)."""
+    if HEAD_REVISION is None:
+        return False
+    try:
+        with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:  # no alembic_version table yet (a new database), or not reachable
+        return False
+    return [row[0] for row in rows] == [HEAD_REVISION]
 
 
 def open_database(url: str, **kwargs: Any) -> Engine:
@@ -140,7 +185,8 @@ def open_database(url: str, **kwargs: Any) -> Engine:
             shown = "(not a database URL)"
         reason = " ".join(str(exc).split())
         raise DatabaseError(f"cannot open the database {shown}: {reason}") from None
-    migrate(engine)
+    if not schema_is_current(engine):
+        migrate(engine)
     return engine
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+class SeedError(Exception):
+    """The seeds file cannot be used; one line naming the entry and the problem."""
+
+
 class QueueError(Exception):
     """A request the queue cannot honour; the message is for staff and logs."""
 

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kiosk.queue.models import Event, Sequence
@@ -34,14 +33,20 @@ def bump_sequence(session: Session, name: str, start: int = 1) -> int:
     One statement, gap-free: a rolled-back transaction gives its value back, unlike a SEQUENCE.
     """
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Sequence)
-        .values(name=name, last=start)
+    if dialect == "postgresql":  # imported here: the kiosk (SQLite) never loads this dialect
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement: Any = pg_insert(Sequence)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(Sequence)
+    upsert = (
+        statement.values(name=name, last=start)
         .on_conflict_do_update(index_elements=[Sequence.name], set_={"last": Sequence.last + 1})
         .returning(Sequence.last)
     )
-    return int(session.execute(statement).scalar_one())
+    return int(session.execute(upsert).scalar_one())
 
 
 def format_timestamp(value: dt.datetime) -> str:

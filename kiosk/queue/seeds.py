@@ -13,13 +13,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kiosk.config import one_line
+from kiosk.queue.errors import SeedError as SeedError  # raised here, defined there
 from kiosk.queue.models import Department, Room
 
 log = logging.getLogger(__name__)
-
-
-class SeedError(Exception):
-    """The seeds file cannot be used; one line naming the entry and the problem."""
 
 
 class _Strict(BaseModel):

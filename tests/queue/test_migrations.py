@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from kiosk.queue.db import current_revision, head_revision, migrate, open_database
+from kiosk.queue.db import (
+    HEAD_REVISION,
+    current_revision,
+    head_revision,
+    make_engine,
+    migrate,
+    open_database,
+    schema_is_current,
+)
 from kiosk.queue.models import Base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +66,57 @@ def test_several_processes_migrating_a_new_file_at_once(tmp_path: Path) -> None:
         _, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
     assert current_revision(open_database(url)) == head_revision()
+
+
+def test_fast_schema_check_is_pinned_to_alembic_head() -> None:
+    # The check that spares start-up the migration machinery reads the head from the migration
+    # files; it must name the revision Alembic itself would upgrade to.
+    assert HEAD_REVISION is not None
+    assert head_revision() == HEAD_REVISION
+
+
+def test_open_database_migrates_only_a_database_behind_the_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    engine = open_database(url)
+    assert schema_is_current(engine)
+    with engine.begin() as connection:  # as if the file came from the previous release
+        previous = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        connection.exec_driver_sql("DROP TABLE call_requests")
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+    assert previous == HEAD_REVISION
+    assert not schema_is_current(engine)
+    engine = open_database(url)
+    assert schema_is_current(engine)
+    assert "call_requests" in inspect(engine).get_table_names()
+    assert not schema_is_current(make_engine(f"sqlite:///{tmp_path / 'new.db'}"))
+
+
+IMPORT_PROBE = """
+import json, sys
+from kiosk.cli import main
+code = main(sys.argv[1:])
+heavy = ("alembic", "mako", "fastapi", "starlette", "uvicorn", "requests", "httpx", "PySide6")
+print(json.dumps([m for m in heavy if m in sys.modules]), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_kiosk_issue_on_a_current_schema_loads_no_migration_or_http_code(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'k.db'}"
+    seeds = ROOT / "seeds" / "provincial-general-hospital.toml"
+
+    def kiosk(*args: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", IMPORT_PROBE, *args, "--database", database],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        loaded: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
+        return loaded
+
+    assert "alembic" in kiosk("seed", str(seeds))  # a new file: migrated
+    assert kiosk("issue", "NOI") == []
+    assert kiosk("report") == []

@@ -1,0 +1,80 @@
+"""`kiosk issue` as a whole process (interpreter start, imports, config, open, issue, JSON out),
+against a bare `python -c pass` measured in the same run.
+
+    .venv/bin/python bench/bench_cli.py [--runs N]
+
+Also reports which heavy packages the process imported (alembic must not be among them once
+the schema is current). `run()` returns the figures for `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SEEDS = ROOT / "seeds" / "provincial-general-hospital.toml"
+HEAVY = ("alembic", "mako", "fastapi", "uvicorn", "requests", "httpx", "PySide6", "PIL")
+PROBE = (
+    "import runpy, sys, atexit, json\n"
+    "atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})),"
+    " file=sys.stderr))\n"
+    "sys.argv = ['kiosk', *sys.argv[1:]]\n"
+    "runpy.run_module('kiosk', run_name='__main__')\n"
+)
+
+
+def _timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def run(runs: int = 15) -> dict[str, Any]:
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
+        database = f"sqlite:///{Path(tmp) / 'kiosk.db'}"
+        env_args = ["--database", database]
+        subprocess.run(
+            [python, "-m", "kiosk", "seed", str(SEEDS), *env_args], check=True, capture_output=True
+        )
+        issue = [python, "-m", "kiosk", "issue", "NOI", *env_args]
+        _timed(issue)  # warm the file cache
+        issue_ms, bare_ms = [], []
+        for _ in range(runs):  # interleaved, so both see the same load
+            issue_ms.append(_timed(issue))
+            bare_ms.append(_timed([python, "-c", "pass"]))
+        probe = subprocess.run(
+            [python, "-c", PROBE, "issue", "NOI", *env_args],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+    loaded = json.loads(probe.stderr.strip().splitlines()[-1])
+    issue_median, bare_median = statistics.median(issue_ms), statistics.median(bare_ms)
+    return {
+        "kiosk issue process_ms": round(issue_median, 1),
+        "reference_ms bare python -c pass": round(bare_median, 1),
+        "ratio kiosk issue / bare python": round(issue_median / bare_median, 1),
+        "kiosk issue heavy imports": ", ".join(m for m in HEAVY if m in loaded) or "none",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    print(json.dumps(run(parser.parse_args().runs), indent=2))
+
+
+if __name__ == "__main__":
+    main()
