@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
-from kiosk.queue.db import read_session
+from kiosk.queue.db import PRIORITY, read_session
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
@@ -232,14 +232,18 @@ class QueueService:
     # -- transactions -------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, priority: bool = False) -> Iterator[Session]:
         """One write transaction: everything in it commits together or not at all.
+
+        `priority`: a patient is waiting for it (issuing): on SQLite it gets the write lock
+        before background writers (sync, maintenance) that are waiting too.
 
         A full disk (SQLite's SQLITE_FULL, PostgreSQL's disk_full) becomes StorageFull: the
         transaction is rolled back and everything committed before stays intact.
         """
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            bind = self.engine.execution_options(**{PRIORITY: True}) if priority else self.engine
+            with Session(bind, expire_on_commit=False) as session, session.begin():
                 yield session
         except DBAPIError as exc:
             if is_storage_full(exc):
@@ -265,7 +269,7 @@ class QueueService:
 
     def issue(self, department_code: str, priority: str | None = None) -> IssuedTicket:
         """Give the next number of a department; it exists once this returns (committed)."""
-        with self.transaction() as session:
+        with self.transaction(priority=True) as session:
             return self.issue_in(session, department_code, priority)
 
     def issue_in(
