@@ -17,6 +17,7 @@ import email.utils
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 
 PUSH_BATCH = 200
 PULL_PAGE = 500
+# Pulled events applied per local transaction, at most: SQLite's write lock is held this long.
+APPLY_CHUNK = 50
+APPLY_SECONDS = 0.005
 CLOCK_WARN_SECONDS = 30.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300.0
@@ -261,29 +265,48 @@ class SyncClient:
             wait = 0.0
 
     def _apply(self, events: list[dict[str, Any]], cursor: int, result: PullResult) -> None:
-        """One local transaction per page: the events and the cursor move together."""
+        """Short local transactions (at most APPLY_CHUNK events or about APPLY_SECONDS each),
+        the cursor moved with the last: a patient's ticket never waits behind a whole page. A
+        crash between them leaves the cursor before the page; its events applied again are
+        found duplicates."""
         now = self.clock()
-        with Session(self.engine) as session, session.begin():
-            for wire in events:
-                try:
-                    with session.begin_nested():
-                        outcome = apply_remote_event(session, wire, now, trusted=True)
-                except QueueError as exc:
-                    # Not ours to fix here (e.g. a department this kiosk doesn't know);
-                    # staying stuck on it would stop every later update.
-                    log.warning("skipped server event %s: %s", wire.get("id"), exc)
-                    result.skipped.append((str(wire.get("id")), str(exc)))
-                    continue
-                if outcome == "accepted":
-                    result.applied += 1
+        pending = iter(events)
+        done = False
+        while not done:
+            with Session(self.engine) as session, session.begin():
+                started = time.monotonic()
+                for count, wire in enumerate(pending, start=1):
+                    self._apply_one(session, wire, now, result)
+                    if count >= APPLY_CHUNK or time.monotonic() - started >= APPLY_SECONDS:
+                        break
                 else:
-                    result.duplicates += 1
-            row = session.get(SyncCursor, self.cursor_name)
-            if row is None:
-                session.add(SyncCursor(name=self.cursor_name, position=cursor, updated_at=now))
-            elif cursor > row.position:
-                row.position = cursor
-                row.updated_at = now
+                    done = True
+                    row = session.get(SyncCursor, self.cursor_name)
+                    if row is None:
+                        session.add(
+                            SyncCursor(name=self.cursor_name, position=cursor, updated_at=now)
+                        )
+                    elif cursor > row.position:
+                        row.position = cursor
+                        row.updated_at = now
+
+    @staticmethod
+    def _apply_one(
+        session: Session, wire: dict[str, Any], now: dt.datetime, result: PullResult
+    ) -> None:
+        try:
+            with session.begin_nested():
+                outcome = apply_remote_event(session, wire, now, trusted=True)
+        except QueueError as exc:
+            # Not ours to fix here (e.g. a department this kiosk doesn't know); staying stuck
+            # on it would stop every later update.
+            log.warning("skipped server event %s: %s", wire.get("id"), exc)
+            result.skipped.append((str(wire.get("id")), str(exc)))
+            return
+        if outcome == "accepted":
+            result.applied += 1
+        else:
+            result.duplicates += 1
 
     # -- both ------------------------------------------------------------------------------
 
