@@ -39,6 +39,51 @@ def _wait(app: Any, condition: Any, timeout: float = 10.0) -> None:
         app.processEvents()
 
 
+BARE_WINDOW = """
+import sys
+from PySide6.QtWidgets import QApplication, QLabel
+app = QApplication(["bare", "-platform", "offscreen"])
+window = QLabel("12 departments")
+window.resize(1080, 1920)
+window.show()
+app.processEvents()
+window.grab().save(sys.argv[1])
+"""
+
+
+def cold_start(runs: int = 3) -> dict[str, Any]:
+    """Whole processes, interleaved: `kiosk run --screenshot` (the department grid with live
+    counts, painted, then exit) against a bare PySide6 window painted and saved the same way."""
+    import subprocess
+
+    from kiosk.queue.db import open_database
+    from kiosk.queue.seeds import seed_database
+
+    kiosk_ms, bare_ms = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
+        database = f"sqlite:///{Path(tmp) / 'kiosk.db'}"
+        engine = open_database(database)
+        seed_database(engine, SEEDS)
+        engine.dispose()
+        config = Path(tmp) / "kiosk.toml"
+        config.write_text('[printer]\nconnection = "none"\n', encoding="utf-8")
+        kiosk = [sys.executable, "-m", "kiosk", "run", "--config", str(config)]
+        kiosk += ["--database", database, "--screenshot", str(Path(tmp) / "kiosk.png")]
+        bare = [sys.executable, "-c", BARE_WINDOW, str(Path(tmp) / "bare.png")]
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        for _ in range(runs):
+            for command, samples in ((kiosk, kiosk_ms), (bare, bare_ms)):
+                started = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True, env=env, cwd=ROOT)
+                samples.append((time.perf_counter() - started) * 1000)
+    kiosk_median, bare_median = statistics.median(kiosk_ms), statistics.median(bare_ms)
+    return {
+        "cold start to painted department grid (kiosk run --screenshot)_ms": round(kiosk_median, 1),
+        "reference: cold start of a bare PySide6 window_ms": round(bare_median, 1),
+        "ratio kiosk cold start / bare PySide6 window": round(kiosk_median / bare_median, 2),
+    }
+
+
 def run(taps: int = 30) -> dict[str, Any]:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
@@ -92,6 +137,7 @@ def run(taps: int = 30) -> dict[str, Any]:
         window.close()
         engine.dispose()
     return {
+        **cold_start(),
         "taps": taps,
         "tap_to_number_ms_median": round(statistics.median(durations), 1),
         "tap_to_number_ms_max": round(max(durations), 1),

@@ -1,0 +1,191 @@
+"""Issuing while the kiosk syncs a backlog: issue latency p50/p99 on the kiosk's SQLite store
+while its sync worker pulls 10,000 events from the server and pushes its own backlog, and a
+second process issues on the same store.
+
+    .venv/bin/python bench/bench_contention.py [--pull N] [--push N]
+
+A real `kiosk server` (SQLite) holds N events of another kiosk. In this process a thread runs
+the sync (push, then pull: what the kiosk's sync worker does) while the main thread issues a
+ticket every ~10 ms, as the UI does, and another OS process issues every ~20 ms; both measure
+each issue (commit included) while the sync runs. Prints how many events the sync applied and
+how many issues overlapped it, and, as the reference, an issue on the same store with no sync.
+`run()` returns the figures for `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import update  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from bench.bench_server import _server  # noqa: E402
+from kiosk.queue.db import open_database  # noqa: E402
+from kiosk.queue.models import Department  # noqa: E402
+from kiosk.queue.seeds import apply_seeds, load_seed_file  # noqa: E402
+from kiosk.queue.service import QueueService  # noqa: E402
+from server_sync.client import SyncClient  # noqa: E402
+from server_sync.server.devices import add_device  # noqa: E402
+
+SEED_FILE = ROOT / "seeds" / "provincial-general-hospital.toml"
+PULL_EVENTS = int(os.environ.get("BENCH_PULL_EVENTS", "10000"))
+PUSH_EVENTS = int(os.environ.get("BENCH_PUSH_EVENTS", "1000"))
+TIME_LIMIT_SECONDS = 600.0
+
+# The second process: issues every ~20 ms until stdin closes, then prints its latencies.
+OTHER_ISSUER = """
+import json, sys, threading, time
+from kiosk.queue.db import open_database
+from kiosk.queue.service import QueueService
+service = QueueService(open_database(sys.argv[1]), origin="bench-kiosk-2")
+codes = service.department_codes()
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+print("ready", flush=True)
+samples = []
+i = 0
+while not stop.is_set():
+    start = time.perf_counter()
+    service.issue(codes[i % len(codes)])
+    samples.append((time.monotonic(), (time.perf_counter() - start) * 1000))
+    i += 1
+    time.sleep(0.02)
+print(json.dumps(samples), flush=True)
+"""
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _seed(url: str) -> Any:
+    engine = open_database(url)
+    with Session(engine) as session, session.begin():
+        apply_seeds(session, load_seed_file(SEED_FILE))
+        # A backlog of thousands of tickets a day: no department turns patients away.
+        session.execute(update(Department).values(daily_capacity=None))
+    return engine
+
+
+def _issue_many(service: QueueService, count: int) -> None:
+    codes = service.department_codes()
+    done = 0
+    while done < count:  # in transactions of 500: quick to set up
+        with service.transaction() as session:
+            for _ in range(min(500, count - done)):
+                service.issue_in(session, codes[done % len(codes)])
+                done += 1
+
+
+def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-contention-") as tmp:
+        work = Path(tmp)
+        server_url = f"sqlite:///{work / 'server.db'}"
+        server_engine = _seed(server_url)
+        token = add_device(server_engine, "bench-kiosk", "kiosk")
+        other_kiosk = QueueService(server_engine, origin="other-kiosk", numbering_offset=100_000)
+        _issue_many(other_kiosk, pull_events)
+        server_engine.dispose()
+
+        kiosk_url = f"sqlite:///{work / 'kiosk.db'}"
+        engine = _seed(kiosk_url)
+        kiosk = QueueService(engine, origin="bench-kiosk")
+        _issue_many(kiosk, push_events)
+        codes = kiosk.department_codes()
+
+        # The reference: issuing on this store with nobody else writing.
+        quiet = []
+        for i in range(100):
+            start = time.perf_counter()
+            kiosk.issue(codes[i % len(codes)])
+            quiet.append((time.perf_counter() - start) * 1000)
+
+        with _server(server_url, work) as url:
+            other = subprocess.Popen(
+                [sys.executable, "-c", OTHER_ISSUER, kiosk_url],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert other.stdout is not None and other.stdin is not None
+            assert other.stdout.readline().strip() == "ready"
+            client = SyncClient(
+                engine, base_url=url, token=token, origin="bench-kiosk", timeout=120
+            )
+            outcome: dict[str, Any] = {}
+
+            def sync() -> None:
+                try:
+                    outcome["push"] = client.push()
+                    outcome["pull"] = client.pull()
+                except Exception as exc:  # reported below: the run is then an error
+                    outcome["error"] = exc
+                finally:
+                    outcome["ended"] = time.monotonic()
+
+            thread = threading.Thread(target=sync, name="kiosk-sync")
+            began = time.monotonic()
+            thread.start()
+            mine: list[tuple[float, float]] = []
+            i = 0
+            while thread.is_alive() and time.monotonic() - began < TIME_LIMIT_SECONDS:
+                start = time.perf_counter()
+                kiosk.issue(codes[i % len(codes)])
+                mine.append((time.monotonic(), (time.perf_counter() - start) * 1000))
+                i += 1
+                time.sleep(0.01)
+            thread.join(timeout=5)
+            finished = not thread.is_alive()
+            other_out, _ = other.communicate("", timeout=60)
+            theirs = [tuple(s) for s in json.loads(other_out.strip().splitlines()[-1])]
+            client.close()
+        engine.dispose()
+
+    if not finished:
+        raise RuntimeError(f"the sync did not finish within {TIME_LIMIT_SECONDS:.0f} s")
+    if "error" in outcome:
+        raise RuntimeError(f"the sync failed: {outcome['error']}")
+    ended = outcome["ended"]
+    during = [ms for at, ms in mine if at <= ended] + [
+        ms for at, ms in theirs if began <= at <= ended
+    ]
+    pull, push = outcome["pull"], outcome["push"]
+    return {
+        "issue while syncing p50_ms": round(statistics.median(during), 2),
+        "issue while syncing p99_ms": round(_percentile(during, 0.99), 2),
+        "issue while syncing max_ms": round(max(during), 2),
+        "issue alone p50_ms (reference)": round(statistics.median(quiet), 2),
+        "issue alone p99_ms (reference)": round(_percentile(quiet, 0.99), 2),
+        "issues overlapping the sync": len(during),
+        "of them from the second process": sum(1 for at, _ in theirs if began <= at <= ended),
+        "events the sync applied": pull.applied,
+        "events the sync pushed": push.accepted + push.duplicates,
+        "sync_seconds": round(ended - began, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pull", type=int, default=PULL_EVENTS)
+    parser.add_argument("--push", type=int, default=PUSH_EVENTS)
+    options = parser.parse_args()
+    print(json.dumps(run(options.pull, options.push), indent=2))
+
+
+if __name__ == "__main__":
+    main()
