@@ -42,6 +42,9 @@ PRIORITY = "kiosk_priority"
 # patient's write is waiting (the gate file below).
 PRIORITY_RETRY_S = (0.0002, 0.001)
 BACKGROUND_RETRY_S = (0.001, 0.005)
+# A background writer steps aside for patients this long at most, then competes like them:
+# patients issuing back to back never stop the sync.
+BACKGROUND_YIELD_S = 0.25
 GATE_SUFFIX = "-gate"
 
 
@@ -139,10 +142,12 @@ def begin_immediate(
     The gate file next to the database orders the writers of every process: a patient's write
     holds a shared lock on it while it waits for SQLite's write lock; any other writer tries
     BEGIN only while it can take the gate exclusively (for that instant), so it never takes the
-    write lock from under a waiting patient. Gives up (OperationalError, "database is locked")
-    after `timeout_s`, like the busy timeout it replaces.
+    write lock from under a waiting patient - for BACKGROUND_YIELD_S at most, then it competes
+    like them, so a stream of patients cannot stop it. Gives up (OperationalError, "database is
+    locked") after `timeout_s`, like the busy timeout it replaces.
     """
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = started + timeout_s
     delay, longest = PRIORITY_RETRY_S if priority else BACKGROUND_RETRY_S
     fd = _open_gate(gate)
     try:
@@ -151,7 +156,7 @@ def begin_immediate(
         dbapi.execute("PRAGMA busy_timeout = 0")
         try:
             while True:
-                gated = priority or fd is None
+                gated = priority or fd is None or time.monotonic() - started > BACKGROUND_YIELD_S
                 if not gated and fd is not None:
                     with contextlib.suppress(BlockingIOError):
                         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,7 +170,7 @@ def begin_immediate(
                             raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
                     finally:
                         if not priority and fd is not None:
-                            fcntl.flock(fd, fcntl.LOCK_UN)
+                            fcntl.flock(fd, fcntl.LOCK_UN)  # a no-op if it was not taken
                 elif time.monotonic() >= deadline:
                     raise OperationalError(
                         "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")

@@ -3,6 +3,7 @@ waiting writer, in this process or another; nobody gets "database is locked" whi
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from kiosk.queue import db
 from kiosk.queue.db import PRIORITY, make_engine, open_database
 from kiosk.queue.service import QueueService
 from tests.conftest import seed
@@ -23,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BACKGROUND_WRITER = """
 import sys, time
 from sqlalchemy import text
+import kiosk.queue.db
 from kiosk.queue.db import make_engine
+kiosk.queue.db.BACKGROUND_YIELD_S = 60  # steps aside however long the patient takes
 engine = make_engine(sys.argv[1])
 print("waiting", flush=True)
 with engine.begin() as connection:
@@ -50,7 +54,10 @@ def _order(engine: Engine) -> list[str]:
         return [row[0] for row in connection.execute(text("SELECT who FROM log ORDER BY rowid"))]
 
 
-def test_a_patient_write_goes_before_writers_that_waited_longer(tmp_path: Path) -> None:
+def test_a_patient_write_goes_before_writers_that_waited_longer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 60)  # however slow this machine is
     engine = _engine(tmp_path)
     url = str(engine.url)
     holder = make_engine(url)
@@ -110,3 +117,17 @@ def test_a_writer_that_cannot_get_the_lock_gives_up_with_database_locked(tmp_pat
         with pytest.raises(OperationalError, match="database is locked"):
             _write(impatient, "late", priority=True)
     assert _order(engine) == ["holder"]
+
+
+def test_background_writers_step_aside_for_a_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A patient waiting (the gate held shared) for longer than BACKGROUND_YIELD_S does not stop
+    # the sync: it then competes for the lock like anyone else.
+    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 0.2)
+    engine = _engine(tmp_path)
+    gate = Path(str(engine.url.database) + db.GATE_SUFFIX)
+    with gate.open("rb") as waiting_patient:
+        fcntl.flock(waiting_patient, fcntl.LOCK_SH)
+        _write(engine, "sync")
+    assert _order(engine) == ["sync"]
