@@ -59,7 +59,7 @@ PUSH_BATCH = 200
 PULL_PAGE = 500
 # Pulled events applied per local transaction, at most: SQLite's write lock is held this long.
 APPLY_CHUNK = 50
-APPLY_SECONDS = 0.005
+APPLY_SECONDS = 0.02
 CLOCK_WARN_SECONDS = 30.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300.0
