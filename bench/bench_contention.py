@@ -11,6 +11,9 @@ process issues every ~100 ms; both measure each issue (commit included) while th
 Prints how many events the sync applied and how many issues overlapped it, and, as the
 reference, an issue on the same store with no sync.
 `run()` returns the figures for `make bench`.
+
+BENCH_OLD_LOCKING=1 measures the way it was before, for comparison: SQLite's own busy handler
+for every writer, no priority for patients, and a whole pulled page in one transaction.
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ SEED_FILE = ROOT / "seeds" / "provincial-general-hospital.toml"
 PULL_EVENTS = int(os.environ.get("BENCH_PULL_EVENTS", "10000"))
 PUSH_EVENTS = int(os.environ.get("BENCH_PUSH_EVENTS", "1000"))
 TIME_LIMIT_SECONDS = 600.0
+OLD_LOCKING = bool(os.environ.get("BENCH_OLD_LOCKING"))
+OLD_LOCKING_CODE = """
+import server_sync.client, kiosk.queue.db
+kiosk.queue.db.begin_immediate = lambda dbapi, **_: dbapi.execute("BEGIN IMMEDIATE")
+server_sync.client.APPLY_CHUNK = 10**9
+server_sync.client.APPLY_SECONDS = 10.0**9
+"""
 
 # The second process: issues every ~100 ms until stdin closes, then prints its latencies.
 OTHER_ISSUER = """
@@ -93,6 +103,8 @@ def _issue_many(service: QueueService, count: int) -> None:
 
 
 def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[str, Any]:
+    if OLD_LOCKING:
+        exec(OLD_LOCKING_CODE)
     with tempfile.TemporaryDirectory(prefix="bench-contention-") as tmp:
         work = Path(tmp)
         server_url = f"sqlite:///{work / 'server.db'}"
@@ -115,9 +127,10 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
             kiosk.issue(codes[i % len(codes)])
             quiet.append((time.perf_counter() - start) * 1000)
 
+        other_code = (OLD_LOCKING_CODE if OLD_LOCKING else "") + OTHER_ISSUER
         with _server(server_url, work) as url:
             other = subprocess.Popen(
-                [sys.executable, "-c", OTHER_ISSUER, kiosk_url],
+                [sys.executable, "-c", other_code, kiosk_url],
                 cwd=ROOT,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
