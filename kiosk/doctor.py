@@ -24,7 +24,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from kiosk.config import Config, ConfigError, load_config, resolve_config_path
 from kiosk.queue.db import current_revision, head_revision, make_engine
-from kiosk.queue.models import Device, Event
+from kiosk.queue.models import Device
+from kiosk.queue.outbox import outbox_state
 
 log = logging.getLogger(__name__)
 
@@ -250,30 +251,19 @@ def check_server(config: Config, engine: Engine) -> list[Check]:
 
 
 def check_sync(config: Config, engine: Engine, now: dt.datetime) -> Check:
-    origin = config.kiosk.id
     try:
         with engine.connect() as connection:
-            mine = (Event.origin == origin,)
-            rejected = connection.execute(
-                select(func.count(), func.min(Event.rejected_reason)).where(
-                    *mine, Event.rejected_reason.is_not(None)
-                )
-            ).one()
-            pending = connection.execute(
-                select(func.count(), func.min(Event.occurred_at)).where(
-                    *mine, Event.synced_at.is_(None), Event.rejected_reason.is_(None)
-                )
-            ).one()
+            state = outbox_state(connection, config.kiosk.id)
     except SQLAlchemyError as exc:
         return Check("sync", Level.FAIL, f"cannot read the event log: {_first_line(exc)}", "")
-    if rejected[0]:
+    if state.rejected:
         return Check(
             "sync",
             Level.FAIL,
-            f"{rejected[0]} event(s) rejected by the server, e.g.: {rejected[1]}",
+            f"{state.rejected} event(s) rejected by the server, e.g.: {state.first_rejection}",
             "usually two kiosks with the same numbering.offset or kiosk.id: give each its own",
         )
-    count, oldest = pending
+    count, oldest_at = state.pending, state.oldest_pending
     if not count:
         return _ok(
             "sync",
@@ -281,20 +271,14 @@ def check_sync(config: Config, engine: Engine, now: dt.datetime) -> Check:
             if config.server.url
             else "no server configured; nothing to push",
         )
-    if config.server.url and oldest is not None:
-        oldest_at = (
-            oldest if isinstance(oldest, dt.datetime) else dt.datetime.fromisoformat(str(oldest))
+    if config.server.url and oldest_at is not None and now - oldest_at > UNSYNCED_WARN_AGE:
+        minutes = int((now - oldest_at).total_seconds() // 60)
+        return Check(
+            "sync",
+            Level.WARN,
+            f"{count} event(s) not yet on the server, the oldest {minutes} min old",
+            "they go when the server is reachable; nothing is lost meanwhile",
         )
-        if oldest_at.tzinfo is None:
-            oldest_at = oldest_at.replace(tzinfo=dt.UTC)
-        if now - oldest_at > UNSYNCED_WARN_AGE:
-            minutes = int((now - oldest_at).total_seconds() // 60)
-            return Check(
-                "sync",
-                Level.WARN,
-                f"{count} event(s) not yet on the server, the oldest {minutes} min old",
-                "they go when the server is reachable; nothing is lost meanwhile",
-            )
     if not config.server.url:
         return _ok("sync", f"no server configured; {count} event(s) kept here")
     return _ok("sync", f"{count} event(s) waiting to be pushed")

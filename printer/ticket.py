@@ -27,6 +27,7 @@ import qrcode.constants
 import qrcode.exceptions
 from PIL import Image, ImageDraw, ImageFont
 
+from kiosk import texts
 from kiosk.resources import font_file
 
 if TYPE_CHECKING:
@@ -44,51 +45,9 @@ QR_QUIET_MODULES = 4
 WHITE = 255
 BLACK = 0
 
+# The ticket's words in each language (kiosk/texts.py holds every non-Qt text).
 LABELS: dict[str, dict[str, str]] = {
-    "vi": {
-        "number": "SỐ THỨ TỰ CỦA BẠN",
-        "go_to": "Nơi khám",
-        "ahead": "Số người đang chờ trước bạn",
-        "wait": "Thời gian chờ dự kiến",
-        "wait_value": "khoảng {minutes} phút",
-        "next": "Sắp đến lượt bạn",
-        "issued": "Giờ lấy số",
-        "scan": "Quét mã để xem lượt của bạn",
-        "priority": "Ưu tiên",
-        "reprint": "IN LẠI",
-    },
-    "en": {
-        "number": "YOUR NUMBER",
-        "go_to": "Where to go",
-        "ahead": "People ahead of you",
-        "wait": "Estimated wait",
-        "wait_value": "about {minutes} min",
-        "next": "You are next",
-        "issued": "Issued",
-        "scan": "Scan to follow your turn",
-        "priority": "Priority",
-        "reprint": "REPRINT",
-    },
-}
-
-# The groups the Law on Medical Examination and Treatment 2023, Art. 3(2), puts first.
-PRIORITY_REASONS: dict[str, dict[str, str]] = {
-    "vi": {
-        "emergency": "Cấp cứu",
-        "child_under_6": "Trẻ em dưới 6 tuổi",
-        "pregnant": "Phụ nữ có thai",
-        "disability": "Người khuyết tật nặng",
-        "elderly_75": "Người từ 75 tuổi",
-        "merit": "Người có công với cách mạng",
-    },
-    "en": {
-        "emergency": "Emergency",
-        "child_under_6": "Child under 6",
-        "pregnant": "Pregnant woman",
-        "disability": "Person with a severe disability",
-        "elderly_75": "Aged 75 or over",
-        "merit": "Person with merit to the revolution",
-    },
+    lang: texts.section("ticket", lang) for lang in texts.LANGUAGES
 }
 
 
@@ -630,9 +589,7 @@ def priority_label(reason: str | None, language: str = "vi") -> str | None:
     """'Ưu tiên: Người từ 75 tuổi' for a configured reason; None for a normal ticket."""
     if not reason:
         return None
-    lang = language if language in LABELS else "vi"
-    text = PRIORITY_REASONS[lang].get(reason, reason.replace("_", " ").capitalize())
-    return f"{LABELS[lang]['priority']}: {text}"
+    return f"{texts.say('ticket.priority', language)}: {texts.priority_name(reason, language)}"
 
 
 def sample_content(config: Config, language: str = "vi") -> TicketContent:

@@ -8,15 +8,16 @@ their worker threads only. One `StaffClient` per thread: a `requests.Session` is
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
+from pydantic import ValidationError
 
 from kiosk.config import Config
+from kiosk.wire import Department, FeedEvent, Model, Queue, Ticket, read_items
 from server_sync.http import (
     ServerConnection,
     ServerRefused,
@@ -28,14 +29,15 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "hospital-queue-staff"
 __all__ = [
-    "DepartmentData",
+    "Department",
     "EventsPage",
-    "QueueData",
+    "FeedEvent",
+    "Queue",
     "ServerRefused",
     "ServerUnreachable",
     "StaffClient",
     "StaffRefused",
-    "TicketData",
+    "Ticket",
     "new_request_id",
 ]
 
@@ -49,116 +51,9 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {value!r}")
-    return parsed.astimezone(dt.UTC)
-
-
-@dataclass(frozen=True)
-class TicketData:
-    """A ticket as the API shows it (only what the staff screens use)."""
-
-    id: str
-    department: str
-    code: str
-    priority: str | None
-    status: str
-    room: str | None
-    call_count: int
-    issued_at: dt.datetime
-    queued_at: dt.datetime
-    last_called_at: dt.datetime | None
-    transferred_from: str | None = None
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> TicketData:
-        issued = _time(data.get("issued_at")) or dt.datetime.now(dt.UTC)
-        return cls(
-            id=str(data["id"]),
-            department=str(data["department"]),
-            code=str(data["code"]),
-            priority=data.get("priority") or None,
-            status=str(data["status"]),
-            room=data.get("room") or None,
-            call_count=int(data.get("call_count") or 0),
-            issued_at=issued,
-            queued_at=_time(data.get("queued_at")) or issued,
-            last_called_at=_time(data.get("last_called_at")),
-            transferred_from=data.get("transferred_from") or None,
-        )
-
-    @property
-    def recalls(self) -> int:
-        """How many times it was called again after the first call."""
-        return max(0, self.call_count - 1)
-
-
-@dataclass(frozen=True)
-class DepartmentData:
-    code: str
-    name_vi: str
-    name_en: str
-    prefix: str
-    color: str
-    rooms: list[str]
-    waiting: int
-    serving: int
-    issued_today: int
-    estimated_wait_minutes: int
-    room_names_vi: dict[str, str] = field(default_factory=dict)
-    room_names_en: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> DepartmentData:
-        return cls(
-            code=str(data["code"]),
-            name_vi=str(data.get("name_vi") or data["code"]),
-            name_en=str(data.get("name_en") or data.get("name_vi") or data["code"]),
-            prefix=str(data.get("prefix") or ""),
-            color=str(data.get("color") or "#1565C0"),
-            rooms=[str(r) for r in data.get("rooms") or []],
-            waiting=int(data.get("waiting") or 0),
-            serving=int(data.get("serving") or 0),
-            issued_today=int(data.get("issued_today") or 0),
-            estimated_wait_minutes=int(data.get("estimated_wait_minutes") or 0),
-            room_names_vi={str(k): str(v) for k, v in (data.get("room_names_vi") or {}).items()},
-            room_names_en={str(k): str(v) for k, v in (data.get("room_names_en") or {}).items()},
-        )
-
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" else self.name_vi
-
-    def room_name(self, room: str, language: str) -> str:
-        names = self.room_names_en if language == "en" else self.room_names_vi
-        return names.get(room, room)
-
-
-@dataclass(frozen=True)
-class QueueData:
-    department: str
-    waiting: list[TicketData]  # in call order
-    called: list[TicketData]  # most recent call first
-    today: dict[str, int]
-    cursor: int
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> QueueData:
-        return cls(
-            department=str(data["department"]),
-            waiting=[TicketData.of(t) for t in data.get("waiting") or []],
-            called=[TicketData.of(t) for t in data.get("called") or []],
-            today={str(k): int(v) for k, v in (data.get("today") or {}).items()},
-            cursor=int(data.get("cursor") or 0),
-        )
-
-
 @dataclass(frozen=True)
 class EventsPage:
-    events: list[dict[str, Any]]
+    events: list[FeedEvent]  # those that could be read; the others were skipped and logged
     cursor: int
 
 
@@ -226,12 +121,12 @@ class StaffClient:
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/health")
 
-    def departments(self) -> list[DepartmentData]:
+    def departments(self) -> list[Department]:
         answer = self._request("GET", "/departments")
-        return [DepartmentData.of(d) for d in answer.get("departments", [])]
+        return read_items(Department, answer.get("departments"), "the departments")
 
-    def queue(self, code: str) -> QueueData:
-        return QueueData.of(self._request("GET", f"/departments/{code}/queue"))
+    def queue(self, code: str) -> Queue:
+        return self._read(Queue, self._request("GET", f"/departments/{code}/queue"))
 
     def events(
         self, after: int, wait: float = 0.0, department: str | None = None, limit: int = 500
@@ -241,39 +136,48 @@ class StaffClient:
         if department:
             params["department"] = department
         answer = self._request("GET", "/events", params=params, timeout=self.timeout + wait)
-        return EventsPage(list(answer.get("events", [])), int(answer.get("cursor", after)))
+        events = read_items(FeedEvent, answer.get("events"), "the feed's events")
+        cursor = answer.get("cursor", after)
+        return EventsPage(events, cursor if isinstance(cursor, int) else after)
 
     # -- counter actions -------------------------------------------------------------------
 
-    def call_next(self, code: str, room: str, request_id: str) -> TicketData | None:
+    def call_next(self, code: str, room: str, request_id: str) -> Ticket | None:
         """Call the next patient; retrying with the same `request_id` never calls two."""
         answer = self._request(
             "POST", f"/departments/{code}/call-next", json={"room": room, "request_id": request_id}
         )
         ticket = answer.get("ticket")
-        return None if ticket is None else TicketData.of(ticket)
+        return None if ticket is None else self._read(Ticket, ticket)
 
-    def call(self, ticket_id: str, room: str) -> TicketData:
+    def call(self, ticket_id: str, room: str) -> Ticket:
         return self._action(ticket_id, "call", {"room": room})
 
-    def recall(self, ticket_id: str) -> TicketData:
+    def recall(self, ticket_id: str) -> Ticket:
         return self._action(ticket_id, "recall")
 
-    def serve(self, ticket_id: str) -> TicketData:
+    def serve(self, ticket_id: str) -> Ticket:
         return self._action(ticket_id, "serve")
 
-    def no_show(self, ticket_id: str) -> TicketData:
+    def no_show(self, ticket_id: str) -> Ticket:
         return self._action(ticket_id, "no-show")
 
-    def requeue(self, ticket_id: str) -> TicketData:
+    def requeue(self, ticket_id: str) -> Ticket:
         return self._action(ticket_id, "requeue")
 
-    def transfer(self, ticket_id: str, department: str) -> TicketData:
+    def transfer(self, ticket_id: str, department: str) -> Ticket:
         """Send the patient to another department; answers the new waiting ticket there."""
         return self._action(ticket_id, "transfer", {"department": department})
 
-    def _action(
-        self, ticket_id: str, action: str, body: dict[str, Any] | None = None
-    ) -> TicketData:
+    def _action(self, ticket_id: str, action: str, body: dict[str, Any] | None = None) -> Ticket:
         answer = self._request("POST", f"/tickets/{ticket_id}/{action}", json=body)
-        return TicketData.of(answer)
+        return self._read(Ticket, answer)
+
+    @staticmethod
+    def _read(model: type[Model], answer: Any) -> Model:
+        """One answer read whole; one the server should never send is a refusal, not a crash."""
+        try:
+            return model.read(answer)
+        except ValidationError as exc:
+            log.warning("the server's answer is not a %s: %s", model.__name__, exc)
+            raise ServerRefused(200, f"the answer is not a readable {model.__name__}") from None

@@ -26,6 +26,7 @@ WRONG_IMPORTS = {
     "screens": ("kiosk/ui/wrong.py", "import server_sync.server.routes"),
     "screens-sql": ("kiosk/ui/wrong.py", "import sqlalchemy"),
     "staff-screens": ("kiosk/ui/counter_window.py", "import kiosk.queue.service"),
+    "leaves": ("kiosk/wire.py", "import kiosk.queue.models"),
     "roots": ("server_sync/wrong.py", "import kiosk.demo"),
 }
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import func, make_url, select
+from sqlalchemy import make_url
 
 from kiosk.app.issuing import issue_and_print, reprint_last
 from kiosk.config import Config
 from kiosk.queue.errors import StorageFull
-from kiosk.queue.models import Event
+from kiosk.queue.outbox import outbox_state
 from kiosk.queue.service import DepartmentStatus, IssuedTicket, QueueService
 from printer.errors import NothingToReprint, PrinterError, PrinterUnavailable, PrintFailed
 from printer.output import TicketPrinterLike
@@ -238,17 +238,8 @@ class KioskBackend:
 
     def sync_info(self) -> SyncInfo:
         with self.service.reading() as session:
-            mine = Event.origin == self.service.origin
-            pending = session.scalar(
-                select(func.count()).where(
-                    mine, Event.synced_at.is_(None), Event.rejected_reason.is_(None)
-                )
-            )
-            rejected = session.scalar(
-                select(func.count()).where(mine, Event.rejected_reason.is_not(None))
-            )
-            last = session.scalar(select(func.max(Event.synced_at)).where(mine))
-        return SyncInfo(int(pending or 0), int(rejected or 0), last, self.config.server.url)
+            state = outbox_state(session, self.service.origin)
+        return SyncInfo(state.pending, state.rejected, state.last_synced_at, self.config.server.url)
 
 
 def _health_of_error(exc: Exception) -> PrinterHealth:

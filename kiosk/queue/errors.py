@@ -81,6 +81,16 @@ class DuplicateNumber(QueueError):
         )
 
 
+class RequestIdReused(QueueError):
+    """A "call next" request id sent again for another department: a client bug."""
+
+    code = "request_id_reused"
+
+    def __init__(self, request_id: str, department: str) -> None:
+        self.request_id = request_id
+        super().__init__(f"request id {request_id} was used for department {department}")
+
+
 class StorageFull(QueueError):
     """The database's disk is full: nothing new can be committed until space is freed.
 

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
@@ -24,13 +24,14 @@ from kiosk.queue.db import PRIORITY, read_session
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
+    RequestIdReused,
     StorageFull,
     UnknownDepartment,
     UnknownPriority,
     UnknownTicket,
 )
 from kiosk.queue.events import EventType, append_event, bump_sequence, format_timestamp
-from kiosk.queue.models import Department, Ticket, TicketStatus
+from kiosk.queue.models import CallRequest, Department, Event, Room, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,20 @@ class DepartmentStatus:
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" and self.name_en else self.name_vi
+
+
+@dataclass(frozen=True)
+class Whereabouts:
+    """Where a ticket's patient should be: department, room names, a transfer's new ticket."""
+
+    name_vi: str
+    name_en: str
+    color: str
+    directions_vi: str
+    directions_en: str
+    room_vi: str
+    room_en: str
+    moved_to: str | None  # the new ticket's id after a transfer
 
 
 @dataclass(frozen=True)
@@ -348,6 +363,49 @@ class QueueService:
         self._call(session, ticket, room, now)
         return TicketInfo.of(ticket)
 
+    def call_next_once(
+        self, department_code: str, room: str, request_id: str
+    ) -> tuple[TicketInfo | None, bool]:
+        """Call next at most once per request id; (ticket, whether it was called just now).
+
+        The request's row and the call commit in one transaction. A concurrent duplicate blocks
+        on the row's primary key, fails when the first commits, and then reads its answer.
+        A request id already used for another department raises RequestIdReused.
+        """
+        for attempt in range(2):
+            try:
+                with self.transaction() as session:
+                    known = session.get(CallRequest, request_id)
+                    if known is not None:
+                        if known.department_code != department_code:
+                            raise RequestIdReused(request_id, known.department_code)
+                        if known.ticket_id is None:
+                            return None, False
+                        ticket = session.get(Ticket, known.ticket_id)
+                        return (None if ticket is None else TicketInfo.of(ticket)), False
+                    record = CallRequest(
+                        request_id=request_id,
+                        department_code=department_code,
+                        room=room,
+                        ticket_id=None,
+                        created_at=self.now(),
+                    )
+                    session.add(record)
+                    session.flush()
+                    called = self.call_next_in(session, department_code, room)
+                    record.ticket_id = None if called is None else called.id
+                    return called, True
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def forget_call_requests(self, before: dt.datetime) -> int:
+        """Delete the "call next" request ids recorded before `before`; how many went."""
+        with self.transaction() as session:
+            result = session.execute(delete(CallRequest).where(CallRequest.created_at < before))
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def call(self, ticket_id: str, room: str) -> TicketInfo:
         """Call one ticket out of order (a patient who must go first)."""
         with self.transaction() as session:
@@ -457,6 +515,61 @@ class QueueService:
             ticket = self._ticket(session, ticket_id)
             department = self._department(session, ticket.department_code)
             return self._position(session, ticket, department)
+
+    def feed_position(self) -> int:
+        """The event feed's latest position (0 when empty): a snapshot read after it is newer."""
+        with self.reading() as session:
+            return int(session.scalar(select(func.max(Event.position))) or 0)
+
+    def today_counts(self, department_code: str) -> dict[str, int]:
+        """Today's tickets of a department by status, and `issued` (numbered ones)."""
+        with self.reading() as session:
+            rows = session.execute(
+                select(Ticket.status, func.count(), func.count(Ticket.number))
+                .where(
+                    Ticket.department_code == department_code,
+                    Ticket.service_date == self.service_date(),
+                )
+                .group_by(Ticket.status)
+            ).all()
+        today = {"issued": 0}
+        for status, total, numbered in rows:
+            today[str(status)] = int(total)
+            today["issued"] += int(numbered)
+        return today
+
+    def department_names(self, code: str) -> tuple[str, str]:
+        """(Vietnamese, English) name of a department; its code twice if it is unknown."""
+        with self.reading() as session:
+            department = session.get(Department, code)
+            return (code, code) if department is None else (department.name_vi, department.name_en)
+
+    def whereabouts(self, ticket: TicketInfo) -> Whereabouts:
+        """The names the patient's status page shows for a ticket (its code when unknown)."""
+        with self.reading() as session:
+            department = session.get(Department, ticket.department)
+            room = None
+            if ticket.room:
+                room = session.scalars(
+                    select(Room).where(
+                        Room.department_code == ticket.department, Room.code == ticket.room
+                    )
+                ).first()
+            moved_to = None
+            if ticket.status == TicketStatus.TRANSFERRED:
+                moved = session.scalars(select(Ticket).where(Ticket.transferred_from == ticket.id))
+                target = moved.first()
+                moved_to = target.id if target else None
+            return Whereabouts(
+                name_vi=department.name_vi if department else ticket.department,
+                name_en=department.name_en if department else ticket.department,
+                color=department.color if department else "#1f6feb",
+                directions_vi=department.directions_vi if department else "",
+                directions_en=department.directions_en if department else "",
+                room_vi=room.name_vi if room else ticket.room or "",
+                room_en=(room.name_en or room.name_vi) if room else ticket.room or "",
+                moved_to=moved_to,
+            )
 
     def snapshot(self, department_code: str, called_limit: int = 10) -> QueueSnapshot:
         with self.reading() as session:

@@ -42,7 +42,7 @@ from kiosk.ui.staff_common import (
 )
 from kiosk.ui.worker import Worker
 from server_sync.http import SyncError
-from server_sync.staff import DepartmentData, QueueData, StaffClient, TicketData
+from server_sync.staff import Department, FeedEvent, Queue, StaffClient, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ class BoardWindow(QWidget):
             chime=config.board.chime,
             speech=config.board.speech,
         )
-        self.departments: list[DepartmentData] = []
+        self.departments: list[Department] = []
         self.calls: list[Call] = []
         self.online: bool | None = None
         self._refresh_again = False
@@ -414,7 +414,7 @@ class BoardWindow(QWidget):
         """Departments, then each shown department's recent calls (no announcement)."""
         client, only = self.client, list(self.only)
 
-        def job() -> tuple[list[DepartmentData], list[QueueData]]:
+        def job() -> tuple[list[Department], list[Queue]]:
             departments = client.departments()
             codes = [d.code for d in departments if not only or d.code in only]
             return departments, [client.queue(code) for code in codes]
@@ -437,7 +437,7 @@ class BoardWindow(QWidget):
             if start_feed:
                 self.feed.start(0)
             else:
-                QTimer.singleShot(2000, self.load)
+                self.feed.lost()  # the feed's reconnect loop loads again when it is back
 
         self.worker.submit(job, done, failed, name="load")
 
@@ -464,7 +464,7 @@ class BoardWindow(QWidget):
         else:
             log.error("board: %s failed unexpectedly", what, exc_info=error)
 
-    def _call_of(self, ticket: TicketData) -> Call:
+    def _call_of(self, ticket: Ticket) -> Call:
         return Call(
             ticket_id=ticket.id,
             code=ticket.code,
@@ -476,13 +476,11 @@ class BoardWindow(QWidget):
 
     # -- live -----------------------------------------------------------------------------
 
-    def _on_events(self, events: list[dict[str, Any]]) -> None:
+    def _on_events(self, events: list[FeedEvent]) -> None:
         for event in events:
-            kind = event.get("type")
-            data = event.get("data") or {}
-            if kind not in ("ticket.called", "ticket.recalled") or not data.get("ticket"):
+            ticket = event.ticket
+            if event.type not in ("ticket.called", "ticket.recalled") or ticket is None:
                 continue
-            ticket = TicketData.of(data["ticket"])
             if self.only and ticket.department not in self.only:
                 continue
             self.show_call(self._call_of(ticket))
@@ -529,7 +527,7 @@ class BoardWindow(QWidget):
 
     # -- texts and drawing ----------------------------------------------------------------
 
-    def department(self, code: str) -> DepartmentData | None:
+    def department(self, code: str) -> Department | None:
         return next((d for d in self.departments if d.code == code), None)
 
     def room_text(self, call: Call, spoken: bool = False) -> str:

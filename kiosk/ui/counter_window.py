@@ -51,10 +51,11 @@ from kiosk.ui.staff_common import (
 from kiosk.ui.worker import Worker
 from server_sync.http import ServerRefused, ServerUnreachable
 from server_sync.staff import (
-    DepartmentData,
-    QueueData,
+    Department,
+    FeedEvent,
+    Queue,
     StaffClient,
-    TicketData,
+    Ticket,
     new_request_id,
 )
 
@@ -197,7 +198,7 @@ class WaitingRow(QWidget):
         row.addWidget(self.wait)
 
     def show_ticket(
-        self, place: int, ticket: TicketData, priority: str, wait: str, transferred: str
+        self, place: int, ticket: Ticket, priority: str, wait: str, transferred: str
     ) -> None:
         self.place.setText(str(place))
         self.code.setText(ticket.code)
@@ -242,10 +243,10 @@ class CounterWindow(QWidget):
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.max_recalls = config.counter.max_recalls
 
-        self.departments: list[DepartmentData] = []
-        self.queue: QueueData | None = None
-        self.current: TicketData | None = None
-        self.waiting: list[TicketData] = []
+        self.departments: list[Department] = []
+        self.queue: Queue | None = None
+        self.current: Ticket | None = None
+        self.waiting: list[Ticket] = []
         self.today: dict[str, int] = {}
         self.online: bool | None = None
         self.busy = False
@@ -277,10 +278,6 @@ class CounterWindow(QWidget):
         self.answer_timer = QTimer(self)
         self.answer_timer.setSingleShot(True)
         self.answer_timer.timeout.connect(self._no_answer)
-        self.probe_timer = QTimer(self)
-        self.probe_timer.setSingleShot(True)
-        self.probe_timer.timeout.connect(self._probe)
-        self._probes = 0
         self.message_timer = QTimer(self)
         self.message_timer.setSingleShot(True)
         self.message_timer.setInterval(self.timings.message_ms)
@@ -519,7 +516,7 @@ QLabel[role="message"] {{
             return
         client, code = self.client, self.department
 
-        def job() -> tuple[QueueData, list[DepartmentData]]:
+        def job() -> tuple[Queue, list[Department]]:
             return client.queue(code), client.departments()
 
         def done(result: Any) -> None:
@@ -541,7 +538,7 @@ QLabel[role="message"] {{
 
         self.worker.submit(job, done, failed, name="refresh")
 
-    def apply_snapshot(self, queue: QueueData, departments: list[DepartmentData]) -> None:
+    def apply_snapshot(self, queue: Queue, departments: list[Department]) -> None:
         self.queue = queue
         self.departments = departments
         self.waiting = list(queue.waiting)
@@ -552,7 +549,7 @@ QLabel[role="message"] {{
             self._on_online(True)
         self.redraw()
 
-    def set_current(self, ticket: TicketData | None) -> None:
+    def set_current(self, ticket: Ticket | None) -> None:
         if ticket is not None and ticket.status != "called":
             ticket = None
         self.current = ticket
@@ -565,20 +562,17 @@ QLabel[role="message"] {{
             self._auto_for = None
             self.answer_timer.stop()
 
-    def _on_events(self, events: list[dict[str, Any]]) -> None:
+    def _on_events(self, events: list[FeedEvent]) -> None:
         for event in events:
-            ticket = (event.get("data") or {}).get("ticket") or {}
             current = self.current
-            if current is not None and ticket.get("id") == current.id:
-                self.set_current(TicketData.of(ticket))
+            if current is not None and event.ticket is not None and event.ticket.id == current.id:
+                self.set_current(event.ticket)
         self.redraw()
         self.refresh()
 
     def _on_online(self, online: bool) -> None:
         was = self.online
         self.online = online
-        if online:
-            self.probe_timer.stop()
         if online and was is False:
             log.info("counter %s/%s: server reachable again", self.department, self.room)
             self.show_message(self.text.translate("Counter", "Connection is back."))
@@ -605,7 +599,7 @@ QLabel[role="message"] {{
             return current.recalls < self.max_recalls
         return True
 
-    def selected(self) -> TicketData | None:
+    def selected(self) -> Ticket | None:
         row = self.list.currentRow()
         if 0 <= row < len(self.waiting) and self.list.item(row).isSelected():
             return self.waiting[row]
@@ -629,7 +623,7 @@ QLabel[role="message"] {{
             self.open_transfer()
         elif current is not None:
             ticket_id = current.id
-            jobs: dict[Action, Callable[[StaffClient], TicketData]] = {
+            jobs: dict[Action, Callable[[StaffClient], Ticket]] = {
                 Action.RECALL: lambda c: c.recall(ticket_id),
                 Action.SERVE: lambda c: c.serve(ticket_id),
                 Action.NO_SHOW: lambda c: c.no_show(ticket_id),
@@ -649,7 +643,7 @@ QLabel[role="message"] {{
             if ticket is None:
                 self.show_message(self.text.translate("Counter", "Nobody is waiting."))
             else:
-                assert isinstance(ticket, TicketData)
+                assert isinstance(ticket, Ticket)
                 log.info("counter %s/%s called %s", code, room, ticket.code)
                 self.set_current(ticket)
                 self.waiting = [t for t in self.waiting if t.id != ticket.id]
@@ -669,14 +663,14 @@ QLabel[role="message"] {{
             lambda: client.call_next(code, room, request_id), done, failed, name="call_next"
         )
 
-    def _act(self, action: Action, job: Callable[[StaffClient], TicketData]) -> None:
+    def _act(self, action: Action, job: Callable[[StaffClient], Ticket]) -> None:
         self.busy = True
         client = self.client
         self.redraw()
 
         def done(ticket: Any) -> None:
             self.busy = False
-            assert isinstance(ticket, TicketData)
+            assert isinstance(ticket, Ticket)
             log.info("counter %s/%s: %s %s", self.department, self.room, action, ticket.code)
             if action == Action.TRANSFER:
                 self.set_current(None)
@@ -735,30 +729,12 @@ QLabel[role="message"] {{
         self.redraw()
 
     def _go_offline(self) -> None:
-        """An action got no answer: lock the buttons and probe until the server answers.
-
-        (The feed's own reconnect loop also brings the counter back; whichever is first.)"""
+        """An action got no answer: lock the buttons until the feed's poll is answered again
+        (the feed's reconnect loop is the counter's only one)."""
         self.online = False
         self.busy = False
-        self._probes = 0
-        self.probe_timer.start(int(self.timings.reconnect_base * 1000))
+        self.feed.lost()
         self.redraw()
-
-    def _probe(self) -> None:
-        if self.online is not False:
-            return
-        client = self.client
-
-        def answered(_: Any) -> None:
-            self._on_online(True)
-
-        def failed(error: BaseException) -> None:
-            self._probes += 1
-            delay = min(self.timings.reconnect_cap, self.timings.reconnect_base * 2**self._probes)
-            self.probe_timer.start(int(delay * 1000))
-
-        if not self.worker.is_pending("probe"):
-            self.worker.submit(client.health, answered, failed, name="probe")
 
     def _no_answer(self) -> None:
         current = self.current
@@ -778,7 +754,7 @@ QLabel[role="message"] {{
 
     # -- transfer -------------------------------------------------------------------------
 
-    def transfer_targets(self) -> list[DepartmentData]:
+    def transfer_targets(self) -> list[Department]:
         return [d for d in self.departments if d.code != self.department][:9]
 
     def open_transfer(self) -> None:

@@ -53,6 +53,7 @@ from kiosk.app.pin import PinLockout, verify_pin
 from kiosk.config import Config, KioskConfig
 from kiosk.queue.errors import DepartmentUnavailable, StorageFull
 from kiosk.queue.service import DepartmentStatus
+from kiosk.texts import priority_name
 from kiosk.ui import style
 from kiosk.ui.i18n import Translations
 from kiosk.ui.layout import department_grid
@@ -97,18 +98,6 @@ class KioskTimings:
             result_ms=kiosk.result_seconds * 1000,
             message_ms=kiosk.result_seconds * 1000,
         )
-
-
-def priority_label(reason: str) -> str:
-    labels = {
-        "emergency": translate("Kiosk", "Emergency"),
-        "child_under_6": translate("Kiosk", "Child under 6 years old"),
-        "pregnant": translate("Kiosk", "Pregnant woman"),
-        "disability": translate("Kiosk", "Person with a severe disability"),
-        "elderly_75": translate("Kiosk", "Aged 75 or older"),
-        "merit": translate("Kiosk", "Person with merit to the revolution"),
-    }
-    return labels.get(reason, reason.replace("_", " ").capitalize())
 
 
 def unavailable_label(why: str) -> str:
@@ -345,6 +334,7 @@ class PriorityPage(Page):
 
     def __init__(self, reasons: Sequence[str], family: str, parent: QWidget | None = None):
         super().__init__(parent)
+        self.language = "vi"
         column = QVBoxLayout(self)
         column.setContentsMargins(40, 36, 40, 40)
         column.setSpacing(20)
@@ -393,7 +383,7 @@ class PriorityPage(Page):
             translate("Kiosk", "If you are, tap your group. If not, tap the blue button.")
         )
         for button in self.buttons:
-            button.setText(priority_label(button.reason))
+            button.setText(priority_name(button.reason, self.language))
             button.setAccessibleName(button.text())
         self.skip.setText(translate("Kiosk", "Not in a priority group"))
         self.back_button.setText(translate("Kiosk", "Back"))
@@ -528,7 +518,9 @@ class TicketPage(TappablePage):
         self.code.setText(view.code)
         self.department.setText(view.department_name(self.language))
         self.priority.setText(
-            translate("Kiosk", "Priority: {group}").format(group=priority_label(view.priority))
+            translate("Kiosk", "Priority: {group}").format(
+                group=priority_name(view.priority, self.language)
+            )
             if view.priority
             else ""
         )
@@ -1004,6 +996,7 @@ class KioskWindow(QWidget):
         self.home.header.language.setText(LANGUAGE_NAMES.get(nxt, nxt))
         self.home.language = self.language
         self.ticket.language = self.language
+        self.priority.language = self.language
         self.admin.language = self.language
         if self.chosen:
             self.priority.set_department(self._department_name(self.chosen))

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, QTranslator, Signal
 
+from kiosk.texts import priority_name
 from kiosk.ui.i18n import I18N_DIR, SOURCE_LANGUAGE
 from kiosk.ui.worker import Worker
-from server_sync.backoff import full_jitter
+from server_sync.backoff import Backoff
 from server_sync.http import SyncError
 from server_sync.staff import EventsPage, StaffClient
 
@@ -58,17 +58,8 @@ class ScreenText:
 
 
 def priority_word(text: ScreenText, reason: str | None) -> str:
-    if not reason:
-        return ""
-    words = {
-        "emergency": text.translate("Staff", "Emergency"),
-        "child_under_6": text.translate("Staff", "Child under 6"),
-        "pregnant": text.translate("Staff", "Pregnant"),
-        "disability": text.translate("Staff", "Disability"),
-        "elderly_75": text.translate("Staff", "Aged 75+"),
-        "merit": text.translate("Staff", "Merit to the revolution"),
-    }
-    return words.get(reason, reason.replace("_", " ").capitalize())
+    """The short name of a priority group in the window's language (kiosk/texts.py)."""
+    return priority_name(reason, text.language, short=True) if reason else ""
 
 
 def minutes_since(moment: dt.datetime | None, now: dt.datetime) -> int:
@@ -80,11 +71,12 @@ def minutes_since(moment: dt.datetime | None, now: dt.datetime) -> int:
 class FeedPoller(QObject):
     """Long-polls GET /events on its own worker and reports news on the GUI thread.
 
-    `online_changed(False)` as soon as a poll fails; it then retries with full-jitter
-    backoff and says `online_changed(True)` when the server answers again.
+    `online_changed(False)` as soon as a poll fails (or `lost()` is called); it then retries
+    with the clients' one backoff policy (server_sync/backoff.py) and says
+    `online_changed(True)` when the server answers again.
     """
 
-    events_received = Signal(object)  # list[dict]
+    events_received = Signal(object)  # list[FeedEvent]
     online_changed = Signal(bool)
 
     def __init__(
@@ -106,9 +98,8 @@ class FeedPoller(QObject):
         self.reconnect_cap = reconnect_cap
         self.cursor = 0
         self.online: bool | None = None
-        self.failures = 0
+        self.backoff = Backoff(reconnect_base, reconnect_cap)
         self.last_error: BaseException | None = None
-        self._rng = random.Random()
         self._stopped = True
         self.worker = Worker(f"{name}-poll", self)
         self._retry = QTimer(self)
@@ -120,6 +111,18 @@ class FeedPoller(QObject):
         self._stopped = False
         if not self.worker.is_pending("poll"):
             self._poll()
+
+    @property
+    def failures(self) -> int:
+        return self.backoff.failures
+
+    def lost(self) -> None:
+        """Another request found the server unreachable: offline until a poll is answered.
+
+        The screen's only reconnect loop is this poller's: the poll in flight (or the next
+        one, after the backoff) says `online_changed(True)` when the server answers again.
+        """
+        self._set_online(False)
 
     def move_to(self, cursor: int) -> None:
         """Skip ahead (a fresh snapshot already includes everything up to `cursor`)."""
@@ -152,7 +155,7 @@ class FeedPoller(QObject):
             return
         if self.failures:
             log.info("the server answers again after %d failed polls", self.failures)
-        self.failures = 0
+        self.backoff.reset()
         self.last_error = None
         self._set_online(True)
         self.cursor = max(self.cursor, page.cursor)
@@ -165,9 +168,8 @@ class FeedPoller(QObject):
             return
         if not isinstance(error, SyncError):
             log.error("event feed poll failed unexpectedly", exc_info=error)
-        self.failures += 1
         self.last_error = error
-        delay = full_jitter(self.failures - 1, self.reconnect_base, self.reconnect_cap, self._rng)
+        delay = self.backoff.next_delay()
         if self.failures == 1:
             log.warning("lost the server (%s); reconnecting", error)
         else:

@@ -12,8 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, delete
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from kiosk.config import Config
 from kiosk.queue.errors import (
@@ -23,7 +22,6 @@ from kiosk.queue.errors import (
     UnknownDepartment,
     UnknownTicket,
 )
-from kiosk.queue.models import CallRequest
 from kiosk.queue.service import Clock, QueueService, utc_now
 from server_sync.server import feed, pages, routes
 from server_sync.server.deps import ApiError, ServerState, server_version
@@ -117,10 +115,7 @@ def create_app(
 def prune_call_requests(state: ServerState) -> int:
     """Forget "call next" request ids older than a day: a retry after a lost answer comes
     within seconds, and the table would otherwise grow by every call ever made."""
-    cutoff = state.clock() - CALL_REQUEST_MEMORY
-    with Session(state.engine) as session, session.begin():
-        result = session.execute(delete(CallRequest).where(CallRequest.created_at < cutoff))
-        return int(getattr(result, "rowcount", 0) or 0)
+    return state.service.forget_call_requests(before=state.clock() - CALL_REQUEST_MEMORY)
 
 
 async def _close_stale_tickets_periodically(state: ServerState) -> None:

@@ -12,29 +12,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
-from kiosk.queue.db import read_session
 from kiosk.queue.errors import UnknownTicket
-from kiosk.queue.models import Department, Room, Ticket, TicketStatus
+from kiosk.queue.models import TicketStatus
+from kiosk.texts import say
 from server_sync.server.deps import StateDep
 
 REFRESH_SECONDS = 20
 TICKET_ID = r"^[A-Za-z0-9-]{1,36}$"
 
 router = APIRouter(tags=["public"])
-
-STATUS_TEXT: dict[str, tuple[str, str]] = {
-    TicketStatus.WAITING: ("Đang chờ gọi số", "Waiting to be called"),
-    TicketStatus.CALLED: ("Mời quý khách vào phòng khám", "Please go in now"),
-    TicketStatus.SERVED: ("Đã khám xong", "Finished"),
-    TicketStatus.NO_SHOW: (
-        "Đã gọi nhưng vắng mặt — vui lòng báo quầy tiếp đón",
-        "Called but absent — please see the reception desk",
-    ),
-    TicketStatus.TRANSFERRED: ("Đã chuyển sang khoa khác", "Sent to another department"),
-    TicketStatus.CANCELLED: ("Phiếu đã huỷ", "This ticket was cancelled"),
-}
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;margin:0;
@@ -86,29 +73,12 @@ def patient_page(state: StateDep, ticket_id: Annotated[str, Path(max_length=200)
     except UnknownTicket:
         return _not_found()
     hospital = state.config.hospital
-    with read_session(state.engine) as session:
-        department = session.get(Department, ticket.department)
-        room = None
-        if ticket.room:
-            room = session.scalars(
-                select(Room).where(
-                    Room.department_code == ticket.department, Room.code == ticket.room
-                )
-            ).first()
-        room_vi = room.name_vi if room else ticket.room or ""
-        room_en = (room.name_en or room.name_vi) if room else ticket.room or ""
-        moved_to = None
-        if ticket.status == TicketStatus.TRANSFERRED:
-            moved = session.scalars(select(Ticket).where(Ticket.transferred_from == ticket.id))
-            target = moved.first()
-            moved_to = target.id if target else None
-        name_vi = department.name_vi if department else ticket.department
-        name_en = department.name_en if department else ticket.department
-        color = department.color if department else "#1f6feb"
-        directions_vi = department.directions_vi if department else ""
-        directions_en = department.directions_en if department else ""
+    place = state.service.whereabouts(ticket)
+    name_vi, name_en, color = place.name_vi, place.name_en, place.color
+    directions_vi, directions_en = place.directions_vi, place.directions_en
+    room_vi, room_en, moved_to = place.room_vi, place.room_en, place.moved_to
 
-    status_vi, status_en = STATUS_TEXT.get(ticket.status, (ticket.status, ticket.status))
+    status_vi, status_en = (say(f"status.{ticket.status}", lang) for lang in ("vi", "en"))
     parts = [
         f'<div class="card" style="--c:{escape(color)}">',
         f'<div class="dept">{escape(name_vi)}</div><div class="en">{escape(name_en)}</div>',

@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 
-from kiosk.queue.db import read_session
 from kiosk.queue.errors import UnknownDepartment
-from kiosk.queue.models import CallRequest, Department, Event, Ticket
 from kiosk.queue.service import TicketInfo
 from server_sync.server.deps import (
     AdminDevice,
@@ -28,7 +25,6 @@ from server_sync.server.schemas import (
     CallNextBody,
     CancelBody,
     DepartmentList,
-    DepartmentOut,
     DeviceList,
     DeviceOut,
     ErrorAnswer,
@@ -37,6 +33,9 @@ from server_sync.server.schemas import (
     QueueOut,
     TicketOut,
     TransferBody,
+    department_out,
+    queue_out,
+    ticket_out,
 )
 
 DepartmentPath = Annotated[
@@ -71,7 +70,7 @@ def health(state: StateDep) -> Health:
 
 @router.get("/departments", response_model=DepartmentList, responses=AUTH_ERRORS, tags=["queue"])
 def departments(state: StateDep, caller: AnyDevice) -> DepartmentList:
-    return DepartmentList(departments=[DepartmentOut.of(d) for d in state.service.departments()])
+    return DepartmentList(departments=[department_out(d) for d in state.service.departments()])
 
 
 @router.get(
@@ -83,24 +82,9 @@ def departments(state: StateDep, caller: AnyDevice) -> DepartmentList:
 def department_queue(state: StateDep, caller: AnyDevice, code: DepartmentPath) -> QueueOut:
     # The feed position first: every change after it is in the feed, so a screen that
     # long-polls from here misses nothing (it may see a change twice; applying is idempotent).
-    with read_session(state.engine) as session:
-        cursor = session.scalar(select(func.max(Event.position))) or 0
+    cursor = state.service.feed_position()
     snapshot = state.service.snapshot(code)
-    today: dict[str, int] = {}
-    with read_session(state.engine) as session:
-        rows = session.execute(
-            select(Ticket.status, func.count(), func.count(Ticket.number))
-            .where(
-                Ticket.department_code == snapshot.department,
-                Ticket.service_date == state.service.service_date(),
-            )
-            .group_by(Ticket.status)
-        ).all()
-    today["issued"] = 0
-    for status, total, numbered in rows:
-        today[str(status)] = int(total)
-        today["issued"] += int(numbered)
-    return QueueOut.of(snapshot, today, cursor)
+    return queue_out(snapshot, state.service.today_counts(snapshot.department), cursor)
 
 
 @router.post(
@@ -115,57 +99,15 @@ def call_next(
     if body.request_id is None:
         ticket, new = state.service.call_next(code, body.room), True
     else:
-        ticket, new = _call_next_once(state, code, body.room, body.request_id)
+        ticket, new = state.service.call_next_once(code, body.room, body.request_id)
     if ticket is not None and new:
         state.notifier.notify()
-    return CallNextAnswer(ticket=None if ticket is None else TicketOut.of(ticket))
-
-
-def _call_next_once(
-    state: StateDep, code: str, room: str, request_id: str
-) -> tuple[TicketInfo | None, bool]:
-    """Call next at most once per request id; (ticket, whether it was called just now).
-
-    The request's row and the call commit in one transaction. A concurrent duplicate blocks
-    on the row's primary key, fails when the first commits, and then reads its answer.
-    """
-    for attempt in range(2):
-        try:
-            with state.service.transaction() as session:
-                known = session.get(CallRequest, request_id)
-                if known is not None:
-                    if known.department_code != code:
-                        raise ApiError(
-                            409,
-                            "request_id_reused",
-                            f"request id {request_id} was used for department "
-                            f"{known.department_code}",
-                        )
-                    if known.ticket_id is None:
-                        return None, False
-                    ticket = session.get(Ticket, known.ticket_id)
-                    return (None if ticket is None else TicketInfo.of(ticket)), False
-                record = CallRequest(
-                    request_id=request_id,
-                    department_code=code,
-                    room=room,
-                    ticket_id=None,
-                    created_at=state.now(),
-                )
-                session.add(record)
-                session.flush()
-                called = state.service.call_next_in(session, code, room)
-                record.ticket_id = None if called is None else called.id
-                return called, True
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    return CallNextAnswer(ticket=None if ticket is None else ticket_out(ticket))
 
 
 def _changed(state: StateDep, ticket: TicketInfo) -> TicketOut:
     state.notifier.notify()
-    return TicketOut.of(ticket)
+    return ticket_out(ticket)
 
 
 TICKET_ACTION = {"response_model": TicketOut, "responses": {**AUTH_ERRORS, **NOT_FOUND, **CONFLICT}}
@@ -233,14 +175,8 @@ def public_ticket(state: StateDep, ticket_id: TicketPath) -> PublicTicket:
     """Anyone holding the (unguessable) id: the patient's phone, through the QR code."""
     ticket = state.service.get(ticket_id)
     position = state.service.position(ticket_id)
-    names = department_names(state, ticket.department)
+    names = state.service.department_names(ticket.department)
     return PublicTicket.build(ticket, position, names, state.config.status_url(ticket.id))
-
-
-def department_names(state: StateDep, code: str) -> tuple[str, str]:
-    with read_session(state.engine) as session:
-        department = session.get(Department, code)
-        return (code, code) if department is None else (department.name_vi, department.name_en)
 
 
 @router.get("/devices", response_model=DeviceList, responses=AUTH_ERRORS, tags=["admin"])

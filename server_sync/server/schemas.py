@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.queue.events import EventType
-from kiosk.queue.models import TicketStatus
 from kiosk.queue.replication import MAX_INT32
 from kiosk.queue.service import DepartmentStatus, Position, QueueSnapshot, TicketInfo
+from kiosk.wire import Department, Queue, Ticket
 
 # Printable text that fits the database column (PostgreSQL refuses NUL bytes).
 RoomCode = Annotated[
@@ -41,33 +41,13 @@ class Health(BaseModel):
     detail: str | None = None
 
 
-class TicketOut(BaseModel):
-    """A ticket: `TicketInfo.to_dict()`; never any personal data (the queue has none)."""
-
-    id: str
-    department: str
-    number: int | None
-    code: str
-    service_date: dt.date
-    priority: str | None
-    status: TicketStatus
-    origin: str
-    issued_at: str
-    queued_at: str
-    called_at: str | None
-    last_called_at: str | None
-    finished_at: str | None
-    room: str | None
-    call_count: int
-    transferred_from: str | None
-    cancel_reason: str | None
-
-    @classmethod
-    def of(cls, ticket: TicketInfo) -> TicketOut:
-        return cls.model_validate(ticket.to_dict())
+# The department and the ticket travel as the wire models every client reads (kiosk/wire.py).
+TicketOut = Ticket
+DepartmentOut = Department
+QueueOut = Queue
 
 
-class PublicTicket(TicketOut):
+class PublicTicket(Ticket):
     """What the patient's phone sees (`GET /tickets/{id}`)."""
 
     department_name_vi: str
@@ -92,58 +72,26 @@ class PublicTicket(TicketOut):
         )
 
 
-class DepartmentOut(BaseModel):
-    code: str
-    name_vi: str
-    name_en: str
-    prefix: str
-    color: str
-    rooms: list[str]
-    directions_vi: str
-    directions_en: str
-    daily_capacity: int | None
-    issued_today: int
-    waiting: int
-    serving: int
-    estimated_wait_minutes: int
-    unavailable: Literal["inactive", "paused", "full"] | None
-    room_names_vi: dict[str, str] = Field(
-        default_factory=dict, description="room code -> its name, for boards and counters"
-    )
-    room_names_en: dict[str, str] = Field(default_factory=dict)
+def ticket_out(ticket: TicketInfo) -> Ticket:
+    return Ticket.model_validate(ticket, from_attributes=True)
 
-    @classmethod
-    def of(cls, status: DepartmentStatus) -> DepartmentOut:
-        return cls.model_validate(status, from_attributes=True)
+
+def department_out(status: DepartmentStatus) -> Department:
+    return Department.model_validate(status, from_attributes=True)
+
+
+def queue_out(snapshot: QueueSnapshot, today: dict[str, int], cursor: int) -> Queue:
+    return Queue(
+        department=snapshot.department,
+        waiting=[ticket_out(t) for t in snapshot.waiting],
+        called=[ticket_out(t) for t in snapshot.called],
+        today=today,
+        cursor=cursor,
+    )
 
 
 class DepartmentList(BaseModel):
-    departments: list[DepartmentOut]
-
-
-class QueueOut(BaseModel):
-    department: str
-    waiting: list[TicketOut] = Field(description="in call order")
-    called: list[TicketOut] = Field(description="most recent call first")
-    today: dict[str, int] = Field(
-        default_factory=dict,
-        description="today's tickets of the department by status, and `issued`",
-    )
-    cursor: int = Field(
-        0, description="the event feed's position before this snapshot: long-poll from here"
-    )
-
-    @classmethod
-    def of(
-        cls, snapshot: QueueSnapshot, today: dict[str, int] | None = None, cursor: int = 0
-    ) -> QueueOut:
-        return cls(
-            department=snapshot.department,
-            waiting=[TicketOut.of(t) for t in snapshot.waiting],
-            called=[TicketOut.of(t) for t in snapshot.called],
-            today=today or {},
-            cursor=cursor,
-        )
+    departments: list[Department]
 
 
 RequestId = Annotated[
@@ -173,7 +121,7 @@ class CancelBody(_Body):
 
 
 class CallNextAnswer(BaseModel):
-    ticket: TicketOut | None = Field(description="null when nobody is waiting")
+    ticket: Ticket | None = Field(description="null when nobody is waiting")
 
 
 class EventIn(BaseModel):

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import func, select
 
+from kiosk import wire
 from kiosk.announcer import Announcer, chime_wav
 from kiosk.config import Config, parse_config
 from kiosk.queue.models import Event, Ticket
@@ -16,7 +17,7 @@ from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.counter_window import Action, CounterTimings, CounterWindow
 from kiosk.ui.style import apply_style, load_fonts
 from server_sync.client import ServerUnreachable, SyncClient
-from server_sync.staff import StaffClient, TicketData
+from server_sync.staff import StaffClient
 from tests.ui import server_fixtures
 from tests.ui.server_fixtures import Hospital
 
@@ -106,7 +107,7 @@ def screens(
         window.deleteLater()
 
 
-def codes(tickets: list[TicketData]) -> list[str]:
+def codes(tickets: list[wire.Ticket]) -> list[str]:
     return [t.code for t in tickets]
 
 
