@@ -218,6 +218,7 @@ class QueueService:
         numbering_offset: int = 0,
         max_priority_in_row: int = 3,
         priority_reasons: Sequence[str] = DEFAULT_PRIORITY_REASONS,
+        max_recalls: int | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.engine = engine
@@ -227,6 +228,8 @@ class QueueService:
         self.numbering_offset = numbering_offset
         self.max_priority_in_row = max_priority_in_row
         self.priority_reasons = tuple(priority_reasons)
+        # A recall beyond this many marks the ticket absent (None: recalls without limit).
+        self.max_recalls = max_recalls
         self.clock = clock
 
     @classmethod
@@ -241,6 +244,7 @@ class QueueService:
             numbering_offset=config.numbering.offset,
             max_priority_in_row=config.queue.max_priority_in_row,
             priority_reasons=config.queue.priority_reasons,
+            max_recalls=config.counter.max_recalls,
             clock=clock,
         )
 
@@ -415,7 +419,23 @@ class QueueService:
             return TicketInfo.of(ticket)
 
     def recall(self, ticket_id: str) -> TicketInfo:
-        return self._change(ticket_id, "recall", EventType.RECALLED, self._apply_recall)
+        """Call the patient again; a recall beyond `max_recalls` marks the ticket absent
+        (`no_show`) instead, whichever counter sends it."""
+        with self.transaction() as session:
+            ticket = self._ticket(session, ticket_id, lock=True)
+            target = self._check(ticket, "recall")
+            now = self.now()
+            recalls = max(0, ticket.call_count - 1)
+            if self.max_recalls is not None and recalls >= self.max_recalls:
+                ticket.status = self._check(ticket, "no_show")
+                self._apply_finish(ticket, now)
+                self._record(session, EventType.NO_SHOW, ticket, now)
+                log.info("%s: no answer after %d recalls; marked absent", ticket.code, recalls)
+            else:
+                ticket.status = target
+                self._apply_recall(ticket, now)
+                self._record(session, EventType.RECALLED, ticket, now)
+            return TicketInfo.of(ticket)
 
     def serve(self, ticket_id: str) -> TicketInfo:
         return self._change(ticket_id, "serve", EventType.SERVED, self._apply_finish)

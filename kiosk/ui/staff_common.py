@@ -16,11 +16,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, QTranslator, Signal
 
+from kiosk.app.counter import Failure
 from kiosk.texts import priority_name
 from kiosk.ui.i18n import I18N_DIR, SOURCE_LANGUAGE
 from kiosk.ui.worker import Worker
 from server_sync.backoff import Backoff
-from server_sync.http import SyncError
+from server_sync.http import ServerRefused, ServerUnreachable, SyncError
 from server_sync.staff import EventsPage, StaffClient
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,23 @@ class FeedPoller(QObject):
             log.debug("server still unreachable (%s); next try in %.1f s", error, delay)
         self._set_online(False)
         self._retry.start(int(delay * 1000))
+
+
+def failure_of(error: BaseException, what: str) -> Failure:
+    """What a failed request means for a staff screen; logged here, once, the way it deserves
+    (a bug with its traceback)."""
+    if isinstance(error, ServerUnreachable):
+        log.warning("%s: server unreachable: %s", what, error)
+        return Failure.UNREACHABLE
+    if isinstance(error, ServerRefused):
+        log.warning("%s refused: %s", what, error)
+        if error.status == 409:
+            return Failure.CONFLICT
+        if error.status in (401, 403):
+            return Failure.FORBIDDEN
+        return Failure.NOT_FOUND if error.status == 404 else Failure.REFUSED
+    log.error("%s failed unexpectedly", what, exc_info=error)
+    return Failure.BUG
 
 
 def run_job(

@@ -1,10 +1,10 @@
 """One worker pattern for every screen: blocking jobs on a QThread, results back as signals.
 
-The GUI thread calls `Worker.submit(job, on_done, on_error)`. The job (any callable without
-arguments) runs on the worker's own thread, one at a time in submission order; it must not touch
-widgets. Its result or exception comes back to the GUI thread through a queued signal, where the
-callbacks run. Nothing is ever terminated: `stop()` lets the running job finish, drops the
-queued ones and ends the thread.
+The GUI thread calls `Worker.submit(job, on_done, on_error)`. The job (a callable without
+arguments returning T; `on_done` takes that T, as mypy checks) runs on the worker's own
+thread, one at a time in submission order; it must not touch widgets. Its result or exception
+comes back to the GUI thread through a queued signal, where the callbacks run. Nothing is ever
+terminated: `stop()` lets the running job finish, drops the queued ones and ends the thread.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[], Any]
-OnDone = Callable[[Any], None]
+T = TypeVar("T")
+Job = Callable[[], object]
+OnDone = Callable[[Any], None]  # stored untyped; `submit` pairs it with its job's type
 OnError = Callable[[BaseException], None]
 
 
@@ -76,8 +77,8 @@ class Worker(QObject):
 
     def submit(
         self,
-        job: Job,
-        on_done: OnDone | None = None,
+        job: Callable[[], T],
+        on_done: Callable[[T], None] | None = None,
         on_error: OnError | None = None,
         *,
         name: str = "job",

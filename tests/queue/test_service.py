@@ -415,3 +415,20 @@ def test_end_of_day_cancels_only_earlier_waiting_tickets(
     assert service.get(today.id).status == S.WAITING
     assert events_of(engine, old_waiting.id)[-1].data["reason"] == "end_of_day"
     assert service.close_stale_tickets() == 0
+
+
+def test_recalls_beyond_the_limit_mark_the_ticket_absent(
+    service: QueueService, engine: Engine, clock: FakeClock
+) -> None:
+    service = QueueService(engine, origin="server", clock=clock, max_recalls=1)
+    ticket = service.issue("NOI").ticket
+    service.call(ticket.id, "101")
+    assert service.recall(ticket.id).status == S.CALLED
+    absent = service.recall(ticket.id)
+    assert absent.status == S.NO_SHOW and absent.finished_at == clock.now
+    assert absent.call_count == 2  # the refused recall called nobody
+    with service.reading() as session:
+        types = session.scalars(
+            select(Event.type).where(Event.ticket_id == ticket.id).order_by(Event.seq)
+        ).all()
+    assert list(types)[-2:] == [EventType.RECALLED, EventType.NO_SHOW]

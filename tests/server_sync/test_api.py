@@ -305,3 +305,25 @@ def test_server_closes_yesterdays_waiting_tickets_at_start(
         if e["ticket_id"] == stale.id and e["type"] == "ticket.cancelled"
     ]
     assert reasons == ["end_of_day"]
+
+
+def test_a_recall_beyond_max_recalls_marks_the_ticket_absent_for_every_counter(
+    api: ApiFactory, server_service: QueueService
+) -> None:
+    """counter.max_recalls (3 by default) is the server's rule, whichever counter recalls."""
+    counter, admin = api("counter"), api("admin")
+    ticket = server_service.issue("NOI").ticket.id
+    counter.post(f"/api/v1/tickets/{ticket}/call", json={"room": "P101"}).raise_for_status()
+    answers = [
+        who.post(f"/api/v1/tickets/{ticket}/recall").json()
+        for who in (counter, admin, counter, admin)
+    ]
+    assert [(a["status"], a["call_count"]) for a in answers] == [
+        ("called", 2),
+        ("called", 3),
+        ("called", 4),
+        ("no_show", 4),
+    ]
+    assert server_service.get(ticket).status == "no_show"
+    again = counter.post(f"/api/v1/tickets/{ticket}/recall")
+    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
