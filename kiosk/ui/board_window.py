@@ -16,23 +16,32 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QFontMetricsF, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLayout,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from kiosk.announcer import Announcer
+from kiosk.app.board import BoardLoad, BoardState, Call
 from kiosk.config import Config
 from kiosk.ui import style
+from kiosk.ui.board_widgets import (
+    ACCENT,
+    BOARD_BG,
+    BOARD_MUTED,
+    BOARD_TEXT,
+    OFFLINE_BG,
+    PANEL_BG,
+    CallTile,
+    Ticker,
+)
 from kiosk.ui.staff_common import (
     FEED_WAIT_SECONDS,
     RECONNECT_BASE_SECONDS,
@@ -41,35 +50,11 @@ from kiosk.ui.staff_common import (
     ScreenText,
 )
 from kiosk.ui.worker import Worker
+from kiosk.wire import Department, FeedEvent
 from server_sync.http import SyncError
-from server_sync.staff import Department, FeedEvent, Queue, StaffClient, Ticket
+from server_sync.staff import StaffClient
 
 log = logging.getLogger(__name__)
-
-# Board colours: every text/background pair is >= 7:1 (tests/ui/test_board.py checks).
-BOARD_BG = "#0A1B33"
-PANEL_BG = "#12284A"
-BOARD_TEXT = "#FFFFFF"
-BOARD_MUTED = "#D6E2F5"
-ACCENT = "#FFD54A"  # yellow text on navy
-HIGHLIGHT_BG = "#FFD54A"
-HIGHLIGHT_TEXT = "#0A1B33"
-HIGHLIGHT_BRIGHT = "#FFF3C4"  # the pulse's other phase, same dark text
-NEWEST_BG = "#0B3D91"
-TICKER_BG = "#000000"
-TICKER_TEXT = "#FFE680"
-OFFLINE_BG = "#A4161A"
-BOARD_PAIRS = (
-    (BOARD_TEXT, BOARD_BG),
-    (BOARD_TEXT, PANEL_BG),
-    (BOARD_MUTED, PANEL_BG),
-    (ACCENT, PANEL_BG),
-    (HIGHLIGHT_TEXT, HIGHLIGHT_BG),
-    (HIGHLIGHT_TEXT, HIGHLIGHT_BRIGHT),
-    (BOARD_TEXT, NEWEST_BG),
-    (TICKER_TEXT, TICKER_BG),
-    (BOARD_TEXT, OFFLINE_BG),
-)
 
 
 @dataclass(frozen=True)
@@ -81,150 +66,6 @@ class BoardTimings:
     feed_wait: float = FEED_WAIT_SECONDS
     reconnect_base: float = RECONNECT_BASE_SECONDS
     reconnect_cap: float = RECONNECT_CAP_SECONDS
-
-
-@dataclass(frozen=True)
-class Call:
-    ticket_id: str
-    code: str
-    department: str
-    room: str
-    at: dt.datetime
-    priority: str | None = None
-
-
-class CallTile(QWidget):
-    """CODE → ROOM, painted as large as the tile allows (never clipped)."""
-
-    def __init__(self, family: str, newest: bool = False, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.family = family
-        self.newest = newest
-        self.call: Call | None = None
-        self.room_text = ""
-        self.caption = ""
-        self.highlighted = False
-        self.pulse_bright = False
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def show_call(self, call: Call | None, room_text: str, caption: str = "") -> None:
-        self.call = call
-        self.room_text = room_text
-        self.caption = caption
-        self.update()
-
-    def set_highlighted(self, on: bool) -> None:
-        if on != self.highlighted:
-            self.highlighted = on
-            self.update()
-
-    def sizeHint(self) -> QSize:
-        return QSize(600, 300 if self.newest else 120)
-
-    def _fit(self, text: str, width: float, height: float, max_px: int) -> int:
-        px = max(12, int(min(max_px, height)))
-        while px > 24:
-            if QFontMetricsF(style.font(self.family, px, True)).horizontalAdvance(text) <= width:
-                break
-            px -= 4
-        return px
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(self.rect()).adjusted(4, 4, -4, -4)
-        if self.highlighted:
-            background, text, accent = HIGHLIGHT_BG, HIGHLIGHT_TEXT, HIGHLIGHT_TEXT
-            if self.pulse_bright:
-                background = HIGHLIGHT_BRIGHT
-        elif self.newest:
-            background, text, accent = NEWEST_BG, BOARD_TEXT, ACCENT
-        else:
-            background, text, accent = PANEL_BG, BOARD_TEXT, ACCENT
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(background))
-        painter.drawRoundedRect(rect, 18, 18)
-        call = self.call
-        if call is None:
-            painter.end()
-            return
-        pad = rect.height() * 0.06 + 12
-        inner = rect.adjusted(pad * 1.5, pad, -pad * 1.5, -pad)
-        top = inner.top()
-        if self.caption:
-            caption_px = max(32, int(inner.height() * 0.15))
-            painter.setFont(style.font(self.family, caption_px, True))
-            painter.setPen(QColor(text))
-            metrics = QFontMetricsF(painter.font())
-            painter.drawText(QPointF(inner.left(), top + metrics.ascent()), self.caption)
-            top += caption_px * 1.3
-        body = QRectF(inner.left(), top, inner.width(), inner.bottom() - top)
-        code_w = body.width() * 0.46
-        arrow_w = body.width() * 0.1
-        room_w = body.width() - code_w - arrow_w
-        # Cap height ~0.72 em: a 1.3 em line box leaves room for Vietnamese accents.
-        max_px = int(body.height() / 1.25)
-        code_px = self._fit(call.code, code_w, body.height(), max_px)
-        room_px = self._fit(self.room_text, room_w, body.height(), int(max_px * 0.9))
-        baseline = body.center().y() + code_px * 0.36
-        painter.setPen(QColor(text))
-        painter.setFont(style.font(self.family, code_px, True))
-        painter.drawText(QPointF(body.left(), baseline), call.code)
-        painter.setPen(QColor(accent))
-        arrow_px = int(code_px * 0.6)
-        painter.setFont(style.font(self.family, arrow_px, True))
-        arrow_x = (
-            body.left()
-            + code_w
-            + (arrow_w - QFontMetricsF(painter.font()).horizontalAdvance("→")) / 2
-        )
-        painter.drawText(QPointF(arrow_x, body.center().y() + arrow_px * 0.33), "→")
-        painter.setPen(QColor(text))
-        painter.setFont(style.font(self.family, room_px, True))
-        painter.drawText(
-            QPointF(body.left() + code_w + arrow_w, body.center().y() + room_px * 0.36),
-            self.room_text,
-        )
-        painter.end()
-
-
-class Ticker(QWidget):
-    """The notice from config, scrolling right to left at a calm pace."""
-
-    def __init__(self, family: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.family = family
-        self.text = ""
-        self.offset = 0.0
-        self.setFixedHeight(84)
-
-    def set_text(self, text: str) -> None:
-        if text != self.text:
-            self.offset = 0.0
-        self.text = text
-        self.setVisible(bool(text))
-        self.update()
-
-    def step(self) -> None:
-        if not self.text or not self.isVisible():
-            return
-        width = QFontMetricsF(style.font(self.family, 48, True)).horizontalAdvance(self.text)
-        self.offset += 3
-        if 32 - self.offset + width < 0:
-            self.offset = -float(self.width())
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(TICKER_BG))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setFont(style.font(self.family, 48, True))
-        painter.setPen(QColor(TICKER_TEXT))
-        metrics = QFontMetricsF(painter.font())
-        y = (self.height() - metrics.height()) / 2 + metrics.ascent()
-        # The text enters from the left margin first, then scrolls in from the right.
-        painter.drawText(QPointF(32 - self.offset, y), self.text)
-        painter.end()
 
 
 class BoardWindow(QWidget):
@@ -250,7 +91,6 @@ class BoardWindow(QWidget):
         self.config = config
         self.client = client
         self.family = family
-        self.only = [d.upper() for d in departments]
         self.board = config.board
         self.text = ScreenText(config.board.language)
         self.timings = timings or BoardTimings()
@@ -261,9 +101,8 @@ class BoardWindow(QWidget):
             chime=config.board.chime,
             speech=config.board.speech,
         )
-        self.departments: list[Department] = []
-        self.calls: list[Call] = []
-        self.online: bool | None = None
+        self.state = BoardState(list(departments), config.board.history)
+        self.only = self.state.only
         self._refresh_again = False
         self._pulse_on = False
         self._highlight_until = 0.0
@@ -406,28 +245,26 @@ class BoardWindow(QWidget):
 
     # -- loading --------------------------------------------------------------------------
 
-    def shown_codes(self) -> list[str]:
-        codes = [d.code for d in self.departments]
-        return [c for c in codes if c in self.only] if self.only else codes
+    @property
+    def departments(self) -> list[Department]:
+        return self.state.departments
+
+    @property
+    def calls(self) -> list[Call]:
+        return self.state.calls
+
+    @property
+    def online(self) -> bool | None:
+        return self.state.online
 
     def load(self, start_feed: bool = False) -> None:
         """Departments, then each shown department's recent calls (no announcement)."""
         client, only = self.client, list(self.only)
 
-        def job() -> tuple[list[Department], list[Queue]]:
-            departments = client.departments()
-            codes = [d.code for d in departments if not only or d.code in only]
-            return departments, [client.queue(code) for code in codes]
-
-        def done(result: Any) -> None:
-            departments, queues = result
-            self.departments = departments
-            called = [t for q in queues for t in q.called if t.last_called_at is not None]
-            called.sort(key=lambda t: t.last_called_at or t.issued_at, reverse=True)
-            self.calls = [self._call_of(t) for t in called[: self.board.history]]
-            cursor = min((q.cursor for q in queues), default=0)
+        def done(load: BoardLoad) -> None:
+            self.state.loaded(load)
             if start_feed:
-                self.feed.start(cursor)
+                self.feed.start(load.cursor)
             self._set_online(True)
             self.redraw()
 
@@ -439,7 +276,7 @@ class BoardWindow(QWidget):
             else:
                 self.feed.lost()  # the feed's reconnect loop loads again when it is back
 
-        self.worker.submit(job, done, failed, name="load")
+        self.worker.submit(lambda: BoardLoad.fetch(client, only), done, failed, name="load")
 
     def refresh_counts(self) -> None:
         if self.worker.is_pending("counts") or self.worker.is_pending("load"):
@@ -447,8 +284,8 @@ class BoardWindow(QWidget):
             return
         client = self.client
 
-        def done(departments: Any) -> None:
-            self.departments = departments
+        def done(departments: list[Department]) -> None:
+            self.state.departments = departments
             self.render_counts()
             if self._refresh_again:
                 self._refresh_again = False
@@ -464,43 +301,24 @@ class BoardWindow(QWidget):
         else:
             log.error("board: %s failed unexpectedly", what, exc_info=error)
 
-    def _call_of(self, ticket: Ticket) -> Call:
-        return Call(
-            ticket_id=ticket.id,
-            code=ticket.code,
-            department=ticket.department,
-            room=ticket.room or "",
-            at=ticket.last_called_at or ticket.issued_at,
-            priority=ticket.priority,
-        )
-
     # -- live -----------------------------------------------------------------------------
 
     def _on_events(self, events: list[FeedEvent]) -> None:
-        for event in events:
-            ticket = event.ticket
-            if event.type not in ("ticket.called", "ticket.recalled") or ticket is None:
-                continue
-            if self.only and ticket.department not in self.only:
-                continue
-            self.show_call(self._call_of(ticket))
+        for call in self.state.feed(events):
+            self.show_call(call)
         self.refresh_counts()
 
     def _on_online(self, online: bool) -> None:
-        was = self.online
-        self._set_online(online)
-        if online and was is False:
+        if self._set_online(online):
             self.load()
 
-    def _set_online(self, online: bool) -> None:
-        self.online = online
+    def _set_online(self, online: bool) -> bool:
+        again = self.state.set_online(online)
         self.render_offline()
+        return again
 
     def show_call(self, call: Call) -> None:
-        """Put a call (or recall) on top, highlight it, and announce it."""
-        self.calls = [c for c in self.calls if c.ticket_id != call.ticket_id]
-        self.calls.insert(0, call)
-        del self.calls[self.board.history :]
+        """Highlight a call (or recall) the state put on top, and announce it."""
         room = self.room_text(call, spoken=True)
         announcement = self.announcer.announce(call.code, room)
         log.info("board: %s", announcement.text)
@@ -527,15 +345,8 @@ class BoardWindow(QWidget):
 
     # -- texts and drawing ----------------------------------------------------------------
 
-    def department(self, code: str) -> Department | None:
-        return next((d for d in self.departments if d.code == code), None)
-
     def room_text(self, call: Call, spoken: bool = False) -> str:
-        """The room as shown (its short code) or as spoken (its name: "Phòng khám 101")."""
-        department = self.department(call.department)
-        if spoken:
-            return department.room_name(call.room, self.text.language) if department else call.room
-        return call.room
+        return self.state.room_text(call, self.text.language, spoken)
 
     def tick(self) -> None:
         local = self.now().astimezone(self.config.hospital.tz)
@@ -573,10 +384,7 @@ class BoardWindow(QWidget):
 
     def render_counts(self) -> None:
         self.side_title.setText(self.text.translate("Board", "Waiting"))
-        shown = [d for d in self.departments if d.code in self.shown_codes()]
-        busy = [d for d in shown if d.waiting or d.serving or d.issued_today]
-        if busy and not self.only:
-            shown = busy  # the departments that have patients today
+        shown = self.state.counted()
         while len(self.side_rows) < len(shown):
             name, count = QLabel(), QLabel()
             count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

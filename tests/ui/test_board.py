@@ -9,7 +9,8 @@ import pytest
 
 from kiosk.announcer import Announcer
 from kiosk.config import Config, parse_config
-from kiosk.ui.board_window import BOARD_PAIRS, BoardTimings, BoardWindow
+from kiosk.ui.board_widgets import BOARD_PAIRS
+from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.layout import contrast_ratio
 from kiosk.ui.style import apply_style, load_fonts
 from tests.ui import server_fixtures
@@ -84,9 +85,9 @@ def test_without_speech_engine_or_audio_device_the_board_goes_on(
     counter = hospital.client("counter")
     try:
         counter.call_next("NOI", "102", "req-board-1")
-        qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B001"], timeout=1000)
+        qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B001"], timeout=5000)
         counter.call_next("NOI", "103", "req-board-2")
-        qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B002", "B001"], timeout=1000)
+        qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B002", "B001"], timeout=5000)
     finally:
         counter.close()
     qtbot.waitUntil(lambda: len(played) == 2, timeout=5000)
@@ -117,7 +118,7 @@ def test_a_board_for_some_departments_shows_only_theirs(
         counter.call_next("TIEPDON", "Q1", "req-some-2")
     finally:
         counter.close()
-    qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["A001"], timeout=1000)
+    qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["A001"], timeout=5000)
     qtbot.waitUntil(lambda: announced == ["A001"], timeout=5000)
     assert [name.text() for name, _ in board.side_rows if name.isVisible()] == [
         "Tiếp đón - Đăng ký khám"
