@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,51 +20,42 @@ from PySide6.QtCore import (
     QEvent,
     QObject,
     QPoint,
-    QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QCloseEvent, QMouseEvent, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QBoxLayout,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
     QLayout,
-    QScrollArea,
-    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from kiosk.app.backend import (
-    READY,
     KioskBackend,
     PrinterHealth,
-    PrinterNotReady,
     SyncInfo,
-    TicketNotPrinted,
     TicketView,
 )
+from kiosk.app.kiosk_flow import Banner, Idle, KioskFlow, Outcome, Step
 from kiosk.app.pin import PinLockout, verify_pin
 from kiosk.config import Config, KioskConfig
-from kiosk.queue.errors import DepartmentUnavailable, StorageFull
 from kiosk.queue.service import DepartmentStatus
-from kiosk.texts import priority_name
-from kiosk.ui import style
 from kiosk.ui.i18n import Translations
-from kiosk.ui.layout import department_grid
-from kiosk.ui.widgets import (
-    AlertIcon,
-    BigButton,
-    BusySpinner,
-    DepartmentButton,
-    DepartmentTileText,
-    PriorityButton,
-    QrCodeWidget,
+from kiosk.ui.kiosk_admin import AdminPage, PinPage
+from kiosk.ui.kiosk_home import HomePage
+from kiosk.ui.kiosk_pages import (
+    LANGUAGE_NAMES,
+    AttractPage,
+    MessagePage,
+    Page,
+    PrintingPage,
+    PriorityPage,
+    TicketPage,
+    ask_reception,
+    printer_fault_label,
 )
 from kiosk.ui.worker import Worker
 
@@ -72,8 +63,6 @@ log = logging.getLogger(__name__)
 
 translate = QCoreApplication.translate
 
-# Each language's own name, shown on the button that switches to it (not translated).
-LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 ADMIN_CORNER_PX = 140
 
 
@@ -98,724 +87,6 @@ class KioskTimings:
             result_ms=kiosk.result_seconds * 1000,
             message_ms=kiosk.result_seconds * 1000,
         )
-
-
-def unavailable_label(why: str) -> str:
-    if why == "paused":
-        return translate("Kiosk", "Not giving numbers now")
-    if why == "full":
-        return translate("Kiosk", "No more numbers today")
-    return translate("Kiosk", "Closed")
-
-
-def printer_fault_label(state: str) -> str:
-    if state == "paper_out":
-        return translate("Kiosk", "The ticket printer has run out of paper.")
-    if state == "cover_open":
-        return translate("Kiosk", "The ticket printer's cover is open.")
-    if state == "storage_full":
-        return translate("Kiosk", "This kiosk has run out of storage space.")
-    return translate("Kiosk", "The ticket printer is not working.")
-
-
-def printer_state_label(state: str) -> str:
-    labels = {
-        "ready": translate("Kiosk", "ready"),
-        "paper_near_end": translate("Kiosk", "paper nearly finished"),
-        "paper_out": translate("Kiosk", "out of paper"),
-        "cover_open": translate("Kiosk", "cover open"),
-        "offline": translate("Kiosk", "offline"),
-        "error": translate("Kiosk", "error"),
-    }
-    return labels.get(state, translate("Kiosk", "unknown"))
-
-
-def ask_reception() -> str:
-    return translate("Kiosk", "Please ask at the reception desk.")
-
-
-def label(role: str, wrap: bool = True, align: Qt.AlignmentFlag | None = None) -> QLabel:
-    widget = QLabel()
-    widget.setProperty("role", role)
-    widget.setWordWrap(wrap)
-    widget.setTextFormat(Qt.TextFormat.PlainText)
-    if align is not None:
-        widget.setAlignment(align)
-    return widget
-
-
-class Page(QWidget):
-    """One screen of the kiosk; `retranslate()` sets every text in the current language."""
-
-    name = "page"
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setProperty("page", True)
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(320, 320)  # the screen decides the size; a page never enlarges the window
-
-    def retranslate(self) -> None:
-        pass
-
-
-class Header(QWidget):
-    """Hospital name (the hidden admin corner is here), clock and date, language button."""
-
-    def __init__(self, family: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("Header")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-        self.setMinimumHeight(150)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(32, 16, 24, 16)
-        row.setSpacing(24)
-        left = QVBoxLayout()
-        left.setSpacing(4)
-        self.hospital = label("onHeader")
-        self.hospital.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        clock_row = QHBoxLayout()
-        clock_row.setSpacing(24)
-        self.time = label("clock", wrap=False)
-        self.date = label("onHeader", wrap=False)
-        self.date.setStyleSheet("font-size: 32px; font-weight: normal;")
-        clock_row.addWidget(self.time)
-        clock_row.addWidget(self.date, 1)
-        left.addWidget(self.hospital)
-        left.addLayout(clock_row)
-        self.language = BigButton(kind="language")
-        self.language.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.language.setFixedSize(270, style.TARGET_PX)
-        row.addLayout(left, 1)
-        row.addWidget(self.language)
-
-
-class DepartmentGrid(QWidget):
-    """Department tiles placed by `department_grid` maths for the space it is given."""
-
-    tapped = Signal(str)
-
-    def __init__(self, family: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.family = family
-        self.buttons: dict[str, DepartmentButton] = {}
-        self._viewport = QSize(0, 0)
-
-    def set_departments(self, departments: Sequence[DepartmentStatus]) -> None:
-        codes = [d.code for d in departments]
-        for code in list(self.buttons):
-            if code not in codes:
-                self.buttons.pop(code).deleteLater()
-        ordered: dict[str, DepartmentButton] = {}
-        for department in departments:
-            button = self.buttons.get(department.code)
-            if button is None or button.color != department.color:
-                if button is not None:
-                    button.deleteLater()
-                button = DepartmentButton(department.code, department.color, self.family, self)
-                button.clicked.connect(lambda _=False, c=department.code: self.tapped.emit(c))
-                button.show()
-            ordered[department.code] = button
-        self.buttons = ordered
-        self.relayout()
-
-    def set_viewport(self, size: QSize) -> None:
-        self._viewport = size
-        self.relayout()
-
-    def relayout(self) -> None:
-        width, height = self._viewport.width(), self._viewport.height()
-        if not self.buttons or width <= 0 or height <= 0:
-            return
-        grid = department_grid(len(self.buttons), width, height, gap=style.GAP_PX)
-        total = grid.rows * grid.cell_height + (grid.rows - 1) * style.GAP_PX
-        self.setMinimumHeight(total if grid.scrolls else 0)
-        for index, button in enumerate(self.buttons.values()):
-            row, column = divmod(index, grid.columns)
-            button.setGeometry(
-                column * (grid.cell_width + style.GAP_PX),
-                row * (grid.cell_height + style.GAP_PX),
-                grid.cell_width,
-                grid.cell_height,
-            )
-
-
-class GridScroll(QScrollArea):
-    def __init__(self, grid: DepartmentGrid, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.grid = grid
-        self.setWidget(grid)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.viewport().setAutoFillBackground(False)
-        grid.setAutoFillBackground(False)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.grid.set_viewport(self.viewport().size())
-
-
-class HomePage(Page):
-    name = "home"
-
-    def __init__(self, family: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.family = family
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        self.header = Header(family)
-        column.addWidget(self.header)
-        body = QVBoxLayout()
-        body.setContentsMargins(32, 24, 32, 32)
-        body.setSpacing(20)
-        self.instruction = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.banner = label("alert", align=Qt.AlignmentFlag.AlignCenter)
-        self.banner.hide()
-        self.grid = DepartmentGrid(family)
-        self.grid_scroll = GridScroll(self.grid)
-        body.addWidget(self.instruction)
-        body.addWidget(self.banner)
-        body.addWidget(self.grid_scroll, 1)
-        column.addLayout(body, 1)
-        self.departments: list[DepartmentStatus] = []
-        self.language = "vi"
-
-    def show_departments(self, departments: Sequence[DepartmentStatus], language: str) -> None:
-        self.departments = list(departments)
-        self.language = language
-        self.grid.set_departments(self.departments)
-        self.retranslate()
-
-    def retranslate(self) -> None:
-        self.instruction.setText(translate("Kiosk", "Tap the department you need"))
-        for department in self.departments:
-            button = self.grid.buttons.get(department.code)
-            if button is not None:
-                button.set_texts(department_texts(department, self.language))
-
-    def set_banner(self, text: str, role: str = "alert") -> None:
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
-        if self.banner.property("role") != role:
-            self.banner.setProperty("role", role)
-            self.banner.style().unpolish(self.banner)
-            self.banner.style().polish(self.banner)
-
-    def set_enabled(self, can_issue: bool) -> None:
-        for department in self.departments:
-            button = self.grid.buttons.get(department.code)
-            if button is not None:
-                button.setEnabled(can_issue and department.unavailable is None)
-                button.update()
-
-
-def department_texts(department: DepartmentStatus, language: str) -> DepartmentTileText:
-    if department.waiting == 0:
-        status = short = translate("Kiosk", "No one waiting")
-    else:
-        status = translate("Kiosk", "{waiting} waiting · about {minutes} min").format(
-            waiting=department.waiting, minutes=department.estimated_wait_minutes
-        )
-        short = translate("Kiosk", "{waiting} waiting · ~{minutes} min").format(
-            waiting=department.waiting, minutes=department.estimated_wait_minutes
-        )
-    unavailable = unavailable_label(department.unavailable) if department.unavailable else ""
-    return DepartmentTileText(department.name(language), status, short, unavailable)
-
-
-class PriorityPage(Page):
-    name = "priority"
-    chosen = Signal(object)  # a reason, or None for "not in a priority group"
-    back = Signal()
-
-    def __init__(self, reasons: Sequence[str], family: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.language = "vi"
-        column = QVBoxLayout(self)
-        column.setContentsMargins(40, 36, 40, 40)
-        column.setSpacing(20)
-        self.department = label("body")
-        self.department.setStyleSheet(f"color: {style.HEADER}; font-weight: bold;")
-        self.title = label("title")
-        self.hint = label("body")
-        column.addWidget(self.department)
-        column.addWidget(self.title)
-        column.addWidget(self.hint)
-        self.grid = QGridLayout()
-        self.grid.setSpacing(style.GAP_PX)
-        self.buttons: list[PriorityButton] = []
-        for reason in reasons:
-            button = PriorityButton(reason, family)
-            button.clicked.connect(lambda _=False, r=reason: self.chosen.emit(r))
-            self.buttons.append(button)
-        column.addLayout(self.grid, 1)
-        self.skip = BigButton(kind="primary")
-        self.skip.setMinimumHeight(170)
-        self.skip.setStyleSheet("font-size: 44px;")
-        self.skip.clicked.connect(lambda: self.chosen.emit(None))
-        column.addWidget(self.skip)
-        self.back_button = BigButton()
-        self.back_button.clicked.connect(self.back.emit)
-        column.addWidget(self.back_button)
-        self._columns = 0
-        self._name = ""
-
-    def set_department(self, name: str) -> None:
-        self._name = name
-        self.retranslate()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        columns = 3 if self.width() > self.height() else 2
-        if columns != self._columns:
-            self._columns = columns
-            for index, button in enumerate(self.buttons):
-                self.grid.addWidget(button, *divmod(index, columns))
-        super().resizeEvent(event)
-
-    def retranslate(self) -> None:
-        self.department.setText(translate("Kiosk", "Department: {name}").format(name=self._name))
-        self.title.setText(translate("Kiosk", "Are you in a priority group?"))
-        self.hint.setText(
-            translate("Kiosk", "If you are, tap your group. If not, tap the blue button.")
-        )
-        for button in self.buttons:
-            button.setText(priority_name(button.reason, self.language))
-            button.setAccessibleName(button.text())
-        self.skip.setText(translate("Kiosk", "Not in a priority group"))
-        self.back_button.setText(translate("Kiosk", "Back"))
-
-
-class PrintingPage(Page):
-    name = "printing"
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.addStretch(1)
-        self.spinner = BusySpinner()
-        column.addWidget(self.spinner, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.title.setStyleSheet("font-size: 64px;")
-        self.hint = label("body", align=Qt.AlignmentFlag.AlignCenter)
-        column.addSpacing(40)
-        column.addWidget(self.title)
-        column.addWidget(self.hint)
-        column.addStretch(1)
-
-    def retranslate(self) -> None:
-        self.title.setText(translate("Kiosk", "Printing your ticket…"))
-        self.hint.setText(translate("Kiosk", "Please wait a moment."))
-
-
-class TappablePage(Page):
-    tapped = Signal()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        self.tapped.emit()
-        super().mouseReleaseEvent(event)
-
-
-class TicketPage(TappablePage):
-    """Your number, huge, with the department, where to go, people ahead and the QR."""
-
-    name = "ticket"
-    done = Signal()
-
-    def __init__(self, family: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.view: TicketView | None = None
-        self.language = "vi"
-        self.seconds_left = 0
-        self.box = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
-        self.box.setContentsMargins(48, 40, 48, 40)
-        self.box.setSpacing(32)
-
-        main = QVBoxLayout()
-        main.setSpacing(12)
-        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.code = label("code", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
-        self.code.setObjectName("TicketCode")
-        self.code.setStyleSheet(
-            f"background: {style.SURFACE}; border: 6px solid {style.TEXT}; border-radius: 28px;"
-            "padding: 0px 40px;"
-        )
-        self.code.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.department = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.department.setStyleSheet("font-size: 52px;")
-        self.priority = label("body", align=Qt.AlignmentFlag.AlignCenter)
-        self.priority.setStyleSheet("font-weight: bold;")
-        self.go_to = label("body", align=Qt.AlignmentFlag.AlignCenter)
-        self.go_to.setStyleSheet("font-size: 40px;")
-        self.ahead = label("body", align=Qt.AlignmentFlag.AlignCenter)
-        self.ahead.setStyleSheet("font-size: 40px;")
-        for widget in (self.title, self.code, self.department, self.priority):
-            main.addWidget(widget)
-        main.addSpacing(8)
-        main.addWidget(self.go_to)
-        main.addWidget(self.ahead)
-        main.addStretch(1)
-
-        side = QVBoxLayout()
-        side.setSpacing(20)
-        self.take = label("notice", align=Qt.AlignmentFlag.AlignCenter)
-        self.take.setStyleSheet("font-size: 40px;")
-        qr_row = QHBoxLayout()
-        qr_row.setSpacing(24)
-        self.qr = QrCodeWidget()
-        self.qr.setFixedSize(230, 230)
-        self.qr_hint = label("muted")
-        qr_row.addWidget(self.qr)
-        qr_row.addWidget(self.qr_hint, 1)
-        self.done_button = BigButton(kind="primary")
-        self.done_button.clicked.connect(self.done.emit)
-        self.countdown = label("muted", align=Qt.AlignmentFlag.AlignCenter)
-        side.addWidget(self.take)
-        side.addLayout(qr_row)
-        side.addWidget(self.done_button)
-        side.addWidget(self.countdown)
-
-        self.box.addLayout(main, 3)
-        self.box.addLayout(side, 2)
-        # Portrait: everything together at the top, the space left over below it (a gap in the
-        # middle would split the number from "take your ticket").
-        self.box.addStretch(0)
-        self.tapped.connect(self.done.emit)
-
-    def show_ticket(self, view: TicketView, language: str) -> None:
-        self.view = view
-        self.language = language
-        self.qr.set_data(view.status_url)
-        self.retranslate()
-
-    def set_seconds_left(self, seconds: int) -> None:
-        self.seconds_left = seconds
-        self.countdown.setText(
-            translate("Kiosk", "This screen closes by itself in {seconds} s.").format(
-                seconds=seconds
-            )
-            if seconds > 0
-            else ""
-        )
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        landscape = self.width() > self.height()
-        self.box.setDirection(
-            QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
-        )
-        for index, stretch in enumerate((3, 2, 0) if landscape else (0, 0, 1)):
-            self.box.setStretch(index, stretch)
-        super().resizeEvent(event)
-
-    def retranslate(self) -> None:
-        view = self.view
-        if view is None:
-            return
-        self.title.setText(translate("Kiosk", "Your number"))
-        self.code.setText(view.code)
-        self.department.setText(view.department_name(self.language))
-        self.priority.setText(
-            translate("Kiosk", "Priority: {group}").format(
-                group=priority_name(view.priority, self.language)
-            )
-            if view.priority
-            else ""
-        )
-        self.priority.setVisible(bool(view.priority))
-        directions = view.directions(self.language)
-        self.go_to.setText(
-            translate("Kiosk", "Go to: {place}").format(place=directions) if directions else ""
-        )
-        if view.ahead == 0:
-            self.ahead.setText(translate("Kiosk", "You are next."))
-        else:
-            self.ahead.setText(
-                translate("Kiosk", "People ahead of you: {ahead} · about {minutes} minutes").format(
-                    ahead=view.ahead, minutes=view.estimated_wait_minutes
-                )
-            )
-        self.take.setText(translate("Kiosk", "Take your ticket from the printer below."))
-        self.qr_hint.setText(translate("Kiosk", "Scan with a phone to follow your turn."))
-        self.done_button.setText(translate("Kiosk", "Done"))
-        self.set_seconds_left(self.seconds_left)
-
-
-class MessagePage(TappablePage):
-    """A problem, told to the patient: what happened, what to do, where to go. No number."""
-
-    name = "message"
-    done = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(60, 60, 60, 60)
-        column.setSpacing(36)
-        column.addStretch(1)
-        column.addWidget(AlertIcon(), 0, Qt.AlignmentFlag.AlignHCenter)
-        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.title.setStyleSheet("font-size: 56px;")
-        self.body = label("body", align=Qt.AlignmentFlag.AlignCenter)
-        self.body.setStyleSheet("font-size: 40px;")
-        self.hint = label("notice", align=Qt.AlignmentFlag.AlignCenter)
-        self.hint.setStyleSheet("font-size: 40px;")
-        self.ok = BigButton(kind="primary")
-        self.ok.clicked.connect(self.done.emit)
-        for widget in (self.title, self.body, self.hint):
-            column.addWidget(widget)
-        column.addSpacing(20)
-        column.addWidget(self.ok)
-        column.addStretch(1)
-        self.kind = "print_failed"
-        self.tapped.connect(self.done.emit)
-
-    def show_message(self, kind: str) -> None:
-        self.kind = kind
-        self.retranslate()
-
-    def retranslate(self) -> None:
-        if self.kind == "print_failed":
-            self.title.setText(translate("Kiosk", "Sorry, your ticket could not be printed."))
-            self.body.setText(translate("Kiosk", "You have not been given a number."))
-        else:
-            self.title.setText(translate("Kiosk", "Sorry, something went wrong."))
-            self.body.setText(translate("Kiosk", "Your number could not be given."))
-        self.hint.setText(ask_reception())
-        self.ok.setText(translate("Kiosk", "Back to the start"))
-
-
-class AttractPage(TappablePage):
-    name = "attract"
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(60, 60, 60, 60)
-        column.setSpacing(40)
-        column.addStretch(2)
-        self.hospital = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.hospital.setStyleSheet(f"font-size: 64px; color: {style.HEADER};")
-        self.welcome = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.touch = QLabel()
-        self.touch.setProperty("role", "alert")
-        self.touch.setWordWrap(True)
-        self.touch.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.touch.setStyleSheet(
-            f"background: {style.PRIMARY}; color: {style.ON_PRIMARY}; font-size: 56px;"
-            "padding: 48px; border-radius: 28px;"
-        )
-        self.time = label("title", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
-        self.time.setStyleSheet("font-size: 96px;")
-        column.addWidget(self.hospital)
-        column.addWidget(self.welcome)
-        column.addWidget(self.time)
-        column.addStretch(1)
-        column.addWidget(self.touch)
-        column.addStretch(2)
-        self.hospital_name = ""
-
-    def retranslate(self) -> None:
-        self.hospital.setText(self.hospital_name)
-        self.welcome.setText(translate("Kiosk", "Welcome"))
-        self.touch.setText(translate("Kiosk", "Touch the screen to get a queue number"))
-
-
-class PinPage(Page):
-    """Staff PIN entry: a big keypad; five wrong PINs lock it for minutes."""
-
-    name = "pin"
-    submitted = Signal(str)
-    cancelled = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(60, 40, 60, 40)
-        column.setSpacing(20)
-        self.entered = ""
-        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.dots = label("title", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
-        self.dots.setStyleSheet("font-size: 72px; letter-spacing: 12px;")
-        self.message = label("notice", align=Qt.AlignmentFlag.AlignCenter)
-        self.message.hide()
-        column.addWidget(self.title)
-        column.addWidget(self.dots)
-        column.addWidget(self.message)
-        keys = QGridLayout()
-        keys.setSpacing(style.GAP_PX)
-        self.keys: dict[str, BigButton] = {}
-        for index, key in enumerate("123456789"):
-            self._add_key(keys, key, *divmod(index, 3))
-        self.clear = BigButton()
-        self.clear.clicked.connect(self._clear)
-        keys.addWidget(self.clear, 3, 0)
-        self._add_key(keys, "0", 3, 1)
-        self.enter = BigButton(kind="primary")
-        self.enter.clicked.connect(lambda: self.submitted.emit(self.entered))
-        keys.addWidget(self.enter, 3, 2)
-        column.addLayout(keys)
-        self.cancel = BigButton()
-        self.cancel.clicked.connect(self.cancelled.emit)
-        column.addWidget(self.cancel)
-        column.addStretch(1)
-
-    def _add_key(self, grid: QGridLayout, key: str, row: int, column: int) -> None:
-        button = BigButton(key, kind="key")
-        button.clicked.connect(lambda: self._press(key))
-        self.keys[key] = button
-        grid.addWidget(button, row, column)
-
-    def _press(self, key: str) -> None:
-        if len(self.entered) < 12:
-            self.entered += key
-            self.dots.setText("●" * len(self.entered))
-
-    def _clear(self) -> None:
-        self.entered = ""
-        self.dots.setText("")
-
-    def reset(self, message: str = "") -> None:
-        self._clear()
-        self.message.setText(message)
-        self.message.setVisible(bool(message))
-
-    def retranslate(self) -> None:
-        self.title.setText(translate("Kiosk", "Staff only: enter the PIN"))
-        self.clear.setText(translate("Kiosk", "Clear"))
-        self.enter.setText(translate("Kiosk", "OK"))
-        self.cancel.setText(translate("Kiosk", "Cancel"))
-
-
-class AdminPage(Page):
-    """Staff panel: test print, reprint, pause departments, printer and sync status, exit."""
-
-    name = "admin"
-    test_print = Signal()
-    reprint = Signal()
-    pause = Signal(str, bool)
-    exit_kiosk = Signal()
-    close_panel = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(40, 32, 40, 32)
-        column.setSpacing(16)
-        self.title = label("title")
-        self.printer = label("body")
-        self.sync = label("body")
-        self.result = label("notice")
-        self.result.hide()
-        actions = QHBoxLayout()
-        actions.setSpacing(style.GAP_PX)
-        self.test_button = BigButton()
-        self.test_button.clicked.connect(self.test_print.emit)
-        self.reprint_button = BigButton()
-        self.reprint_button.clicked.connect(self.reprint.emit)
-        actions.addWidget(self.test_button)
-        actions.addWidget(self.reprint_button)
-        self.departments_title = label("title")
-        self.list = QWidget()
-        self.list_layout = QVBoxLayout(self.list)
-        self.list_layout.setSpacing(12)
-        scroll = QScrollArea()
-        scroll.setWidget(self.list)
-        scroll.setWidgetResizable(True)
-        bottom = QHBoxLayout()
-        bottom.setSpacing(style.GAP_PX)
-        self.close_button = BigButton(kind="primary")
-        self.close_button.clicked.connect(self.close_panel.emit)
-        self.exit_button = BigButton(kind="danger")
-        self.exit_button.clicked.connect(self.exit_kiosk.emit)
-        bottom.addWidget(self.close_button)
-        bottom.addWidget(self.exit_button)
-        for widget in (self.title, self.printer, self.sync, self.result):
-            column.addWidget(widget)
-        column.addLayout(actions)
-        column.addWidget(self.departments_title)
-        column.addWidget(scroll, 1)
-        column.addLayout(bottom)
-        self.departments: list[DepartmentStatus] = []
-        self.health: PrinterHealth = READY
-        self.sync_info: SyncInfo | None = None
-        self.language = "vi"
-        self.pause_buttons: dict[str, BigButton] = {}
-
-    def set_departments(self, departments: Sequence[DepartmentStatus]) -> None:
-        self.departments = list(departments)
-        while self.list_layout.count():
-            item = self.list_layout.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
-        self.pause_buttons = {}
-        for department in self.departments:
-            row = QWidget()
-            line = QHBoxLayout(row)
-            line.setContentsMargins(0, 0, 0, 0)
-            name = label("body")
-            name.setObjectName("name")
-            button = BigButton()
-            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-            button.setFixedWidth(300)
-            paused = department.unavailable == "paused"
-            button.clicked.connect(
-                lambda _=False, c=department.code, p=paused: self.pause.emit(c, not p)
-            )
-            self.pause_buttons[department.code] = button
-            line.addWidget(name, 1)
-            line.addWidget(button)
-            self.list_layout.addWidget(row)
-        self.list_layout.addStretch(1)
-        self.retranslate()
-
-    def show_result(self, text: str) -> None:
-        self.result.setText(text)
-        self.result.setVisible(bool(text))
-
-    def retranslate(self) -> None:
-        self.title.setText(translate("Kiosk", "Kiosk administration"))
-        self.printer.setText(
-            translate("Kiosk", "Printer: {state}").format(
-                state=printer_state_label(self.health.state)
-            )
-            + (f" ({self.health.detail})" if self.health.detail else "")
-        )
-        info = self.sync_info
-        if info is None:
-            self.sync.setText("")
-        else:
-            last = (
-                info.last_synced_at.astimezone().strftime("%H:%M:%S %d/%m")
-                if info.last_synced_at
-                else translate("Kiosk", "never")
-            )
-            text = translate(
-                "Kiosk", "Sync: {pending} events waiting, {rejected} rejected, last sent {last}"
-            ).format(pending=info.pending, rejected=info.rejected, last=last)
-            if not info.server_url:
-                text += " — " + translate("Kiosk", "no server configured")
-            self.sync.setText(text)
-        self.test_button.setText(translate("Kiosk", "Test print"))
-        self.reprint_button.setText(translate("Kiosk", "Reprint last ticket"))
-        self.departments_title.setText(translate("Kiosk", "Departments"))
-        for index, department in enumerate(self.departments):
-            item = self.list_layout.itemAt(index)
-            row = item.widget() if item is not None else None
-            name = row.findChild(QLabel, "name") if row is not None else None
-            paused = department.unavailable == "paused"
-            if name is not None:
-                state = (
-                    translate("Kiosk", "paused") if paused else translate("Kiosk", "taking numbers")
-                )
-                name.setText(f"{department.prefix} · {department.name(self.language)} — {state}")
-            button = self.pause_buttons[department.code]
-            button.setText(translate("Kiosk", "Resume") if paused else translate("Kiosk", "Pause"))
-        self.close_button.setText(translate("Kiosk", "Close"))
-        self.exit_button.setText(translate("Kiosk", "Exit the kiosk program"))
 
 
 class KioskWindow(QWidget):
@@ -854,17 +125,13 @@ class KioskWindow(QWidget):
         self.monotonic = monotonic
         self.now = now or (lambda: dt.datetime.now(config.hospital.tz))
         self.lockout = lockout or PinLockout(clock=monotonic)
-        self.languages: list[str] = list(config.hospital.languages)
-        self.default_language = self.languages[0]
-        self.language = self.default_language
-        self.departments: list[DepartmentStatus] = []
-        self.health: PrinterHealth = READY
-        self.cooling = False
-        self.busy = False
-        self.chosen: str | None = None
+        self.flow = KioskFlow(
+            list(config.hospital.languages), priority_step=bool(config.queue.priority_reasons)
+        )
+        self.languages = self.flow.languages
+        self.default_language = self.flow.default_language
         self.allow_close = False
         self._admin_taps: list[float] = []
-        self._transient = ""
 
         self.stack = QStackedWidget(self)
         outer = QVBoxLayout(self)
@@ -925,6 +192,32 @@ class KioskWindow(QWidget):
         if app is not None:
             app.installEventFilter(self)
 
+    # -- the flow's state, as the tests and the demo read it -----------------------------
+
+    @property
+    def language(self) -> str:
+        return self.flow.language
+
+    @property
+    def departments(self) -> list[DepartmentStatus]:
+        return self.flow.departments
+
+    @property
+    def health(self) -> PrinterHealth:
+        return self.flow.health
+
+    @property
+    def cooling(self) -> bool:
+        return self.flow.cooling
+
+    @property
+    def busy(self) -> bool:
+        return self.flow.busy
+
+    @property
+    def chosen(self) -> str | None:
+        return self.flow.chosen
+
     def _timer(self, interval: int, slot: Callable[[], None], single: bool = False) -> QTimer:
         timer = QTimer(self)
         timer.setInterval(max(0, interval))
@@ -979,20 +272,19 @@ class KioskWindow(QWidget):
         self.page_changed.emit(page.name)
 
     def set_language(self, language: str) -> None:
-        self.language = language
+        self.flow.language = language
         self.translations.set_language(language)
         self.retranslate()
 
     def next_language(self) -> None:
-        index = self.languages.index(self.language) if self.language in self.languages else 0
-        self.set_language(self.languages[(index + 1) % len(self.languages)])
+        self.set_language(self.flow.next_language())
 
     def retranslate(self) -> None:
         hospital = self.config.hospital
         name = hospital.name_en if self.language == "en" and hospital.name_en else hospital.name
         self.home.header.hospital.setText(name)
         self.attract.hospital_name = name
-        nxt = self.languages[(self.languages.index(self.language) + 1) % len(self.languages)]
+        nxt = self.flow.next_language()
         self.home.header.language.setText(LANGUAGE_NAMES.get(nxt, nxt))
         self.home.language = self.language
         self.ticket.language = self.language
@@ -1025,7 +317,7 @@ class KioskWindow(QWidget):
             )
 
     def apply_departments(self, departments: list[DepartmentStatus]) -> None:
-        self.departments = departments
+        self.flow.set_departments(departments)
         self.home.show_departments(departments, self.language)
         if self.current_page() != "admin":
             self.admin.set_departments(departments)
@@ -1039,8 +331,8 @@ class KioskWindow(QWidget):
             )
 
     def apply_printer(self, health: PrinterHealth) -> None:
-        changed = health != self.health
-        self.health = health
+        changed = health != self.flow.health
+        self.flow.health = health
         if changed:
             level = logging.INFO if health.can_issue else logging.WARNING
             log.log(
@@ -1055,25 +347,23 @@ class KioskWindow(QWidget):
         log.error("background job failed: %s", error, exc_info=error)
 
     def _department_name(self, code: str) -> str:
-        for department in self.departments:
-            if department.code == code:
-                return department.name(self.language)
-        return code
+        return self.flow.department_name(code)
 
     def can_issue(self) -> bool:
-        return self.health.can_issue and not self.cooling and not self.busy
+        return self.flow.can_issue()
 
     def update_home(self) -> None:
-        if not self.health.can_issue:
+        banner = self.flow.banner()
+        if banner == Banner.PRINTER_FAULT:
             text = f"{printer_fault_label(self.health.state)}\n" + translate(
                 "Kiosk", "Numbers cannot be given right now."
             )
             self.home.set_banner(f"{text} {ask_reception()}", "alert")
-        elif self.cooling:
+        elif banner == Banner.COOLING:
             self.home.set_banner(translate("Kiosk", "Please wait a moment…"), "notice")
-        elif self._transient:
-            self.home.set_banner(self._transient, "notice")
-        elif not self.departments:
+        elif banner == Banner.TRANSIENT:
+            self.home.set_banner(self.flow.transient, "notice")
+        elif banner == Banner.NO_DEPARTMENTS:
             self.home.set_banner(
                 translate("Kiosk", "No department is giving numbers now.") + " " + ask_reception(),
                 "notice",
@@ -1085,33 +375,28 @@ class KioskWindow(QWidget):
     # -- the patient's flow -------------------------------------------------------------
 
     def department_tapped(self, code: str) -> None:
-        if self.current_page() != "home" or not self.can_issue():
-            return
-        self.chosen = code
-        if self.config.queue.priority_reasons:
+        step = self.flow.tap(code, self.current_page())
+        if step == Step.PRIORITY:
             self.priority.set_department(self._department_name(code))
             self.show_page(self.priority)
-        else:
+        elif step == Step.ISSUE:
             self.issue(None)
 
     def issue(self, priority: object) -> None:
-        code = self.chosen
-        if code is None or self.busy:
+        request = self.flow.begin_issue(priority if isinstance(priority, str) else None)
+        if request is None:
             return
-        reason = priority if isinstance(priority, str) else None
-        language = self.language
-        self.busy = True
+        backend = self.backend
         self.show_page(self.printing)
         self.worker.submit(
-            lambda: self.backend.issue(code, reason, language),
+            lambda: backend.issue(request.department, request.priority, request.language),
             self.issued,
             self.not_issued,
             name="issue",
         )
 
     def issued(self, view: TicketView) -> None:
-        self.busy = False
-        self.chosen = None
+        self.flow.issued()
         self.start_cooldown()
         self.ticket.show_ticket(view, self.language)
         self.show_page(self.ticket)
@@ -1121,20 +406,13 @@ class KioskWindow(QWidget):
         self.ticket_shown.emit(view)
 
     def not_issued(self, error: BaseException) -> None:
-        self.busy = False
-        self.chosen = None
-        if isinstance(error, PrinterNotReady):
-            log.warning("not issued: %s", error)
-            self.apply_printer(error.health)
+        before = self.flow.health
+        outcome = self.flow.not_issued(error)
+        if outcome in (Outcome.PRINTER, Outcome.STORAGE_FULL):
+            health, self.flow.health = self.flow.health, before
+            self.apply_printer(health)
             self.go_home()
-            kind = "printer"
-        elif isinstance(error, StorageFull):
-            # The backend keeps issuing off until the disk has room again (the printer poll).
-            self.apply_printer(PrinterHealth("storage_full", False, str(error)))
-            self.go_home()
-            kind = "storage_full"
-        elif isinstance(error, DepartmentUnavailable):
-            log.info("not issued: %s", error)
+        elif outcome == Outcome.UNAVAILABLE:
             self.show_transient(
                 translate("Kiosk", "This department is not giving numbers now.")
                 + " "
@@ -1142,39 +420,32 @@ class KioskWindow(QWidget):
             )
             self.go_home()
             self.refresh_departments()
-            kind = "unavailable"
-        elif isinstance(error, TicketNotPrinted):
-            self.message.show_message("print_failed")
-            self.show_page(self.message)
-            self.result_timer.start()
-            self.poll_printer()
-            kind = "print_failed"
         else:
-            log.error("issuing failed", exc_info=error)
-            self.message.show_message("error")
+            self.message.show_message(outcome.value)
             self.show_page(self.message)
             self.result_timer.start()
-            kind = "error"
-        self.issue_failed.emit(kind)
+            if outcome == Outcome.PRINT_FAILED:
+                self.poll_printer()
+        self.issue_failed.emit(outcome.value)
 
     def show_transient(self, text: str) -> None:
-        self._transient = text
+        self.flow.transient = text
         self.message_timer.start()
         self.update_home()
 
     def clear_transient(self) -> None:
-        self._transient = ""
+        self.flow.transient = ""
         self.update_home()
 
     def start_cooldown(self) -> None:
         if self.timings.cooldown_ms <= 0:
             return
-        self.cooling = True
+        self.flow.cooling = True
         self.cooldown_timer.start()
         self.update_home()
 
     def end_cooldown(self) -> None:
-        self.cooling = False
+        self.flow.cooling = False
         self.update_home()
 
     def finish_ticket(self) -> None:
@@ -1192,15 +463,14 @@ class KioskWindow(QWidget):
         self.idle_timer.start()
 
     def idle_timeout(self) -> None:
-        page = self.current_page()
-        if page in ("printing", "ticket", "message", "attract"):
+        step = self.flow.idle(self.current_page())
+        if step == Idle.NOTHING:
             return  # these pages end by themselves
         if self.language != self.default_language:
             self.set_language(self.default_language)
-        if page == "home":
+        if step == Idle.ATTRACT:
             self.show_page(self.attract)
         else:
-            self.chosen = None
             self.go_home()
 
     # -- staff --------------------------------------------------------------------------
@@ -1320,7 +590,7 @@ class KioskWindow(QWidget):
 
     def set_paused(self, code: str, paused: bool) -> None:
         def done(departments: list[DepartmentStatus]) -> str:
-            self.departments = departments
+            self.flow.set_departments(departments)
             self.home.show_departments(departments, self.language)
             self.admin.set_departments(departments)
             self.update_home()

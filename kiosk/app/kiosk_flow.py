@@ -1,0 +1,156 @@
+"""The patient's way through the kiosk as a plain state: tap, priority, issue, result, home.
+
+`KioskFlow` knows the departments, the printer's health, the language, the department chosen
+and whether a ticket is being issued or the kiosk cools down; it answers what a tap leads to,
+what the home page's banner says, what a failed issue means and what the idle timeout does.
+The window (`kiosk/ui/kiosk_window.py`) renders it, owns the timers and runs the blocking
+work (`kiosk/app/backend.py`) on its worker. No Qt: the tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kiosk.app.backend import READY, PrinterHealth, PrinterNotReady, TicketNotPrinted
+from kiosk.queue.errors import DepartmentUnavailable, StorageFull
+from kiosk.queue.service import DepartmentStatus
+
+log = logging.getLogger(__name__)
+
+# Pages that end by themselves: the idle timeout leaves them alone.
+SELF_ENDING_PAGES = frozenset({"printing", "ticket", "message", "attract"})
+
+
+class Step(enum.Enum):
+    """Where a tap on a department leads."""
+
+    NOTHING = "nothing"  # not now (not on the home page, or issuing is off)
+    PRIORITY = "priority"  # ask for a priority group first
+    ISSUE = "issue"  # issue at once (no priority groups configured)
+
+
+class Banner(enum.Enum):
+    """What the home page says above the grid, most important first."""
+
+    NONE = "none"
+    PRINTER_FAULT = "printer_fault"  # numbers cannot be given: the printer or the disk
+    COOLING = "cooling"  # a moment between two patients
+    TRANSIENT = "transient"  # a short message (e.g. that department stopped giving numbers)
+    NO_DEPARTMENTS = "no_departments"
+
+
+class Outcome(enum.Enum):
+    """Why a ticket was not issued, as the screen tells it."""
+
+    PRINTER = "printer"  # not ready: nothing committed, issuing off
+    STORAGE_FULL = "storage_full"  # the disk is full: nothing committed, issuing off
+    UNAVAILABLE = "unavailable"  # the department stopped giving numbers
+    PRINT_FAILED = "print_failed"  # committed, not printed, cancelled
+    ERROR = "error"  # a bug: logged with its traceback
+
+
+class Idle(enum.Enum):
+    NOTHING = "nothing"
+    ATTRACT = "attract"  # home → the attract screen
+    HOME = "home"  # any other page → home
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    department: str
+    priority: str | None
+    language: str
+
+
+@dataclass
+class KioskFlow:
+    languages: list[str]
+    priority_step: bool = True  # whether priority groups are configured
+    departments: list[DepartmentStatus] = field(default_factory=list)
+    health: PrinterHealth = READY
+    cooling: bool = False
+    busy: bool = False  # a ticket is being issued
+    chosen: str | None = None  # the department tapped
+    transient: str = ""  # a short message for the home page
+    language: str = ""
+
+    def __post_init__(self) -> None:
+        self.language = self.language or self.default_language
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def can_issue(self) -> bool:
+        return self.health.can_issue and not self.cooling and not self.busy
+
+    def banner(self) -> Banner:
+        if not self.health.can_issue:
+            return Banner.PRINTER_FAULT
+        if self.cooling:
+            return Banner.COOLING
+        if self.transient:
+            return Banner.TRANSIENT
+        return Banner.NONE if self.departments else Banner.NO_DEPARTMENTS
+
+    def next_language(self) -> str:
+        index = self.languages.index(self.language) if self.language in self.languages else 0
+        return self.languages[(index + 1) % len(self.languages)]
+
+    def department_name(self, code: str) -> str:
+        department = next((d for d in self.departments if d.code == code), None)
+        return department.name(self.language) if department is not None else code
+
+    # -- the patient's flow ---------------------------------------------------------------
+
+    def tap(self, code: str, page: str) -> Step:
+        if page != "home" or not self.can_issue():
+            return Step.NOTHING
+        self.chosen = code
+        return Step.PRIORITY if self.priority_step else Step.ISSUE
+
+    def begin_issue(self, priority: str | None) -> IssueRequest | None:
+        """What to issue now, or None (nothing chosen, or a ticket already in progress)."""
+        if self.chosen is None or self.busy:
+            return None
+        self.busy = True
+        return IssueRequest(self.chosen, priority, self.language)
+
+    def issued(self) -> None:
+        self.busy = False
+        self.chosen = None
+
+    def not_issued(self, error: BaseException) -> Outcome:
+        """What went wrong; the health follows when issuing must stop."""
+        self.busy = False
+        self.chosen = None
+        if isinstance(error, PrinterNotReady):
+            log.warning("not issued: %s", error)
+            self.health = error.health
+            return Outcome.PRINTER
+        if isinstance(error, StorageFull):
+            # The backend keeps issuing off until the disk has room again (the printer poll).
+            self.health = PrinterHealth("storage_full", False, str(error))
+            return Outcome.STORAGE_FULL
+        if isinstance(error, DepartmentUnavailable):
+            log.info("not issued: %s", error)
+            return Outcome.UNAVAILABLE
+        if isinstance(error, TicketNotPrinted):
+            return Outcome.PRINT_FAILED
+        log.error("issuing failed", exc_info=error)
+        return Outcome.ERROR
+
+    def idle(self, page: str) -> Idle:
+        """The idle timeout: back to the default language, and home (or the attract screen)."""
+        if page in SELF_ENDING_PAGES:
+            return Idle.NOTHING
+        if page == "home":
+            return Idle.ATTRACT
+        self.chosen = None
+        return Idle.HOME
+
+    def set_departments(self, departments: Sequence[DepartmentStatus]) -> None:
+        self.departments = list(departments)

@@ -1,0 +1,232 @@
+"""The kiosk's staff pages: the PIN pad and the admin panel (printer, sync, reprint, pause)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.app.backend import (
+    READY,
+    PrinterHealth,
+    SyncInfo,
+)
+from kiosk.queue.service import DepartmentStatus
+from kiosk.ui import style
+from kiosk.ui.kiosk_pages import Page, label, printer_state_label
+from kiosk.ui.widgets import (
+    BigButton,
+)
+
+log = logging.getLogger(__name__)
+
+translate = QCoreApplication.translate
+
+
+class PinPage(Page):
+    """Staff PIN entry: a big keypad; five wrong PINs lock it for minutes."""
+
+    name = "pin"
+    submitted = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(60, 40, 60, 40)
+        column.setSpacing(20)
+        self.entered = ""
+        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
+        self.dots = label("title", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
+        self.dots.setStyleSheet("font-size: 72px; letter-spacing: 12px;")
+        self.message = label("notice", align=Qt.AlignmentFlag.AlignCenter)
+        self.message.hide()
+        column.addWidget(self.title)
+        column.addWidget(self.dots)
+        column.addWidget(self.message)
+        keys = QGridLayout()
+        keys.setSpacing(style.GAP_PX)
+        self.keys: dict[str, BigButton] = {}
+        for index, key in enumerate("123456789"):
+            self._add_key(keys, key, *divmod(index, 3))
+        self.clear = BigButton()
+        self.clear.clicked.connect(self._clear)
+        keys.addWidget(self.clear, 3, 0)
+        self._add_key(keys, "0", 3, 1)
+        self.enter = BigButton(kind="primary")
+        self.enter.clicked.connect(lambda: self.submitted.emit(self.entered))
+        keys.addWidget(self.enter, 3, 2)
+        column.addLayout(keys)
+        self.cancel = BigButton()
+        self.cancel.clicked.connect(self.cancelled.emit)
+        column.addWidget(self.cancel)
+        column.addStretch(1)
+
+    def _add_key(self, grid: QGridLayout, key: str, row: int, column: int) -> None:
+        button = BigButton(key, kind="key")
+        button.clicked.connect(lambda: self._press(key))
+        self.keys[key] = button
+        grid.addWidget(button, row, column)
+
+    def _press(self, key: str) -> None:
+        if len(self.entered) < 12:
+            self.entered += key
+            self.dots.setText("●" * len(self.entered))
+
+    def _clear(self) -> None:
+        self.entered = ""
+        self.dots.setText("")
+
+    def reset(self, message: str = "") -> None:
+        self._clear()
+        self.message.setText(message)
+        self.message.setVisible(bool(message))
+
+    def retranslate(self) -> None:
+        self.title.setText(translate("Kiosk", "Staff only: enter the PIN"))
+        self.clear.setText(translate("Kiosk", "Clear"))
+        self.enter.setText(translate("Kiosk", "OK"))
+        self.cancel.setText(translate("Kiosk", "Cancel"))
+
+
+class AdminPage(Page):
+    """Staff panel: test print, reprint, pause departments, printer and sync status, exit."""
+
+    name = "admin"
+    test_print = Signal()
+    reprint = Signal()
+    pause = Signal(str, bool)
+    exit_kiosk = Signal()
+    close_panel = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(40, 32, 40, 32)
+        column.setSpacing(16)
+        self.title = label("title")
+        self.printer = label("body")
+        self.sync = label("body")
+        self.result = label("notice")
+        self.result.hide()
+        actions = QHBoxLayout()
+        actions.setSpacing(style.GAP_PX)
+        self.test_button = BigButton()
+        self.test_button.clicked.connect(self.test_print.emit)
+        self.reprint_button = BigButton()
+        self.reprint_button.clicked.connect(self.reprint.emit)
+        actions.addWidget(self.test_button)
+        actions.addWidget(self.reprint_button)
+        self.departments_title = label("title")
+        self.list = QWidget()
+        self.list_layout = QVBoxLayout(self.list)
+        self.list_layout.setSpacing(12)
+        scroll = QScrollArea()
+        scroll.setWidget(self.list)
+        scroll.setWidgetResizable(True)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(style.GAP_PX)
+        self.close_button = BigButton(kind="primary")
+        self.close_button.clicked.connect(self.close_panel.emit)
+        self.exit_button = BigButton(kind="danger")
+        self.exit_button.clicked.connect(self.exit_kiosk.emit)
+        bottom.addWidget(self.close_button)
+        bottom.addWidget(self.exit_button)
+        for widget in (self.title, self.printer, self.sync, self.result):
+            column.addWidget(widget)
+        column.addLayout(actions)
+        column.addWidget(self.departments_title)
+        column.addWidget(scroll, 1)
+        column.addLayout(bottom)
+        self.departments: list[DepartmentStatus] = []
+        self.health: PrinterHealth = READY
+        self.sync_info: SyncInfo | None = None
+        self.language = "vi"
+        self.pause_buttons: dict[str, BigButton] = {}
+
+    def set_departments(self, departments: Sequence[DepartmentStatus]) -> None:
+        self.departments = list(departments)
+        while self.list_layout.count():
+            item = self.list_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.pause_buttons = {}
+        for department in self.departments:
+            row = QWidget()
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            name = label("body")
+            name.setObjectName("name")
+            button = BigButton()
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            button.setFixedWidth(300)
+            paused = department.unavailable == "paused"
+            button.clicked.connect(
+                lambda _=False, c=department.code, p=paused: self.pause.emit(c, not p)
+            )
+            self.pause_buttons[department.code] = button
+            line.addWidget(name, 1)
+            line.addWidget(button)
+            self.list_layout.addWidget(row)
+        self.list_layout.addStretch(1)
+        self.retranslate()
+
+    def show_result(self, text: str) -> None:
+        self.result.setText(text)
+        self.result.setVisible(bool(text))
+
+    def retranslate(self) -> None:
+        self.title.setText(translate("Kiosk", "Kiosk administration"))
+        self.printer.setText(
+            translate("Kiosk", "Printer: {state}").format(
+                state=printer_state_label(self.health.state)
+            )
+            + (f" ({self.health.detail})" if self.health.detail else "")
+        )
+        info = self.sync_info
+        if info is None:
+            self.sync.setText("")
+        else:
+            last = (
+                info.last_synced_at.astimezone().strftime("%H:%M:%S %d/%m")
+                if info.last_synced_at
+                else translate("Kiosk", "never")
+            )
+            text = translate(
+                "Kiosk", "Sync: {pending} events waiting, {rejected} rejected, last sent {last}"
+            ).format(pending=info.pending, rejected=info.rejected, last=last)
+            if not info.server_url:
+                text += " — " + translate("Kiosk", "no server configured")
+            self.sync.setText(text)
+        self.test_button.setText(translate("Kiosk", "Test print"))
+        self.reprint_button.setText(translate("Kiosk", "Reprint last ticket"))
+        self.departments_title.setText(translate("Kiosk", "Departments"))
+        for index, department in enumerate(self.departments):
+            item = self.list_layout.itemAt(index)
+            row = item.widget() if item is not None else None
+            name = row.findChild(QLabel, "name") if row is not None else None
+            paused = department.unavailable == "paused"
+            if name is not None:
+                state = (
+                    translate("Kiosk", "paused") if paused else translate("Kiosk", "taking numbers")
+                )
+                name.setText(f"{department.prefix} · {department.name(self.language)} — {state}")
+            button = self.pause_buttons[department.code]
+            button.setText(translate("Kiosk", "Resume") if paused else translate("Kiosk", "Pause"))
+        self.close_button.setText(translate("Kiosk", "Close"))
+        self.exit_button.setText(translate("Kiosk", "Exit the kiosk program"))

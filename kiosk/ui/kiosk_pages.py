@@ -1,0 +1,403 @@
+"""The patient kiosk's pages: home (the department grid), priority, printing, your number,
+messages and the attract screen, with the labels they share. Each page shows what it is given
+and signals what the patient tapped; kiosk/ui/kiosk_window.py moves between them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QMouseEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.app.backend import (
+    TicketView,
+)
+from kiosk.texts import priority_name
+from kiosk.ui import style
+from kiosk.ui.widgets import (
+    AlertIcon,
+    BigButton,
+    BusySpinner,
+    PriorityButton,
+    QrCodeWidget,
+)
+
+log = logging.getLogger(__name__)
+
+translate = QCoreApplication.translate
+
+# Each language's own name, shown on the button that switches to it (not translated).
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def unavailable_label(why: str) -> str:
+    if why == "paused":
+        return translate("Kiosk", "Not giving numbers now")
+    if why == "full":
+        return translate("Kiosk", "No more numbers today")
+    return translate("Kiosk", "Closed")
+
+
+def printer_fault_label(state: str) -> str:
+    if state == "paper_out":
+        return translate("Kiosk", "The ticket printer has run out of paper.")
+    if state == "cover_open":
+        return translate("Kiosk", "The ticket printer's cover is open.")
+    if state == "storage_full":
+        return translate("Kiosk", "This kiosk has run out of storage space.")
+    return translate("Kiosk", "The ticket printer is not working.")
+
+
+def printer_state_label(state: str) -> str:
+    labels = {
+        "ready": translate("Kiosk", "ready"),
+        "paper_near_end": translate("Kiosk", "paper nearly finished"),
+        "paper_out": translate("Kiosk", "out of paper"),
+        "cover_open": translate("Kiosk", "cover open"),
+        "offline": translate("Kiosk", "offline"),
+        "error": translate("Kiosk", "error"),
+    }
+    return labels.get(state, translate("Kiosk", "unknown"))
+
+
+def ask_reception() -> str:
+    return translate("Kiosk", "Please ask at the reception desk.")
+
+
+def label(role: str, wrap: bool = True, align: Qt.AlignmentFlag | None = None) -> QLabel:
+    widget = QLabel()
+    widget.setProperty("role", role)
+    widget.setWordWrap(wrap)
+    widget.setTextFormat(Qt.TextFormat.PlainText)
+    if align is not None:
+        widget.setAlignment(align)
+    return widget
+
+
+class Page(QWidget):
+    """One screen of the kiosk; `retranslate()` sets every text in the current language."""
+
+    name = "page"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("page", True)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(320, 320)  # the screen decides the size; a page never enlarges the window
+
+    def retranslate(self) -> None:
+        pass
+
+
+class PriorityPage(Page):
+    name = "priority"
+    chosen = Signal(object)  # a reason, or None for "not in a priority group"
+    back = Signal()
+
+    def __init__(self, reasons: Sequence[str], family: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.language = "vi"
+        column = QVBoxLayout(self)
+        column.setContentsMargins(40, 36, 40, 40)
+        column.setSpacing(20)
+        self.department = label("body")
+        self.department.setStyleSheet(f"color: {style.HEADER}; font-weight: bold;")
+        self.title = label("title")
+        self.hint = label("body")
+        column.addWidget(self.department)
+        column.addWidget(self.title)
+        column.addWidget(self.hint)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(style.GAP_PX)
+        self.buttons: list[PriorityButton] = []
+        for reason in reasons:
+            button = PriorityButton(reason, family)
+            button.clicked.connect(lambda _=False, r=reason: self.chosen.emit(r))
+            self.buttons.append(button)
+        column.addLayout(self.grid, 1)
+        self.skip = BigButton(kind="primary")
+        self.skip.setMinimumHeight(170)
+        self.skip.setStyleSheet("font-size: 44px;")
+        self.skip.clicked.connect(lambda: self.chosen.emit(None))
+        column.addWidget(self.skip)
+        self.back_button = BigButton()
+        self.back_button.clicked.connect(self.back.emit)
+        column.addWidget(self.back_button)
+        self._columns = 0
+        self._name = ""
+
+    def set_department(self, name: str) -> None:
+        self._name = name
+        self.retranslate()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        columns = 3 if self.width() > self.height() else 2
+        if columns != self._columns:
+            self._columns = columns
+            for index, button in enumerate(self.buttons):
+                self.grid.addWidget(button, *divmod(index, columns))
+        super().resizeEvent(event)
+
+    def retranslate(self) -> None:
+        self.department.setText(translate("Kiosk", "Department: {name}").format(name=self._name))
+        self.title.setText(translate("Kiosk", "Are you in a priority group?"))
+        self.hint.setText(
+            translate("Kiosk", "If you are, tap your group. If not, tap the blue button.")
+        )
+        for button in self.buttons:
+            button.setText(priority_name(button.reason, self.language))
+            button.setAccessibleName(button.text())
+        self.skip.setText(translate("Kiosk", "Not in a priority group"))
+        self.back_button.setText(translate("Kiosk", "Back"))
+
+
+class PrintingPage(Page):
+    name = "printing"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        column = QVBoxLayout(self)
+        column.addStretch(1)
+        self.spinner = BusySpinner()
+        column.addWidget(self.spinner, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
+        self.title.setStyleSheet("font-size: 64px;")
+        self.hint = label("body", align=Qt.AlignmentFlag.AlignCenter)
+        column.addSpacing(40)
+        column.addWidget(self.title)
+        column.addWidget(self.hint)
+        column.addStretch(1)
+
+    def retranslate(self) -> None:
+        self.title.setText(translate("Kiosk", "Printing your ticket…"))
+        self.hint.setText(translate("Kiosk", "Please wait a moment."))
+
+
+class TappablePage(Page):
+    tapped = Signal()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self.tapped.emit()
+        super().mouseReleaseEvent(event)
+
+
+class TicketPage(TappablePage):
+    """Your number, huge, with the department, where to go, people ahead and the QR."""
+
+    name = "ticket"
+    done = Signal()
+
+    def __init__(self, family: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: TicketView | None = None
+        self.language = "vi"
+        self.seconds_left = 0
+        self.box = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        self.box.setContentsMargins(48, 40, 48, 40)
+        self.box.setSpacing(32)
+
+        main = QVBoxLayout()
+        main.setSpacing(12)
+        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
+        self.code = label("code", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
+        self.code.setObjectName("TicketCode")
+        self.code.setStyleSheet(
+            f"background: {style.SURFACE}; border: 6px solid {style.TEXT}; border-radius: 28px;"
+            "padding: 0px 40px;"
+        )
+        self.code.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.department = label("title", align=Qt.AlignmentFlag.AlignCenter)
+        self.department.setStyleSheet("font-size: 52px;")
+        self.priority = label("body", align=Qt.AlignmentFlag.AlignCenter)
+        self.priority.setStyleSheet("font-weight: bold;")
+        self.go_to = label("body", align=Qt.AlignmentFlag.AlignCenter)
+        self.go_to.setStyleSheet("font-size: 40px;")
+        self.ahead = label("body", align=Qt.AlignmentFlag.AlignCenter)
+        self.ahead.setStyleSheet("font-size: 40px;")
+        for widget in (self.title, self.code, self.department, self.priority):
+            main.addWidget(widget)
+        main.addSpacing(8)
+        main.addWidget(self.go_to)
+        main.addWidget(self.ahead)
+        main.addStretch(1)
+
+        side = QVBoxLayout()
+        side.setSpacing(20)
+        self.take = label("notice", align=Qt.AlignmentFlag.AlignCenter)
+        self.take.setStyleSheet("font-size: 40px;")
+        qr_row = QHBoxLayout()
+        qr_row.setSpacing(24)
+        self.qr = QrCodeWidget()
+        self.qr.setFixedSize(230, 230)
+        self.qr_hint = label("muted")
+        qr_row.addWidget(self.qr)
+        qr_row.addWidget(self.qr_hint, 1)
+        self.done_button = BigButton(kind="primary")
+        self.done_button.clicked.connect(self.done.emit)
+        self.countdown = label("muted", align=Qt.AlignmentFlag.AlignCenter)
+        side.addWidget(self.take)
+        side.addLayout(qr_row)
+        side.addWidget(self.done_button)
+        side.addWidget(self.countdown)
+
+        self.box.addLayout(main, 3)
+        self.box.addLayout(side, 2)
+        # Portrait: everything together at the top, the space left over below it (a gap in the
+        # middle would split the number from "take your ticket").
+        self.box.addStretch(0)
+        self.tapped.connect(self.done.emit)
+
+    def show_ticket(self, view: TicketView, language: str) -> None:
+        self.view = view
+        self.language = language
+        self.qr.set_data(view.status_url)
+        self.retranslate()
+
+    def set_seconds_left(self, seconds: int) -> None:
+        self.seconds_left = seconds
+        self.countdown.setText(
+            translate("Kiosk", "This screen closes by itself in {seconds} s.").format(
+                seconds=seconds
+            )
+            if seconds > 0
+            else ""
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        landscape = self.width() > self.height()
+        self.box.setDirection(
+            QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
+        )
+        for index, stretch in enumerate((3, 2, 0) if landscape else (0, 0, 1)):
+            self.box.setStretch(index, stretch)
+        super().resizeEvent(event)
+
+    def retranslate(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        self.title.setText(translate("Kiosk", "Your number"))
+        self.code.setText(view.code)
+        self.department.setText(view.department_name(self.language))
+        self.priority.setText(
+            translate("Kiosk", "Priority: {group}").format(
+                group=priority_name(view.priority, self.language)
+            )
+            if view.priority
+            else ""
+        )
+        self.priority.setVisible(bool(view.priority))
+        directions = view.directions(self.language)
+        self.go_to.setText(
+            translate("Kiosk", "Go to: {place}").format(place=directions) if directions else ""
+        )
+        if view.ahead == 0:
+            self.ahead.setText(translate("Kiosk", "You are next."))
+        else:
+            self.ahead.setText(
+                translate("Kiosk", "People ahead of you: {ahead} · about {minutes} minutes").format(
+                    ahead=view.ahead, minutes=view.estimated_wait_minutes
+                )
+            )
+        self.take.setText(translate("Kiosk", "Take your ticket from the printer below."))
+        self.qr_hint.setText(translate("Kiosk", "Scan with a phone to follow your turn."))
+        self.done_button.setText(translate("Kiosk", "Done"))
+        self.set_seconds_left(self.seconds_left)
+
+
+class MessagePage(TappablePage):
+    """A problem, told to the patient: what happened, what to do, where to go. No number."""
+
+    name = "message"
+    done = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(60, 60, 60, 60)
+        column.setSpacing(36)
+        column.addStretch(1)
+        column.addWidget(AlertIcon(), 0, Qt.AlignmentFlag.AlignHCenter)
+        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
+        self.title.setStyleSheet("font-size: 56px;")
+        self.body = label("body", align=Qt.AlignmentFlag.AlignCenter)
+        self.body.setStyleSheet("font-size: 40px;")
+        self.hint = label("notice", align=Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("font-size: 40px;")
+        self.ok = BigButton(kind="primary")
+        self.ok.clicked.connect(self.done.emit)
+        for widget in (self.title, self.body, self.hint):
+            column.addWidget(widget)
+        column.addSpacing(20)
+        column.addWidget(self.ok)
+        column.addStretch(1)
+        self.kind = "print_failed"
+        self.tapped.connect(self.done.emit)
+
+    def show_message(self, kind: str) -> None:
+        self.kind = kind
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        if self.kind == "print_failed":
+            self.title.setText(translate("Kiosk", "Sorry, your ticket could not be printed."))
+            self.body.setText(translate("Kiosk", "You have not been given a number."))
+        else:
+            self.title.setText(translate("Kiosk", "Sorry, something went wrong."))
+            self.body.setText(translate("Kiosk", "Your number could not be given."))
+        self.hint.setText(ask_reception())
+        self.ok.setText(translate("Kiosk", "Back to the start"))
+
+
+class AttractPage(TappablePage):
+    name = "attract"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(60, 60, 60, 60)
+        column.setSpacing(40)
+        column.addStretch(2)
+        self.hospital = label("title", align=Qt.AlignmentFlag.AlignCenter)
+        self.hospital.setStyleSheet(f"font-size: 64px; color: {style.HEADER};")
+        self.welcome = label("title", align=Qt.AlignmentFlag.AlignCenter)
+        self.touch = QLabel()
+        self.touch.setProperty("role", "alert")
+        self.touch.setWordWrap(True)
+        self.touch.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.touch.setStyleSheet(
+            f"background: {style.PRIMARY}; color: {style.ON_PRIMARY}; font-size: 56px;"
+            "padding: 48px; border-radius: 28px;"
+        )
+        self.time = label("title", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
+        self.time.setStyleSheet("font-size: 96px;")
+        column.addWidget(self.hospital)
+        column.addWidget(self.welcome)
+        column.addWidget(self.time)
+        column.addStretch(1)
+        column.addWidget(self.touch)
+        column.addStretch(2)
+        self.hospital_name = ""
+
+    def retranslate(self) -> None:
+        self.hospital.setText(self.hospital_name)
+        self.welcome.setText(translate("Kiosk", "Welcome"))
+        self.touch.setText(translate("Kiosk", "Touch the screen to get a queue number"))
