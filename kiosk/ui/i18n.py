@@ -40,5 +40,11 @@ class Translations:
         QCoreApplication.installTranslator(translator)
         self._translator = translator
 
+    def close(self) -> None:
+        """Take this window's translator out of the application (the window is closing)."""
+        if self._translator is not None:
+            QCoreApplication.removeTranslator(self._translator)
+            self._translator = None
+
     def locale(self) -> QLocale:
         return QLocale(LOCALES.get(self.language, "en_GB"))

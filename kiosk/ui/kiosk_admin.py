@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QCoreApplication,
+    QPoint,
     Qt,
     Signal,
 )
@@ -25,6 +28,7 @@ from kiosk.app.backend import (
     PrinterHealth,
     SyncInfo,
 )
+from kiosk.app.pin import verify_pin
 from kiosk.queue.service import DepartmentStatus
 from kiosk.ui import style
 from kiosk.ui.kiosk_pages import Page, label, printer_state_label
@@ -32,7 +36,12 @@ from kiosk.ui.widgets import (
     BigButton,
 )
 
+if TYPE_CHECKING:
+    from kiosk.ui.kiosk_window import KioskWindow
+
 log = logging.getLogger(__name__)
+
+ADMIN_CORNER_PX = 140  # taps in this square, top left, open the PIN pad
 
 translate = QCoreApplication.translate
 
@@ -230,3 +239,124 @@ class AdminPage(Page):
             button.setText(translate("Kiosk", "Resume") if paused else translate("Kiosk", "Pause"))
         self.close_button.setText(translate("Kiosk", "Close"))
         self.exit_button.setText(translate("Kiosk", "Exit the kiosk program"))
+
+
+class StaffDesk:
+    """The staff's side of the kiosk window: taps in the hidden corner, the PIN (with its
+    lockout) and the admin panel's actions, each on the window's worker."""
+
+    def __init__(self, window: KioskWindow) -> None:
+        self.w = weakref.proxy(window)  # the window owns the desk, not the other way round
+        self.taps: list[float] = []
+
+    def corner_tap(self, point: QPoint) -> None:
+        if point.x() > ADMIN_CORNER_PX or point.y() > ADMIN_CORNER_PX:
+            self.taps.clear()
+            return
+        now = self.w.monotonic()
+        window = self.w.timings.admin_tap_window_s
+        self.taps = [t for t in self.taps if now - t <= window] + [now]
+        if len(self.taps) >= self.w.timings.admin_taps:
+            self.taps.clear()
+            self.open_pin()
+
+    def open_pin(self) -> None:
+        if self.w.current_page() in ("printing", "pin", "admin"):
+            return
+        log.info("admin PIN requested")
+        self.w.pin.reset(self._pin_status())
+        self.w.show_page(self.w.pin)
+
+    def _pin_status(self) -> str:
+        if not self.w.config.kiosk.admin_pin_hash:
+            return translate("Kiosk", "No admin PIN is set. Set one with: kiosk set-pin")
+        if self.w.lockout.locked():
+            minutes = max(1, round(self.w.lockout.remaining_seconds() / 60))
+            return translate("Kiosk", "Too many wrong PINs. Try again in {minutes} min.").format(
+                minutes=minutes
+            )
+        return ""
+
+    def check_pin(self, entered: str) -> None:
+        stored = self.w.config.kiosk.admin_pin_hash
+        if not stored or self.w.lockout.locked():
+            self.w.pin.reset(self._pin_status())
+            self.w.admin_result.emit("locked" if stored else "no_pin")
+            return
+        self.w.worker.submit(
+            lambda: verify_pin(entered, stored), self._pin_checked, self.w._log_error, name="pin"
+        )
+
+    def _pin_checked(self, ok: bool) -> None:
+        if ok:
+            self.w.lockout.record_success()
+            log.warning("admin panel opened")
+            self.open_admin()
+            self.w.admin_result.emit("ok")
+            return
+        self.w.lockout.record_failure()
+        log.warning("wrong admin PIN (%d in a row)", self.w.lockout.failures)
+        if self.w.lockout.locked():
+            self.w.pin.reset(self._pin_status())
+            self.w.admin_result.emit("locked")
+        else:
+            left = self.w.lockout.max_attempts - self.w.lockout.failures
+            self.w.pin.reset(translate("Kiosk", "Wrong PIN. {left} tries left.").format(left=left))
+            self.w.admin_result.emit("wrong")
+
+    def open_admin(self) -> None:
+        self.w.admin.show_result("")
+        self.w.admin.set_departments(self.w.departments)
+        self.w.show_page(self.w.admin)
+        self.w.poll_printer()
+        self.w.worker.submit(
+            self.w.backend.sync_info, self._apply_sync, self.w._log_error, name="sync"
+        )
+
+    def _apply_sync(self, info: SyncInfo) -> None:
+        self.w.admin.sync_info = info
+        self.w.admin.retranslate()
+
+    def _admin_job(self, job: Callable[[], Any], done: Callable[[Any], str], name: str) -> None:
+        def on_done(result: Any) -> None:
+            text = done(result)
+            self.w.admin.show_result(text)
+            self.w.admin_result.emit(name)
+
+        def on_error(error: BaseException) -> None:
+            log.error("%s failed", name, exc_info=error)
+            self.w.admin.show_result(
+                translate("Kiosk", "Failed: {error}").format(
+                    error=str(error) or type(error).__name__
+                )
+            )
+            self.w.admin_result.emit(f"{name}_failed")
+            self.w.poll_printer()
+
+        self.w.worker.submit(job, on_done, on_error, name=name)
+
+    def test_print(self) -> None:
+        self._admin_job(
+            self.w.backend.test_print,
+            lambda _: translate("Kiosk", "A test ticket was sent to the printer."),
+            "test_print",
+        )
+
+    def reprint(self) -> None:
+        def done(code: Any) -> str:
+            if code is None:
+                return translate("Kiosk", "No ticket has been printed yet.")
+            return translate("Kiosk", "Ticket {code} was printed again.").format(code=code)
+
+        self._admin_job(self.w.backend.reprint_last, done, "reprint")
+
+    def set_paused(self, code: str, paused: bool) -> None:
+        def done(departments: list[DepartmentStatus]) -> str:
+            self.w.flow.set_departments(departments)
+            self.w.home.show_departments(departments, self.w.language)
+            self.w.admin.set_departments(departments)
+            self.w.update_home()
+            self.w.departments_changed.emit()
+            return ""
+
+        self._admin_job(lambda: self.w.backend.set_paused(code, paused), done, "pause")

@@ -12,14 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import (
     QCoreApplication,
     QDate,
     QEvent,
     QObject,
-    QPoint,
     Qt,
     QTimer,
     Signal,
@@ -36,15 +34,14 @@ from PySide6.QtWidgets import (
 from kiosk.app.backend import (
     KioskBackend,
     PrinterHealth,
-    SyncInfo,
     TicketView,
 )
 from kiosk.app.kiosk_flow import Banner, Idle, KioskFlow, Outcome, Step
-from kiosk.app.pin import PinLockout, verify_pin
+from kiosk.app.pin import PinLockout
 from kiosk.config import Config, KioskConfig
 from kiosk.queue.service import DepartmentStatus
 from kiosk.ui.i18n import Translations
-from kiosk.ui.kiosk_admin import AdminPage, PinPage
+from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
 from kiosk.ui.kiosk_home import HomePage
 from kiosk.ui.kiosk_pages import (
     LANGUAGE_NAMES,
@@ -62,8 +59,6 @@ from kiosk.ui.worker import Worker
 log = logging.getLogger(__name__)
 
 translate = QCoreApplication.translate
-
-ADMIN_CORNER_PX = 140
 
 
 @dataclass(frozen=True)
@@ -131,7 +126,6 @@ class KioskWindow(QWidget):
         self.languages = self.flow.languages
         self.default_language = self.flow.default_language
         self.allow_close = False
-        self._admin_taps: list[float] = []
 
         self.stack = QStackedWidget(self)
         outer = QVBoxLayout(self)
@@ -169,13 +163,14 @@ class KioskWindow(QWidget):
         self.ticket.done.connect(self.finish_ticket)
         self.message.done.connect(self.finish_ticket)
         self.attract.tapped.connect(self.go_home)
-        self.pin.submitted.connect(self.check_pin)
+        self.staff = StaffDesk(self)
+        self.pin.submitted.connect(self.staff.check_pin)
         self.pin.cancelled.connect(self.go_home)
         self.admin.close_panel.connect(self.go_home)
         self.admin.exit_kiosk.connect(self.exit_kiosk)
-        self.admin.test_print.connect(self.test_print)
-        self.admin.reprint.connect(self.reprint)
-        self.admin.pause.connect(self.set_paused)
+        self.admin.test_print.connect(self.staff.test_print)
+        self.admin.reprint.connect(self.staff.reprint)
+        self.admin.pause.connect(self.staff.set_paused)
 
         self.clock_timer = self._timer(1000, self.tick)
         self.printer_timer = self._timer(self.timings.printer_poll_ms, self.poll_printer)
@@ -244,6 +239,7 @@ class KioskWindow(QWidget):
         for timer in self.findChildren(QTimer):
             timer.stop()
         self.worker.stop()
+        self.translations.close()
         self.allow_close = True
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -486,115 +482,5 @@ class KioskWindow(QWidget):
             if self.idle_timer.interval() > 0 and self.current_page() != "printing":
                 self.idle_timer.start()
             if kind == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
-                self._corner_tap(watched.mapTo(self, event.position().toPoint()))
+                self.staff.corner_tap(watched.mapTo(self, event.position().toPoint()))
         return False
-
-    def _corner_tap(self, point: QPoint) -> None:
-        if point.x() > ADMIN_CORNER_PX or point.y() > ADMIN_CORNER_PX:
-            self._admin_taps.clear()
-            return
-        now = self.monotonic()
-        window = self.timings.admin_tap_window_s
-        self._admin_taps = [t for t in self._admin_taps if now - t <= window] + [now]
-        if len(self._admin_taps) >= self.timings.admin_taps:
-            self._admin_taps.clear()
-            self.open_pin()
-
-    def open_pin(self) -> None:
-        if self.current_page() in ("printing", "pin", "admin"):
-            return
-        log.info("admin PIN requested")
-        self.pin.reset(self._pin_status())
-        self.show_page(self.pin)
-
-    def _pin_status(self) -> str:
-        if not self.config.kiosk.admin_pin_hash:
-            return translate("Kiosk", "No admin PIN is set. Set one with: kiosk set-pin")
-        if self.lockout.locked():
-            minutes = max(1, round(self.lockout.remaining_seconds() / 60))
-            return translate("Kiosk", "Too many wrong PINs. Try again in {minutes} min.").format(
-                minutes=minutes
-            )
-        return ""
-
-    def check_pin(self, entered: str) -> None:
-        stored = self.config.kiosk.admin_pin_hash
-        if not stored or self.lockout.locked():
-            self.pin.reset(self._pin_status())
-            self.admin_result.emit("locked" if stored else "no_pin")
-            return
-        self.worker.submit(
-            lambda: verify_pin(entered, stored), self._pin_checked, self._log_error, name="pin"
-        )
-
-    def _pin_checked(self, ok: bool) -> None:
-        if ok:
-            self.lockout.record_success()
-            log.warning("admin panel opened")
-            self.open_admin()
-            self.admin_result.emit("ok")
-            return
-        self.lockout.record_failure()
-        log.warning("wrong admin PIN (%d in a row)", self.lockout.failures)
-        if self.lockout.locked():
-            self.pin.reset(self._pin_status())
-            self.admin_result.emit("locked")
-        else:
-            left = self.lockout.max_attempts - self.lockout.failures
-            self.pin.reset(translate("Kiosk", "Wrong PIN. {left} tries left.").format(left=left))
-            self.admin_result.emit("wrong")
-
-    def open_admin(self) -> None:
-        self.admin.show_result("")
-        self.admin.set_departments(self.departments)
-        self.show_page(self.admin)
-        self.poll_printer()
-        self.worker.submit(self.backend.sync_info, self._apply_sync, self._log_error, name="sync")
-
-    def _apply_sync(self, info: SyncInfo) -> None:
-        self.admin.sync_info = info
-        self.admin.retranslate()
-
-    def _admin_job(self, job: Callable[[], Any], done: Callable[[Any], str], name: str) -> None:
-        def on_done(result: Any) -> None:
-            text = done(result)
-            self.admin.show_result(text)
-            self.admin_result.emit(name)
-
-        def on_error(error: BaseException) -> None:
-            log.error("%s failed", name, exc_info=error)
-            self.admin.show_result(
-                translate("Kiosk", "Failed: {error}").format(
-                    error=str(error) or type(error).__name__
-                )
-            )
-            self.admin_result.emit(f"{name}_failed")
-            self.poll_printer()
-
-        self.worker.submit(job, on_done, on_error, name=name)
-
-    def test_print(self) -> None:
-        self._admin_job(
-            self.backend.test_print,
-            lambda _: translate("Kiosk", "A test ticket was sent to the printer."),
-            "test_print",
-        )
-
-    def reprint(self) -> None:
-        def done(code: Any) -> str:
-            if code is None:
-                return translate("Kiosk", "No ticket has been printed yet.")
-            return translate("Kiosk", "Ticket {code} was printed again.").format(code=code)
-
-        self._admin_job(self.backend.reprint_last, done, "reprint")
-
-    def set_paused(self, code: str, paused: bool) -> None:
-        def done(departments: list[DepartmentStatus]) -> str:
-            self.flow.set_departments(departments)
-            self.home.show_departments(departments, self.language)
-            self.admin.set_departments(departments)
-            self.update_home()
-            self.departments_changed.emit()
-            return ""
-
-        self._admin_job(lambda: self.backend.set_paused(code, paused), done, "pause")
