@@ -32,6 +32,7 @@ from kiosk.queue.errors import (
 )
 from kiosk.queue.events import EventType, append_event, bump_sequence, format_timestamp
 from kiosk.queue.models import CallRequest, Department, Event, Room, Ticket, TicketStatus
+from kiosk.wire import Department as DepartmentModel
 
 log = logging.getLogger(__name__)
 
@@ -132,29 +133,8 @@ class IssuedTicket:
     directions_en: str
 
 
-@dataclass(frozen=True)
-class DepartmentStatus:
-    code: str
-    name_vi: str
-    name_en: str
-    prefix: str
-    color: str
-    rooms: list[str]
-    directions_vi: str
-    directions_en: str
-    daily_capacity: int | None
-    issued_today: int
-    waiting: int
-    serving: int
-    estimated_wait_minutes: int
-    # None when tickets can be issued, else "inactive", "paused" or "full".
-    unavailable: str | None
-    # Room code -> its name, for what boards show and announce ("Phòng khám 101").
-    room_names_vi: dict[str, str] = field(default_factory=dict)
-    room_names_en: dict[str, str] = field(default_factory=dict)
-
-    def name(self, language: str) -> str:
-        return self.name_en if language == "en" and self.name_en else self.name_vi
+# A department with today's counts: the wire model itself (the kiosk's screen, the API).
+DepartmentStatus = DepartmentModel
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def ticket_out(ticket: TicketInfo) -> Ticket:
 
 
 def department_out(status: DepartmentStatus) -> Department:
-    return Department.model_validate(status, from_attributes=True)
+    return status  # the engine's department status is the wire model
 
 
 def queue_out(snapshot: QueueSnapshot, today: dict[str, int], cursor: int) -> Queue:
