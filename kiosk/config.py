@@ -187,6 +187,37 @@ class BoardConfig(_Section):
     history: int = Field(6, ge=1, le=20)
 
 
+class ConsoleConfig(_Section):
+    """The operations console at /admin and the Prometheus endpoint /metrics."""
+
+    session_hours: float = Field(10.0, gt=0, le=24 * 7)
+    # Failed logins for one name (or from one address) within the window before it locks.
+    login_max_failures: int = Field(5, ge=1, le=100)
+    login_window_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    # Each new device problem is POSTed here as JSON once (hospital chat, province centre).
+    webhook_url: str = ""
+    # /metrics answers a bearer token from this file, or a scraper from these networks.
+    metrics_token_file: str = ""
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("an http:// or https:// address, or empty")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"networks such as 10.0.0.0/8 ({item!r} is not one)") from None
+        return value
+
+
 class Config(_Section):
     hospital: HospitalConfig = Field(default_factory=HospitalConfig)
     kiosk: KioskConfig = Field(default_factory=KioskConfig)
@@ -196,6 +227,7 @@ class Config(_Section):
     queue: QueueConfig = Field(default_factory=QueueConfig)
     counter: CounterConfig = Field(default_factory=CounterConfig)
     board: BoardConfig = Field(default_factory=BoardConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
 
     source: str = Field("built-in defaults", exclude=True)
 

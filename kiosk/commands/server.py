@@ -68,6 +68,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke.add_argument("name", metavar="NAME")
     revoke.set_defaults(handler=cmd_revoke_device, long_running=False)
 
+    user = devices.add_parser(
+        "add-user",
+        parents=[common, db_option],
+        help="add a staff account for the console at /admin (or change its role and password)",
+        description="The password is asked twice at the terminal, or read as the first line "
+        "of standard input (never from the command line, where other users could see it).",
+    )
+    user.add_argument("name", metavar="NAME")
+    user.add_argument("--role", required=True, choices=("admin", "supervisor", "it"))
+    user.set_defaults(handler=cmd_add_user, long_running=False)
+
     sync = subparsers.add_parser(
         "sync", parents=[common], help="push this kiosk's events and pull the server's feed"
     )
@@ -97,6 +108,35 @@ def cmd_add_device(args: argparse.Namespace) -> int:
             raise CommandError(str(exc), EXIT_USAGE) from None
     print(f"device {args.name} added with role {args.role}; its token (shown only now):")
     print(token)
+    return 0
+
+
+def _read_password() -> str:
+    import getpass
+    import sys
+
+    if sys.stdin is None:
+        raise CommandError("no password: give it at the terminal or on standard input", EXIT_USAGE)
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise CommandError("the two passwords differ; nothing changed", EXIT_USAGE)
+    return first
+
+
+def cmd_add_user(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from server_sync.server.admin.accounts import AccountError, add_user
+
+    password = _read_password()
+    with _server_database(args) as (_, engine):
+        try:
+            add_user(engine, args.name, args.role, password, dt.datetime.now(dt.UTC))
+        except AccountError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+    print(f"user {args.name} can log in to /admin with the role {args.role}")
     return 0
 
 

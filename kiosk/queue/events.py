@@ -25,6 +25,8 @@ class EventType(enum.StrEnum):
     TRANSFERRED = "ticket.transferred"
     CANCELLED = "ticket.cancelled"
     DEVICE_STATUS = "device.status"
+    # The operations console paused (or resumed) a department for every kiosk.
+    DEPARTMENT_PAUSED = "department.paused"
 
 
 def bump_sequence(session: Session, name: str, start: int = 1) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -87,6 +88,9 @@ class Department(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Paused by staff for the day (the kiosk shows why); `active` is the seed's word.
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Paused for every kiosk from the operations console (a `department.paused` event).
+    hospital_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    hospital_pause_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
     directions_vi: Mapped[str] = mapped_column(String(300), default="")
     directions_en: Mapped[str] = mapped_column(String(300), default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
@@ -178,7 +182,11 @@ class Event(Base):
     synced_at: Mapped[dt.datetime | None]
     rejected_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("origin", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("origin", "seq"),
+        # The console's fleet page: each device's latest `device.status`.
+        Index("ix_events_type_origin_position", "type", "origin", "position"),
+    )
 
 
 class DeviceRole(enum.StrEnum):
@@ -225,3 +233,82 @@ class CallRequest(Base):
     # None: nobody was waiting when the request was answered.
     ticket_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[dt.datetime]
+
+
+# -- the operations console (server only; the tables exist on kiosks too, empty) ----------
+
+
+class StaffRole(enum.StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    IT = "it"
+
+
+class StaffUser(Base):
+    """A person who logs in to the console (devices keep their tokens)."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # `scrypt$N$r$p$salt$hash` (base64): a memory-hard hash from the standard library.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime]
+    disabled_at: Mapped[dt.datetime | None]
+
+
+class StaffSession(Base):
+    """A logged-in browser; in the database so every server process knows it."""
+
+    __tablename__ = "staff_sessions"
+
+    # sha256 hex of the cookie's random value: a stolen database holds no usable cookie.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginAttempt(Base):
+    """Every login attempt, for throttling across server processes (and for the record)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_login_attempts_name_at", "name", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where: every staff action in the console."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class FleetAlert(Base):
+    """A device problem already sent to the webhook (sent once, whichever process saw it)."""
+
+    __tablename__ = "fleet_alerts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    first_seen_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    cleared_at: Mapped[dt.datetime | None]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.queue.departments import apply_department_paused
 from kiosk.queue.errors import DuplicateNumber, InvalidTransition, QueueError, UnknownDepartment
 from kiosk.queue.events import EventType, parse_timestamp, store_event
 from kiosk.queue.models import Department, Event, Ticket, TicketStatus
@@ -168,6 +169,8 @@ def apply_remote_event(
         _apply_issued(session, event, trusted)
     elif event.type == EventType.DEVICE_STATUS:
         pass  # stored for staff; no ticket changes
+    elif event.type == EventType.DEPARTMENT_PAUSED:
+        apply_department_paused(session, event.department, event.data)
     elif trusted:
         _upsert(session, _snapshot(event, "ticket"))
         if event.type == EventType.TRANSFERRED:

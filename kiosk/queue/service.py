@@ -782,7 +782,7 @@ class QueueService:
     ) -> str | None:
         if not department.active:
             return "inactive"
-        if department.paused:
+        if department.paused or department.hospital_paused:
             return "paused"
         if department.daily_capacity is not None:
             issued = (counts or self._counts(session, department.code, day))["issued"]

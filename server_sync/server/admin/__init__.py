@@ -1,0 +1,17 @@
+"""The hospital's operations console at /admin: staff log in to watch the queues, the fleet of
+devices and the statistics; `/metrics` serves Prometheus."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server_sync.server.admin import pages
+
+
+def console_router() -> APIRouter:
+    router = APIRouter()
+    router.include_router(pages.router)
+    return router
+
+
+__all__ = ["console_router"]

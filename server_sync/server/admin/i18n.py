@@ -1,0 +1,87 @@
+"""The console's words: Vietnamese first, English one click away."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("vi", "en")
+
+TEXT: dict[str, tuple[str, str]] = {
+    "console": ("Bảng điều hành", "Operations console"),
+    "login": ("Đăng nhập", "Log in"),
+    "logout": ("Đăng xuất", "Log out"),
+    "name": ("Tên đăng nhập", "User name"),
+    "password": ("Mật khẩu", "Password"),
+    "wrong_login": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong user name or password."),
+    "throttled": (
+        "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
+        "Too many failed logins. Please try again in {minutes} min.",
+    ),
+    "forbidden": ("Bạn không có quyền xem trang này.", "You may not open this page."),
+    "csrf": (
+        "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thử lại.",
+        "The form has expired or is not valid. Please reload the page and try again.",
+    ),
+    "not_found": ("Không tìm thấy.", "Not found."),
+    "back": ("Quay lại", "Back"),
+    "monitor": ("Theo dõi hàng chờ", "Live monitor"),
+    "stats": ("Thống kê", "Statistics"),
+    "fleet": ("Thiết bị", "Fleet health"),
+    "audit": ("Nhật ký thao tác", "Audit log"),
+    "when": ("Thời điểm", "When"),
+    "who": ("Người thực hiện", "Who"),
+    "what": ("Thao tác", "Action"),
+    "target": ("Đối tượng", "Target"),
+    "detail": ("Chi tiết", "Detail"),
+    "address": ("Địa chỉ máy", "Address"),
+    "role_admin": ("Quản trị", "Administrator"),
+    "role_supervisor": ("Điều dưỡng trưởng / giám sát", "Supervisor"),
+    "role_it": ("Công nghệ thông tin", "IT"),
+    "department": ("Khoa", "Department"),
+    "waiting": ("Đang chờ", "Waiting"),
+    "called": ("Đã gọi", "Called"),
+    "served": ("Đã khám", "Served"),
+    "absent": ("Vắng mặt", "Absent"),
+    "cancelled": ("Đã huỷ", "Cancelled"),
+    "issued": ("Đã cấp số", "Issued"),
+    "longest_wait": ("Chờ lâu nhất", "Longest wait"),
+    "avg_wait": ("Chờ TB hôm nay", "Avg wait today"),
+    "rooms_active": ("Phòng đang gọi", "Rooms active"),
+    "minutes": ("phút", "min"),
+    "paused": ("Tạm dừng", "Paused"),
+    "paused_by_console": ("Tạm dừng trên mọi ki-ốt", "Paused on every kiosk"),
+    "paused_at_kiosk": ("Tạm dừng tại ki-ốt", "Paused at kiosk"),
+    "pause": ("Tạm dừng cấp số", "Pause issuing"),
+    "resume": ("Tiếp tục cấp số", "Resume issuing"),
+    "pause_reason": ("Lý do (hiện trên ki-ốt)", "Reason (shown on kiosks)"),
+    "open": ("Mở", "Open"),
+    "queue_of": ("Hàng chờ khoa", "Queue of"),
+    "code": ("Số", "Number"),
+    "priority": ("Ưu tiên", "Priority"),
+    "waited": ("Đã chờ", "Waited"),
+    "room": ("Phòng", "Room"),
+    "actions": ("Thao tác", "Actions"),
+    "cancel": ("Huỷ số", "Cancel"),
+    "transfer": ("Chuyển khoa", "Transfer"),
+    "requeue": ("Xếp lại hàng", "Requeue"),
+    "nobody_waiting": ("Không có ai đang chờ.", "Nobody is waiting."),
+    "live": ("Cập nhật trực tiếp", "Live"),
+    "offline": ("Mất kết nối — đang thử lại…", "Connection lost — retrying…"),
+    "absent_today": ("Vắng mặt hôm nay", "Absent today"),
+    "total": ("Tổng", "Total"),
+    "language_switch": ("English", "Tiếng Việt"),
+    "none": ("—", "—"),
+    "done": ("Đã thực hiện.", "Done."),
+    "error": ("Không thực hiện được", "Could not do it"),
+}
+
+
+def translator(language: str) -> Callable[..., str]:
+    index = 1 if language == "en" else 0
+
+    def t(key: str, **values: object) -> str:
+        pair = TEXT.get(key)
+        text = pair[index] if pair else key
+        return text.format(**values) if values else text
+
+    return t
