@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server_sync.server.admin import pages
+from server_sync.server.admin import monitor, pages
 
 
 def console_router() -> APIRouter:
     router = APIRouter()
     router.include_router(pages.router)
+    router.include_router(monitor.router)
     return router
 
 
