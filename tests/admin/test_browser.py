@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.admin.conftest import PASSWORD
+from tests.admin.conftest import PASSWORD, login_in_browser
 from tests.server_sync.conftest import LiveServer
 
 
@@ -34,3 +34,144 @@ def test_log_in_and_out_in_chromium(console: LiveServer, browser_page: Any) -> N
     page.wait_for_selector("h1:has-text('Audit log')")
     page.click("text=Log out")
     page.wait_for_url(f"{console.url}/admin/login")
+
+
+def test_the_monitor_updates_itself(
+    console: LiveServer, tokens: dict[str, str], browser_page: Any
+) -> None:
+    """A ticket issued at a kiosk and called at a counter shows on the open monitor, no reload."""
+    from kiosk.queue.service import QueueService
+    from tests.server_sync.conftest import Api
+
+    page = browser_page
+    login_in_browser(page, console.url, "lan")
+    page.wait_for_url(f"{console.url}/admin/monitor")
+    page.goto(f"{console.url}/admin/monitor?department=NOI")
+    page.evaluate("window.notReloaded = true")
+    kiosk = QueueService(console.app.state.kiosk.engine, origin="kiosk-direct")
+    issued = kiosk.issue("NOI").ticket
+    row = page.locator(f"#waiting-list tr[data-ticket='{issued.code}']")
+    row.wait_for(timeout=15_000)
+    assert page.inner_text("#departments tr[data-code='NOI'] td.waiting") == "1"
+    counter = Api(console.url, tokens["counter"])
+    assert counter.post("/api/v1/departments/NOI/call-next", json={"room": "101"}).ok
+    page.locator("#called-list", has_text=issued.code).wait_for(timeout=15_000)
+    called = "#departments tr[data-code='NOI'] td.called"
+    page.wait_for_function(
+        f"document.querySelector(\"{called}\").textContent === '1'", timeout=15_000
+    )
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_supervisor_cannot_open_it_pages_in_the_browser(
+    console: LiveServer, browser_page: Any
+) -> None:
+    page = browser_page
+    login_in_browser(page, console.url, "lan")
+    page.wait_for_url(f"{console.url}/admin/monitor")
+    answer = page.goto(f"{console.url}/admin/fleet")
+    assert answer is not None and answer.status == 403
+    assert "không có quyền" in page.inner_text("main")
+    assert page.locator("nav a[href='/admin/fleet']").count() == 0
+
+
+def _busy_morning(console: LiveServer, tokens: dict[str, str]) -> None:
+    """Queues in every department, some calls, a paused department, three kiosks reporting."""
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from kiosk.devicestatus import build_device_status
+    from kiosk.queue.departments import pause_department
+    from kiosk.queue.service import QueueService
+    from server_sync.server.devices import add_device
+
+    engine = console.app.state.kiosk.engine
+    service = QueueService(engine, origin="kiosk-hall-1")
+    codes = service.department_codes()
+    for index, code in enumerate(codes):
+        for n in range(3 + (index * 7) % 17):
+            service.issue(code, "elderly_75" if n % 9 == 4 else None)
+        for room in ("101", "102")[: 1 + index % 2]:
+            called = service.call_next(code, room)
+            if called and index % 3 == 0:
+                service.serve(called.id)
+                service.call_next(code, room)
+    with service.transaction() as session:
+        pause_department(
+            session,
+            origin="server",
+            code=codes[2],
+            paused=True,
+            reason="Bác sĩ đi hội chẩn đến 10 giờ",
+            by="lan",
+            now=service.now(),
+        )
+    now = dt.datetime.now(dt.UTC)
+    reports = {
+        "kiosk-hall-1": build_device_status(
+            version="0.2.0",
+            printer="online",
+            last_ticket="A031",
+            last_ticket_at=now,
+            disk_free_bytes=40 * 1024**3,
+            clock_offset_seconds=0.4,
+        ),
+        "kiosk-hall-2": build_device_status(
+            version="0.2.0",
+            printer="paper_out",
+            printer_detail="paper end sensor",
+            last_ticket="B118",
+            last_ticket_at=now - dt.timedelta(minutes=7),
+            disk_free_bytes=38 * 1024**3,
+            clock_offset_seconds=1.2,
+            unsynced=3,
+        ),
+        "kiosk-east": build_device_status(
+            version="0.1.0",
+            printer="paper_near_end",
+            last_ticket="C007",
+            last_ticket_at=now - dt.timedelta(minutes=2),
+            disk_free_bytes=700 * 1024**2,
+            clock_offset_seconds=-48.0,
+            paused_departments=[codes[0]],
+        ),
+    }
+    for name, data in reports.items():
+        add_device(engine, name, "kiosk")
+        QueueService(engine, origin=name).record_device_status(data)
+    with Session(engine) as session, session.begin():
+        from kiosk.queue.models import Device
+
+        for device in session.query(Device).all():
+            device.last_seen_at = now
+
+
+def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: Any) -> None:
+    """Monitor, fleet and the login at 1366×768 and 1920×1080; KIOSK_SCREENSHOT_DIR keeps them
+    (docs/images for the README), else they go to the test's temporary directory."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    _busy_morning(console, tokens)
+    target = Path(os.environ.get("KIOSK_SCREENSHOT_DIR") or tempfile.mkdtemp())
+    page = browser_page
+    login_in_browser(page, console.url, "an")
+    page.wait_for_url(f"{console.url}/admin/monitor")
+    shots = {
+        "monitor": "/admin/monitor?department=NOI",
+        "fleet": "/admin/fleet",
+    }
+    for width, height in ((1366, 768), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        for name, path in shots.items():
+            page.goto(f"{console.url}{path}")
+            page.wait_for_load_state("networkidle") if name != "monitor" else None
+            # Nothing sticks out sideways at this width.
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} at {width}x{height} overflows by {overflow} px"
+            page.screenshot(path=str(target / f"console-{name}-{width}x{height}.png"))
+    assert page.locator("#fleet tbody tr").first.get_attribute("data-device") == "kiosk-hall-2"

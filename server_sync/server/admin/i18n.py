@@ -72,6 +72,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "language_switch": ("English", "Tiếng Việt"),
     "none": ("—", "—"),
     "done": ("Đã thực hiện.", "Done."),
+    "device": ("Thiết bị", "Device"),
+    "state": ("Tình trạng", "State"),
+    "last_contact": ("Liên lạc gần nhất", "Last contact"),
+    "version": ("Phiên bản", "Version"),
+    "printer": ("Máy in", "Printer"),
+    "last_ticket": ("Phiếu in gần nhất", "Last ticket"),
+    "clock_offset": ("Lệch giờ", "Clock offset"),
+    "unsynced": ("Chưa gửi", "Unsynced"),
+    "rejected": ("Bị từ chối", "Rejected"),
+    "disk_free": ("Đĩa trống", "Disk free"),
+    "never": ("chưa bao giờ", "never"),
     "error": ("Không thực hiện được", "Could not do it"),
 }
 

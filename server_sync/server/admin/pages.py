@@ -26,6 +26,7 @@ from server_sync.server.admin.web import (
     ConsoleRoute,
     CsrfFailed,
     FormDep,
+    ItStaff,
     StaffDep,
     client_address,
     is_https,
@@ -149,6 +150,14 @@ def audit_page(
 ) -> Response:
     lines = recent_audit(state.engine, limit=300, user=user or None)
     return render(request, "audit.html", staff=staff, lines=lines, tz=state.config.hospital.tz)
+
+
+@router.get("/fleet")
+def fleet_page(request: Request, state: StateDep, staff: ItStaff) -> Response:
+    from server_sync.server.admin.fleet import fleet
+
+    lines = fleet(state.engine, state.now())
+    return render(request, "fleet.html", staff=staff, lines=lines, tz=state.config.hospital.tz)
 
 
 @router.get("/static/{name}")
