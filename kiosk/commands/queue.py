@@ -52,9 +52,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     issue.set_defaults(handler=cmd_issue)
 
     report = subparsers.add_parser(
-        "report", parents=[common], help="one day's tickets, waits and service times"
+        "report",
+        parents=[common],
+        help="tickets, waits and service times (median, p90) of a day or a range of days",
     )
     report.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="default: today")
+    report.add_argument(
+        "--from", dest="start", type=_date, metavar="YYYY-MM-DD", help="first day of a range"
+    )
+    report.add_argument(
+        "--to", dest="end", type=_date, metavar="YYYY-MM-DD", help="last day (default: --from)"
+    )
     report.add_argument("--format", choices=("json", "csv"), default="json")
     report.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
     report.set_defaults(handler=cmd_report)
@@ -175,13 +183,27 @@ def _mean(values: list[float | None]) -> float | None:
     return round(statistics.fmean(present), 1) if present else None
 
 
-def build_report(service: QueueService, day: dt.date) -> dict[str, Any]:
-    tickets = service.tickets_on(day)
+MAX_REPORT_DAYS = 366
+
+
+def build_report(service: QueueService, day: dt.date, end: dt.date | None = None) -> dict[str, Any]:
+    """Tickets of `day` (or of `day`..`end`) and per department counts, means, medians, p90s
+    (the medians and p90s are the console's statistics: `kiosk.queue.stats`)."""
+    from kiosk.queue.stats import statistics
+
+    end = end or day
+    tickets = [
+        ticket
+        for offset in range((end - day).days + 1)
+        for ticket in service.tickets_on(day + dt.timedelta(days=offset))
+    ]
     rows = [_report_row(t) for t in tickets]
+    figures = {f.code: f for f in statistics(service.engine, day, end, service.tz).departments}
     departments = []
     for code in sorted({t.department for t in tickets}):
         mine = [r for r in rows if r["department"] == code]
         by_status = [r["status"] for r in mine]
+        figure = figures[code]
         departments.append(
             {
                 "code": code,
@@ -192,9 +214,18 @@ def build_report(service: QueueService, day: dt.date) -> dict[str, Any]:
                 "waiting": by_status.count(TicketStatus.WAITING),
                 "avg_wait_minutes": _mean([r["wait_minutes"] for r in mine]),
                 "avg_service_minutes": _mean([r["service_minutes"] for r in mine]),
+                "median_wait_minutes": figure.median_wait,
+                "p90_wait_minutes": figure.p90_wait,
+                "median_service_minutes": figure.median_service,
+                "p90_service_minutes": figure.p90_service,
             }
         )
-    return {"date": day.isoformat(), "tickets": rows, "departments": departments}
+    period: dict[str, Any] = (
+        {"date": day.isoformat()}
+        if end == day
+        else {"from": day.isoformat(), "to": end.isoformat()}
+    )
+    return {**period, "tickets": rows, "departments": departments}
 
 
 def _report_row(ticket: TicketInfo) -> dict[str, Any]:
@@ -219,7 +250,19 @@ def _report_row(ticket: TicketInfo) -> dict[str, Any]:
 
 def cmd_report(args: argparse.Namespace) -> int:
     service = open_service(args)
-    report = build_report(service, args.date or service.service_date())
+    if args.start is not None and args.date is not None:
+        raise CommandError("give --date, or a range with --from and --to, not both", EXIT_USAGE)
+    if args.start is not None:
+        end = args.end or args.start
+        if end < args.start or (end - args.start).days >= MAX_REPORT_DAYS:
+            raise CommandError(
+                f"--to must be on or after --from, at most {MAX_REPORT_DAYS} days", EXIT_USAGE
+            )
+        report = build_report(service, args.start, end)
+    elif args.end is not None:
+        raise CommandError("--to needs --from", EXIT_USAGE)
+    else:
+        report = build_report(service, args.date or service.service_date())
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0

@@ -175,3 +175,39 @@ def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: 
             assert overflow <= 0, f"{name} at {width}x{height} overflows by {overflow} px"
             page.screenshot(path=str(target / f"console-{name}-{width}x{height}.png"))
     assert page.locator("#fleet tbody tr").first.get_attribute("data-device") == "kiosk-hall-2"
+
+
+def test_statistics_charts_and_downloads_in_chromium(
+    console: LiveServer, sqlite_url: str, browser_page: Any, tmp_path: Any
+) -> None:
+    from openpyxl import load_workbook
+
+    from tests.admin.test_statistics import REPORT_FIELDS, a_morning, kiosk_report
+
+    day = a_morning(console.app.state.kiosk.engine)
+    report = kiosk_report(sqlite_url, day)
+    page = browser_page
+    login_in_browser(page, console.url, "lan")
+    page.wait_for_url(f"{console.url}/admin/monitor")
+    page.goto(f"{console.url}/admin/stats?period=day&date={day}")
+    for chart in ("#chart-arrivals", "#chart-calls", "#chart-heat"):
+        assert page.locator(chart).is_visible()
+    bars = page.locator("#chart-arrivals rect.bar")
+    drawn = sum(int(bars.nth(i).get_attribute("data-value") or 0) for i in range(bars.count()))
+    assert drawn == sum(int(d["issued"]) for d in report.values())  # type: ignore[call-overload]
+    for code, expected in report.items():
+        row = page.locator(f"#stats-table tr[data-code='{code}']")
+        for theirs, ours in REPORT_FIELDS.items():
+            shown = row.locator(f"td[data-field='{ours}']").inner_text().split(" ")[0]
+            value = expected[theirs]
+            assert shown == ("—" if value is None else str(value)), (code, ours)
+    with page.expect_download() as csv_download:
+        page.click("#download-csv")
+    csv_path = tmp_path / "stats.csv"
+    csv_download.value.save_as(csv_path)
+    assert "NOI" in csv_path.read_text(encoding="utf-8-sig")
+    with page.expect_download() as xlsx_download:
+        page.click("#download-xlsx")
+    xlsx_path = tmp_path / "stats.xlsx"
+    xlsx_download.value.save_as(xlsx_path)
+    assert load_workbook(xlsx_path)["Departments"]["A2"].value is not None

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server_sync.server.admin import monitor, pages
+from server_sync.server.admin import monitor, pages, statistics
 
 
 def console_router() -> APIRouter:
     router = APIRouter()
     router.include_router(pages.router)
     router.include_router(monitor.router)
+    router.include_router(statistics.router)
     return router
 
 

@@ -83,6 +83,26 @@ TEXT: dict[str, tuple[str, str]] = {
     "rejected": ("Bị từ chối", "Rejected"),
     "disk_free": ("Đĩa trống", "Disk free"),
     "never": ("chưa bao giờ", "never"),
+    "period": ("Khoảng thời gian", "Period"),
+    "period_day": ("Ngày", "Day"),
+    "period_week": ("Tuần", "Week"),
+    "period_month": ("Tháng", "Month"),
+    "date": ("Ngày", "Date"),
+    "show": ("Xem", "Show"),
+    "median_wait": ("Chờ (trung vị)", "Wait (median)"),
+    "p90_wait": ("Chờ (p90)", "Wait (p90)"),
+    "median_service": ("Khám (trung vị)", "Service (median)"),
+    "p90_service": ("Khám (p90)", "Service (p90)"),
+    "minutes_note": (
+        "Thời gian tính bằng phút; ▲▼ so với kỳ trước cùng độ dài. p90: 9 trên 10 người "
+        "chờ không lâu hơn.",
+        "Times in minutes; ▲▼ against the previous period of the same length. p90: 9 in 10 "
+        "patients waited no longer.",
+    ),
+    "arrivals_per_hour": ("Số người lấy số theo giờ", "Arrivals per hour"),
+    "calls_per_hour": ("Số lượt gọi theo giờ", "Calls per hour"),
+    "busiest_hours": ("Giờ đông nhất (thứ × giờ)", "Busiest hours (weekday × hour)"),
+    "weekdays": ("Thứ 2,Thứ 3,Thứ 4,Thứ 5,Thứ 6,Thứ 7,CN", "Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
     "error": ("Không thực hiện được", "Could not do it"),
 }
 

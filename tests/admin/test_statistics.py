@@ -1,0 +1,156 @@
+"""Statistics: the same figures as `kiosk report`, as charts, CSV and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from kiosk.queue.service import QueueService
+from kiosk.queue.stats import percentile, period_range, previous_range
+from tests.admin.conftest import Browserless
+from tests.conftest import ROOT, FakeClock
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+REPORT_FIELDS = {
+    "issued": "issued",
+    "served": "served",
+    "no_show": "absent",
+    "cancelled": "cancelled",
+    "median_wait_minutes": "median_wait_minutes",
+    "p90_wait_minutes": "p90_wait_minutes",
+    "median_service_minutes": "median_service_minutes",
+    "p90_service_minutes": "p90_service_minutes",
+}
+
+
+def test_periods_and_percentiles() -> None:
+    day = dt.date(2026, 12, 2)  # a Wednesday
+    assert period_range("day", day) == (day, day)
+    assert period_range("week", day) == (dt.date(2026, 11, 30), dt.date(2026, 12, 6))
+    assert period_range("month", day) == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+    assert previous_range(dt.date(2026, 11, 30), dt.date(2026, 12, 6)) == (
+        dt.date(2026, 11, 23),
+        dt.date(2026, 11, 29),
+    )
+    assert percentile([], 0.5) is None
+    assert percentile([4, 1, 3, 2], 0.5) == 2.5
+    assert percentile(list(range(1, 11)), 0.9) == 9.1
+
+
+def a_morning(engine: Engine) -> dt.date:
+    """Today from 07:00 local: 30 patients in three departments, most called and served."""
+    today = dt.datetime.now(TZ).date()
+    clock = FakeClock(dt.datetime.combine(today, dt.time(7, 0), TZ).astimezone(dt.UTC))
+    service = QueueService(engine, origin="kiosk-direct", clock=clock)
+    issued = []
+    for n in range(30):
+        issued.append(service.issue(("NOI", "NHI", "NGOAI")[n % 3]).ticket)
+        clock.advance(minutes=2 + n % 5)
+    for n, ticket in enumerate(issued[:24]):
+        called = service.call_next(ticket.department, "101")
+        assert called is not None
+        clock.advance(minutes=3 + n % 7)
+        if n % 6 == 5:
+            service.no_show(called.id)
+        else:
+            service.serve(called.id)
+    service.cancel(issued[-1].id)
+    return today
+
+
+def kiosk_report(database_url: str, day: dt.date) -> dict[str, dict[str, object]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "report", "--database", database_url, "--date", str(day)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    return {d["code"]: d for d in json.loads(done.stdout)["departments"]}
+
+
+def test_csv_and_xlsx_hold_the_figures_of_kiosk_report(
+    server_engine: Engine, database_url: str, as_staff: Callable[[str], Browserless]
+) -> None:
+    from openpyxl import load_workbook
+
+    day = a_morning(server_engine)
+    report = kiosk_report(database_url, day)
+    supervisor = as_staff("lan")
+    page = supervisor.get(f"/admin/stats?period=day&date={day}")
+    assert page.status_code == 200 and "chart-arrivals" in page.text
+
+    answer = supervisor.get(f"/admin/stats.csv?period=day&date={day}")
+    assert answer.headers["Content-Type"].startswith("text/csv")
+    text = answer.content.decode("utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(text.split("\r\n\r\n")[0])))
+    by_code = {row["code"]: row for row in table if row["code"]}
+    assert set(by_code) == set(report)
+    for code, expected in report.items():
+        for theirs, ours in REPORT_FIELDS.items():
+            value = expected[theirs]
+            assert by_code[code][ours] == ("" if value is None else str(value)), (code, ours)
+
+    answer = supervisor.get(f"/admin/stats.xlsx?period=day&date={day}")
+    book = load_workbook(io.BytesIO(answer.content))
+    sheet = book["Departments"]
+    header = [c.value for c in sheet[1]]
+    cells = {
+        row[0]: dict(zip(header, row, strict=True))
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+        if row[0]
+    }
+    for code, expected in report.items():
+        for theirs, ours in REPORT_FIELDS.items():
+            assert cells[code][ours] == expected[theirs], (code, ours)
+    hours = {row[0]: row[1] for row in book["Hours"].iter_rows(min_row=2, values_only=True)}
+    assert sum(hours.values()) == sum(int(d["issued"]) for d in report.values())  # type: ignore[call-overload]
+
+
+def test_week_and_month_and_bad_periods(as_staff: Callable[[str], Browserless]) -> None:
+    supervisor = as_staff("lan")
+    assert supervisor.get("/admin/stats?period=week").status_code == 200
+    assert supervisor.get("/admin/stats?period=month&date=2026-02-10").status_code == 200
+    assert supervisor.get("/admin/stats?period=year").status_code == 422
+    assert as_staff("minh").get("/admin/stats").status_code == 403
+
+
+def test_kiosk_report_takes_a_range(sqlite_url: str) -> None:
+    from kiosk.queue.db import open_database
+    from tests.conftest import seed
+
+    engine = open_database(sqlite_url)
+    seed(engine)
+    day = a_morning(engine)
+    engine.dispose()
+    base = [sys.executable, "-m", "kiosk", "report", "--database", sqlite_url]
+    done = subprocess.run(
+        [*base, "--from", str(day - dt.timedelta(days=6)), "--to", str(day)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    assert report["to"] == str(day) and len(report["tickets"]) == 30
+    assert {d["code"] for d in report["departments"]} == {"NOI", "NHI", "NGOAI"}
+    assert all(d["p90_wait_minutes"] >= d["median_wait_minutes"] for d in report["departments"])
+    wrong = subprocess.run(
+        [*base, "--from", str(day), "--to", str(day - dt.timedelta(days=1))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert wrong.returncode == 2 and "--to" in wrong.stderr
