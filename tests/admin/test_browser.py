@@ -147,6 +147,47 @@ def _busy_morning(console: LiveServer, tokens: dict[str, str]) -> None:
             device.last_seen_at = now
 
 
+def _yesterday() -> str:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return str(dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date() - dt.timedelta(days=1))
+
+
+def _past_weeks(console: LiveServer, days: int = 27) -> None:
+    """Four weeks of mornings: busier early in the week and between 7 and 10 o'clock."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from kiosk.queue.service import QueueService
+    from tests.conftest import FakeClock
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    engine = console.app.state.kiosk.engine
+    today = dt.datetime.now(tz).date()
+    for back in range(days, 0, -1):
+        day = today - dt.timedelta(days=back)
+        if day.weekday() == 6:
+            continue
+        clock = FakeClock(dt.datetime.combine(day, dt.time(6, 30), tz).astimezone(dt.UTC))
+        service = QueueService(engine, origin="kiosk-history", clock=clock)
+        crowd = 26 - 3 * day.weekday()
+        for n in range(crowd + 4):
+            if n < crowd:
+                service.issue(("NOI", "NHI", "NGOAI", "SAN")[n % 4])
+            clock.advance(minutes=3 + (n * 7) % 9 + (8 if n > crowd * 0.6 else 0))
+            if n >= 3:
+                for code in ("NOI", "NHI", "NGOAI", "SAN")[(n % 2) :: 2]:
+                    called = service.call_next(code, "101")
+                    if called is None:
+                        continue
+                    clock.advance(minutes=1 + (n * 5) % 4)
+                    if n % 8 == 7:
+                        service.no_show(called.id)
+                    else:
+                        service.serve(called.id)
+
+
 def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: Any) -> None:
     """Monitor, fleet and the login at 1366×768 and 1920×1080; KIOSK_SCREENSHOT_DIR keeps them
     (docs/images for the README), else they go to the test's temporary directory."""
@@ -154,6 +195,7 @@ def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: 
     import tempfile
     from pathlib import Path
 
+    _past_weeks(console)
     _busy_morning(console, tokens)
     target = Path(os.environ.get("KIOSK_SCREENSHOT_DIR") or tempfile.mkdtemp())
     page = browser_page
@@ -162,6 +204,8 @@ def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: 
     shots = {
         "monitor": "/admin/monitor?department=NOI",
         "fleet": "/admin/fleet",
+        # The month of yesterday: the four weeks of history above.
+        "stats": f"/admin/stats?period=month&date={_yesterday()}",
     }
     for width, height in ((1366, 768), (1920, 1080)):
         page.set_viewport_size({"width": width, "height": height})
@@ -174,6 +218,7 @@ def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: 
             )
             assert overflow <= 0, f"{name} at {width}x{height} overflows by {overflow} px"
             page.screenshot(path=str(target / f"console-{name}-{width}x{height}.png"))
+    page.goto(f"{console.url}/admin/fleet")
     assert page.locator("#fleet tbody tr").first.get_attribute("data-device") == "kiosk-hall-2"
 
 

@@ -88,6 +88,10 @@ def test_seed_issue_three_times_and_report(env: dict[str, str]) -> None:
             "waiting": 4,
             "avg_wait_minutes": None,
             "avg_service_minutes": None,
+            "median_wait_minutes": None,
+            "p90_wait_minutes": None,
+            "median_service_minutes": None,
+            "p90_service_minutes": None,
         }
     ]
     text = run("report", "--format", "csv", "--date", report["date"], env=env).stdout

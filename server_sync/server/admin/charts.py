@@ -69,7 +69,8 @@ def heat_map(
     peak = max((max(row[h] for h in hours) for row in grid), default=0) or 1
     parts = [
         f'<svg id="{escape(chart_id)}" class="chart-svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {FONT}>'
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg" {FONT}>'
     ]
     for column, hour in enumerate(hours):
         parts.append(
