@@ -24,7 +24,7 @@ from kiosk.queue.errors import (
 )
 from kiosk.queue.service import Clock, QueueService, utc_now
 from server_sync.server import feed, pages, routes
-from server_sync.server.admin import console_router
+from server_sync.server.admin import console_router, install_metrics
 from server_sync.server.deps import ApiError, ServerState, server_version
 from server_sync.server.notify import FeedNotifier, PostgresListener
 
@@ -110,6 +110,7 @@ def create_app(
     app.include_router(feed.router)
     app.include_router(pages.router)
     app.include_router(console_router())
+    install_metrics(app)
     _install_error_handlers(app)
     return app
 

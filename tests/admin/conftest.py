@@ -18,6 +18,7 @@ from kiosk.config import Config
 from server_sync.server.admin.accounts import add_user
 from tests.server_sync.conftest import (  # noqa: F401 - fixtures
     LiveServer,
+    live,
     make_server,
     server_config,
     server_engine,
