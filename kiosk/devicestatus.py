@@ -20,6 +20,15 @@ from kiosk.queue.models import Department, Event, Ticket
 MAX_REASONS = 5
 
 
+def kiosk_version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("hospital-queue-kiosk")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 def build_device_status(
     *,
     version: str,

@@ -188,12 +188,26 @@ class KioskBackend:
         # A printer that stops issuing is a warning: `journalctl -p warning` must show it.
         level = logging.INFO if health.can_issue else logging.WARNING
         log.log(level, "printer is now %s %s", health.state, health.detail)
+        self.report_status()
+
+    def report_status(self) -> None:
+        """A `device.status` event with printer, disk, sync and version (the console's fleet)."""
+        from kiosk.devicestatus import collect_device_status, kiosk_version
+
+        health = self._last_health or READY
+        database = make_url(str(self.service.engine.url)).database
         try:
-            self.service.record_device_status(
-                {"printer": health.state, "can_issue": health.can_issue, "detail": health.detail}
+            status = collect_device_status(
+                self.service.engine,
+                self.service.origin,
+                version=kiosk_version(),
+                printer=health.state,
+                printer_detail=health.detail,
+                data_dir=Path(database).parent if database else None,
             )
+            self.service.record_device_status({**status, "can_issue": health.can_issue})
         except Exception:
-            log.exception("could not record the printer status event")
+            log.exception("could not record the device status event")
 
     def issue(self, department_code: str, priority: str | None, language: str) -> TicketView:
         """Commit a ticket and print it; raise PrinterNotReady or TicketNotPrinted."""
@@ -233,6 +247,7 @@ class KioskBackend:
 
     def set_paused(self, department_code: str, paused: bool) -> list[DepartmentStatus]:
         self.service.set_paused(department_code, paused)
+        self.report_status()  # the console shows the kiosk's own pauses too
         log.info("department %s %s by staff", department_code, "paused" if paused else "resumed")
         return self.service.departments()
 

@@ -217,7 +217,10 @@ def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: 
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"{name} at {width}x{height} overflows by {overflow} px"
-            page.screenshot(path=str(target / f"console-{name}-{width}x{height}.png"))
+            page.screenshot(
+                path=str(target / f"console-{name}-{width}x{height}.png"),
+                full_page=name == "stats",
+            )
     page.goto(f"{console.url}/admin/fleet")
     assert page.locator("#fleet tbody tr").first.get_attribute("data-device") == "kiosk-hall-2"
 

@@ -16,7 +16,7 @@ def bar_chart(
     title: str,
     color: str = "#0b5cad",
     chart_id: str,
-    width: int = 720,
+    width: int = 600,
     height: int = 260,
 ) -> str:
     """Vertical bars with their values above them and the labels below."""
@@ -41,11 +41,11 @@ def bar_chart(
         )
         if value:
             parts.append(
-                f'<text x="{x + slot * 0.35:.1f}" y="{y - 4:.1f}" font-size="11" '
+                f'<text x="{x + slot * 0.35:.1f}" y="{y - 4:.1f}" font-size="13" '
                 f'text-anchor="middle" fill="#1b1f23">{value}</text>'
             )
         parts.append(
-            f'<text x="{x + slot * 0.35:.1f}" y="{height - 10}" font-size="11" '
+            f'<text x="{x + slot * 0.35:.1f}" y="{height - 10}" font-size="13" '
             f'text-anchor="middle" fill="#57606a">{escape(label)}</text>'
         )
     parts.append("</svg>")
@@ -74,7 +74,7 @@ def heat_map(
     ]
     for column, hour in enumerate(hours):
         parts.append(
-            f'<text x="{left + column * cell_w + cell_w / 2}" y="14" font-size="11" '
+            f'<text x="{left + column * cell_w + cell_w / 2}" y="14" font-size="13" '
             f'text-anchor="middle" fill="#57606a">{hour}h</text>'
         )
     for row_index, (row, label) in enumerate(zip(grid, row_labels, strict=True)):
@@ -102,7 +102,7 @@ def heat_map(
             )
             if value:
                 parts.append(
-                    f'<text x="{x + cell_w / 2 - 1}" y="{y + cell_h / 2 + 4}" font-size="11" '
+                    f'<text x="{x + cell_w / 2 - 1}" y="{y + cell_h / 2 + 4}" font-size="13" '
                     f'text-anchor="middle" fill="{ink}">{value}</text>'
                 )
     parts.append("</svg>")
