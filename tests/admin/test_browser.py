@@ -85,18 +85,24 @@ def _busy_morning(console: LiveServer, tokens: dict[str, str]) -> None:
     from kiosk.queue.departments import pause_department
     from kiosk.queue.service import QueueService
     from server_sync.server.devices import add_device
+    from tests.conftest import FakeClock
 
     engine = console.app.state.kiosk.engine
-    service = QueueService(engine, origin="kiosk-hall-1")
-    codes = service.department_codes()
-    for index, code in enumerate(codes):
+    clock = FakeClock(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=100))
+    service = QueueService(engine, origin="kiosk-hall-1", clock=clock)
+    departments = service.departments()
+    for index, department in enumerate(departments):
         for n in range(3 + (index * 7) % 17):
-            service.issue(code, "elderly_75" if n % 9 == 4 else None)
-        for room in ("101", "102")[: 1 + index % 2]:
-            called = service.call_next(code, room)
+            service.issue(department.code, "elderly_75" if n % 9 == 4 else None)
+            clock.advance(seconds=20 + (n * 37) % 60)
+    for index, department in enumerate(departments):
+        for room in department.rooms[: 1 + index % 2]:
+            called = service.call_next(department.code, room)
+            clock.advance(minutes=1)
             if called and index % 3 == 0:
                 service.serve(called.id)
-                service.call_next(code, room)
+                service.call_next(department.code, room)
+    codes = [d.code for d in departments]
     with service.transaction() as session:
         pause_department(
             session,

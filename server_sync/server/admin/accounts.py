@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.queue.models import AuditEntry, LoginAttempt, StaffRole, StaffSession, StaffUser
 
-log = logging.getLogger("kiosk.server")
+log = logging.getLogger(__name__)
 
 ROLES = tuple(str(role) for role in StaffRole)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
