@@ -25,6 +25,7 @@ from kiosk.queue.errors import (
 from kiosk.queue.service import Clock, QueueService, utc_now
 from server_sync.server import feed, pages, routes
 from server_sync.server.admin import console_router, install_metrics
+from server_sync.server.admin.alerts import alert_loop
 from server_sync.server.deps import ApiError, ServerState, server_version
 from server_sync.server.notify import FeedNotifier, PostgresListener
 
@@ -89,6 +90,9 @@ def create_app(
             listener = PostgresListener(engine, notifier)
             await asyncio.to_thread(listener.start)
         end_of_day = asyncio.create_task(_close_stale_tickets_periodically(state))
+        alerts = None
+        if config.console.webhook_url:
+            alerts = asyncio.create_task(alert_loop(engine, config.console.webhook_url, state.now))
         log.info("server ready on a %s database", engine.dialect.name)
         try:
             yield
@@ -96,6 +100,10 @@ def create_app(
             end_of_day.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await end_of_day
+            if alerts is not None:
+                alerts.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await alerts
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
 
