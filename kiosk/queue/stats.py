@@ -11,9 +11,10 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Integer, func, select
 
 from kiosk.queue.db import read_session
 from kiosk.queue.models import Department, Ticket, TicketStatus
@@ -51,12 +52,6 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     low, high = math.floor(position), math.ceil(position)
     value = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
     return round(value, 1)
-
-
-def _minutes(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
-    if start is None or end is None or end < start:
-        return None
-    return (end - start).total_seconds() / 60
 
 
 @dataclass
@@ -118,6 +113,32 @@ class Statistics:
         return total
 
 
+def _minutes_between(dialect: str, start: Any, end: Any) -> Any:
+    """SQL for the minutes from `start` to `end` (a float), computed by the database."""
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start) / 60.0
+    return (func.julianday(end) - func.julianday(start)) * 1440.0
+
+
+def _local_hour_and_weekday(dialect: str, column: Any, tz: ZoneInfo, day: dt.date) -> Any:
+    """SQL for (local hour, weekday with Monday = 0) of a UTC timestamp column."""
+    if dialect == "postgresql":
+        local = func.timezone(str(tz.key), column)
+        return (
+            func.extract("hour", local),
+            func.extract("isodow", local) - 1,
+        )
+    # SQLite keeps UTC text: shift by the zone's offset on that day (no daylight saving in
+    # Vietnam; elsewhere an hour may land in its neighbour on the night of the change).
+    offset = tz.utcoffset(dt.datetime.combine(day, dt.time(12)))
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    shift = f"{minutes:+d} minutes"
+    return (
+        func.cast(func.strftime("%H", column, shift), Integer),
+        (func.cast(func.strftime("%w", column, shift), Integer) + 6) % 7,
+    )
+
+
 def statistics(
     engine: Engine,
     start: dt.date,
@@ -126,8 +147,10 @@ def statistics(
     department: str | None = None,
 ) -> Statistics:
     """Per department over service dates `start`..`end` (inclusive), with hourly profiles in
-    the hospital's local time."""
+    the hospital's local time. Counts, durations and hours are computed by the database; only
+    the durations come back, to be sorted for their median and p90."""
     tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
+    dialect = engine.dialect.name
     in_range = [Ticket.service_date >= start, Ticket.service_date <= end]
     if department:
         in_range.append(Ticket.department_code == department)
@@ -168,32 +191,38 @@ def statistics(
                 figure.transferred += total
             elif status == S.WAITING:
                 figure.waiting += total
-        for code, number, status, queued, issued, called, last_called, finished in session.execute(
-            select(
-                Ticket.department_code,
-                Ticket.number,
-                Ticket.status,
-                Ticket.queued_at,
-                Ticket.issued_at,
-                Ticket.called_at,
-                Ticket.last_called_at,
-                Ticket.finished_at,
-            ).where(*in_range)
+        wait = _minutes_between(dialect, Ticket.queued_at, Ticket.called_at)
+        for code, minutes in session.execute(
+            select(Ticket.department_code, wait).where(*in_range, Ticket.called_at.is_not(None))
         ):
-            figure = line(code)
-            wait = _minutes(queued, called)
-            if wait is not None:
-                figure.waits.append(wait)
-            if status == S.SERVED:
-                service = _minutes(last_called, finished)
-                if service is not None:
-                    figure.services.append(service)
-            if number is not None:
-                local = issued.astimezone(tz)
-                arrivals[local.hour] += 1
-                heat[local.weekday()][local.hour] += 1
-            if called is not None:
-                calls[called.astimezone(tz).hour] += 1
+            if minutes is not None and minutes >= 0:
+                line(code).waits.append(float(minutes))
+        service = _minutes_between(dialect, Ticket.last_called_at, Ticket.finished_at)
+        for code, minutes in session.execute(
+            select(Ticket.department_code, service).where(
+                *in_range,
+                Ticket.status == S.SERVED,
+                Ticket.last_called_at.is_not(None),
+                Ticket.finished_at.is_not(None),
+            )
+        ):
+            if minutes is not None and minutes >= 0:
+                line(code).services.append(float(minutes))
+        hour, weekday = _local_hour_and_weekday(dialect, Ticket.issued_at, tz, start)
+        for h, w, count in session.execute(
+            select(hour, weekday, func.count())
+            .where(*in_range, Ticket.number.is_not(None))
+            .group_by(hour, weekday)
+        ):
+            arrivals[int(h)] += count
+            heat[int(w)][int(h)] += count
+        called_hour, _ = _local_hour_and_weekday(dialect, Ticket.called_at, tz, start)
+        for h, count in session.execute(
+            select(called_hour, func.count())
+            .where(*in_range, Ticket.called_at.is_not(None))
+            .group_by(called_hour)
+        ):
+            calls[int(h)] += count
     order = {code: index for index, code in enumerate(names)}
     ordered = sorted(figures.values(), key=lambda f: (order.get(f.code, len(order)), f.code))
     return Statistics(start, end, ordered, arrivals, calls, heat)

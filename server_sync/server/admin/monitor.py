@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.queue.db import read_session
 from kiosk.queue.departments import pause_department
 from kiosk.queue.errors import QueueError
-from kiosk.queue.models import Department, Event, Ticket, TicketStatus
-from kiosk.queue.service import QueueSnapshot, TicketInfo
+from kiosk.queue.models import Department, Event, Room, Ticket, TicketStatus
+from kiosk.queue.service import TicketInfo
 from server_sync.server.admin.accounts import Staff, audit
 from server_sync.server.admin.i18n import translator
 from server_sync.server.admin.web import (
@@ -70,6 +70,13 @@ def department_lines(
     """Every active department's figures for today, in display order (a few grouped queries)."""
     with read_session(engine) as session:
         lines: dict[str, DepartmentLine] = {}
+        room_counts = dict(
+            session.execute(
+                select(Room.department_code, func.count())
+                .where(Room.active.is_(True))
+                .group_by(Room.department_code)
+            ).all()
+        )
         for department in session.scalars(
             select(Department)
             .where(Department.active.is_(True))
@@ -80,7 +87,7 @@ def department_lines(
                 name_vi=department.name_vi,
                 name_en=department.name_en,
                 color=department.color,
-                rooms_total=sum(1 for r in department.rooms if r.active),
+                rooms_total=int(room_counts.get(department.code, 0)),
                 hospital_paused=department.hospital_paused,
                 pause_reason=department.hospital_pause_reason,
                 paused_at_kiosks=sorted(kiosk_pauses.get(department.code, [])),
@@ -126,6 +133,79 @@ def department_lines(
         return list(lines.values())
 
 
+SHOWN_WAITING = 150
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: str
+    code: str
+    priority: str | None
+    status: str
+    room: str | None
+    queued_at: dt.datetime
+    last_called_at: dt.datetime | None
+
+
+@dataclass
+class QueueView:
+    waiting: list[QueueRow]
+    waiting_total: int
+    called: list[QueueRow]
+
+
+_ROW = (
+    Ticket.id,
+    Ticket.code,
+    Ticket.priority,
+    Ticket.status,
+    Ticket.room,
+    Ticket.queued_at,
+    Ticket.last_called_at,
+)
+
+
+def queue_of(engine: Engine, code: str, today: dt.date, called_limit: int = 10) -> QueueView:
+    """The first of one department's line in call order (priority first, then place in line),
+    how many wait in all, and the latest calls: a few columns, however long the line."""
+    with read_session(engine) as session:
+        waiting_now = (
+            Ticket.department_code == code,
+            Ticket.service_date == today,
+            Ticket.status == S.WAITING,
+        )
+        waiting = [
+            QueueRow(*row)
+            for row in session.execute(
+                select(*_ROW)
+                .where(*waiting_now)
+                .order_by(
+                    Ticket.priority.is_(None),
+                    Ticket.queued_at,
+                    func.coalesce(Ticket.number, 0),
+                    Ticket.id,
+                )
+                .limit(SHOWN_WAITING)
+            )
+        ]
+        total = session.scalar(select(func.count()).where(*waiting_now)) or 0
+        called = [
+            QueueRow(*row)
+            for row in session.execute(
+                select(*_ROW)
+                .where(
+                    Ticket.department_code == code,
+                    Ticket.service_date == today,
+                    Ticket.last_called_at.is_not(None),
+                    Ticket.status != S.TRANSFERRED,
+                )
+                .order_by(Ticket.last_called_at.desc())
+                .limit(called_limit)
+            )
+        ]
+        return QueueView(waiting, int(total), called)
+
+
 def absent_today(engine: Engine, code: str, today: dt.date) -> list[TicketInfo]:
     with read_session(engine) as session:
         rows = session.scalars(
@@ -163,7 +243,7 @@ class MonitorView:
     cursor: int
     lines: list[DepartmentLine]
     selected: str | None
-    snapshot: QueueSnapshot | None
+    queue: QueueView | None
     absent: list[TicketInfo]
     now: dt.datetime
 
@@ -179,9 +259,9 @@ def monitor_view(state: ServerState, selected: str | None) -> MonitorView:
     codes = [line.code for line in lines]
     if selected not in codes:
         selected = codes[0] if codes else None
-    snapshot = state.service.snapshot(selected) if selected else None
+    queue = queue_of(state.engine, selected, today) if selected else None
     absent = absent_today(state.engine, selected, today) if selected else []
-    return MonitorView(cursor, lines, selected, snapshot, absent, now)
+    return MonitorView(cursor, lines, selected, queue, absent, now)
 
 
 def _fragments(request: Request, staff: Staff, view: MonitorView) -> dict[str, str]:
