@@ -121,4 +121,4 @@ def test_multiprocess_mode_with_the_real_server(sqlite_url: str, tmp_path: Path)
         assert list(metrics_dir.glob("*.db")), "multiprocess files written"
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.communicate(timeout=30)  # reads and closes its stderr pipe
