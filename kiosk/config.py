@@ -108,6 +108,9 @@ class KioskConfig(_Section):
 class NumberingConfig(_Section):
     width: int = Field(3, ge=1, le=6)
     offset: int = Field(0, ge=0, le=999_000)
+    # This kiosk's numbers are offset + 1 ... offset + block_size (registered alike on the
+    # server with `add-device --numbering-offset --block-size`); beyond it the kiosk stops.
+    block_size: int = Field(1000, ge=1, le=1_000_000)
 
 
 class PrinterConfig(_Section):
@@ -140,6 +143,8 @@ class ServerConfig(_Section):
     cert_file: str = ""
     key_file: str = ""
     allow_plain_http: bool = False
+    # /docs and /redoc (the API's browsable documentation); off in production if wanted.
+    api_docs: bool = True
 
     @model_validator(mode="after")
     def _tls_unless_loopback(self) -> ServerConfig:

@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 from kiosk.config import Config
 from kiosk.queue.db import read_session
 from kiosk.queue.errors import QueueError
-from kiosk.queue.events import event_to_dict, outbox
+from kiosk.queue.events import bump_sequence, event_to_dict, outbox
 from kiosk.queue.models import Event, SyncCursor
-from kiosk.queue.replication import apply_remote_event
+from kiosk.queue.replication import SeqTaken, apply_feed_event
+from kiosk.queue.store import clear_hold, issuing_hold, local_seq, move_counters_past, seq_counter
 from server_sync.backoff import full_jitter
 from server_sync.http import (
     ServerConnection,
@@ -71,6 +72,8 @@ class PushResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    # Events sent again under a new seq (the server held their seq: a store that was behind).
+    renumbered: int = 0
 
 
 @dataclass
@@ -118,6 +121,7 @@ class SyncClient:
         origin: str,
         ca_file: str | None = None,
         timeout: float = 10.0,
+        numbering_offset: int = 0,
         push_batch: int = PUSH_BATCH,
         pull_page: int = PULL_PAGE,
         clock: Callable[[], dt.datetime] = _utc_now,
@@ -137,6 +141,7 @@ class SyncClient:
         self.base_url = self.connection.base_url
         self.http = self.connection.http
         self.origin = origin
+        self.numbering_offset = numbering_offset
         self.timeout = timeout
         self.push_batch = push_batch
         self.pull_page = pull_page
@@ -153,6 +158,7 @@ class SyncClient:
             base_url=server.url,
             token=read_token(server),
             origin=config.kiosk.id,
+            numbering_offset=config.numbering.offset,
             ca_file=server.ca_file or None,
             timeout=server.timeout_seconds,
         )
@@ -202,8 +208,15 @@ class SyncClient:
     # -- push ------------------------------------------------------------------------------
 
     def push(self) -> PushResult:
-        """Send every unsynced event of this kiosk, oldest first, batch by batch."""
+        """Send every unsynced event of this kiosk, oldest first, batch by batch.
+
+        The server answers what it accepted, already had, or rejected, and the seq it expects
+        next. From that the kiosk also learns when it is out of step: events it took as synced
+        that the server lacks (sent again), or seqs the server already holds under other events
+        (this store was behind: it moves past the server's marks and renumbers those events).
+        """
         result = PushResult()
+        stalled = 0
         while True:
             with read_session(self.engine) as session:
                 batch = [event_to_dict(e) for e in outbox(session, self.origin, self.push_batch)]
@@ -214,17 +227,138 @@ class SyncClient:
             )
             accepted = [str(i) for i in answer.get("accepted", [])]
             duplicates = [str(i) for i in answer.get("duplicates", [])]
-            rejected = [(str(r["id"]), str(r["reason"])) for r in answer.get("rejected", [])]
+            rejections = [
+                (str(r.get("id")), str(r.get("code", "")), str(r.get("reason", "")))
+                for r in answer.get("rejected", [])
+                if isinstance(r, dict)
+            ]
+            taken = [event_id for event_id, code, _ in rejections if code == SeqTaken.code]
+            rejected = [
+                (event_id, f"{code}: {reason}" if code else reason)
+                for event_id, code, reason in rejections
+                if code != SeqTaken.code
+            ]
             self._mark(accepted + duplicates, rejected)
             result.accepted += len(accepted)
             result.duplicates += len(duplicates)
             result.rejected.extend(rejected)
             for event_id, reason in rejected:
                 log.error("the server rejected event %s: %s", event_id, reason)
-            if not (accepted or duplicates or rejected):
+            realigned = self._realign(answer.get("expected_seq"), batch, taken)
+            result.renumbered += len(taken)
+            if accepted or duplicates or rejected:
+                stalled = 0
+            elif realigned:
+                stalled += 1
+                if stalled > 3:
+                    raise SyncError(
+                        "the server and this kiosk disagree on its event sequence and "
+                        "realigning did not help; see kiosk doctor"
+                    )
+            else:
                 raise ServerRefused(200, "the server answered a push without judging any event")
-            if len(batch) < self.push_batch:
+            if len(batch) < self.push_batch and not realigned:
                 return result
+
+    def _realign(self, expected: object, batch: list[dict[str, Any]], taken: list[str]) -> bool:
+        """Bring this store in step with what the server holds; whether anything changed."""
+        changed = False
+        if isinstance(expected, int) and expected >= 1:
+            with read_session(self.engine) as session:
+                local = local_seq(session, self.origin)
+            if expected - 1 > local:
+                log.warning(
+                    "the server holds seq %d of %s but this store only %d: it is behind "
+                    "(restored or rebuilt); moving past the server's marks",
+                    expected - 1,
+                    self.origin,
+                    local,
+                )
+                self.reconcile()
+                changed = True
+            elif expected < int(batch[0]["seq"]):
+                changed = self._unmark_from(expected, int(batch[0]["seq"]))
+        if taken:
+            if not changed:
+                self.reconcile()
+            self._renumber(taken)
+            changed = True
+        return changed
+
+    def _unmark_from(self, expected: int, first_sent: int) -> bool:
+        """The server lacks events this store took as synced (its database was restored?):
+        send them again."""
+        with Session(self.engine) as session, session.begin():
+            events = session.scalars(
+                select(Event).where(
+                    Event.origin == self.origin, Event.seq >= expected, Event.seq < first_sent
+                )
+            ).all()
+            for event in events:
+                event.synced_at = None
+                event.rejected_reason = None
+        if events:
+            log.warning(
+                "the server lacks events %d–%d of this kiosk; sending them again",
+                expected,
+                first_sent - 1,
+            )
+        return bool(events)
+
+    def _renumber(self, event_ids: list[str]) -> None:
+        """Give events whose seq the server already holds new seqs after every seq it holds
+        (the counter was moved past the server's marks first); their order is kept."""
+        with Session(self.engine) as session, session.begin():
+            events = session.scalars(
+                select(Event).where(Event.id.in_(event_ids)).order_by(Event.seq)
+            ).all()
+            for event in events:
+                event.seq = bump_sequence(session, seq_counter(self.origin))
+                session.flush()
+        log.warning("sent %d events again under new seqs", len(event_ids))
+
+    def reconcile(self) -> int:
+        """Fetch the server's high-water marks for this kiosk and move the local counters past
+        them; lifts a hold on issuing. Returns how many counters moved."""
+        answer = self._request("GET", "/api/v1/sync/high-water")
+        try:
+            origin = str(answer["origin"])
+            last_seq = int(answer["last_seq"])
+            numbers = {
+                (str(m["department"]), dt.date.fromisoformat(str(m["service_date"]))): int(
+                    m["number"]
+                )
+                for m in answer["numbers"]
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ServerRefused(
+                200, f"the server's high-water marks cannot be read: {exc}"
+            ) from None
+        if origin != self.origin:
+            raise ServerRefused(
+                200, f"the server answered marks for {origin!r}, not this kiosk's {self.origin!r}"
+            )
+        with Session(self.engine) as session, session.begin():
+            moved = move_counters_past(
+                session,
+                origin=self.origin,
+                offset=self.numbering_offset,
+                last_seq=last_seq,
+                numbers=numbers,
+            )
+            lifted = clear_hold(session)
+        if moved or lifted:
+            log.info(
+                "moved %d counters past the server's marks (seq %d)%s",
+                moved,
+                last_seq,
+                "; issuing again" if lifted else "",
+            )
+        return moved
+
+    def on_hold(self) -> bool:
+        with read_session(self.engine) as session:
+            return issuing_hold(session) is not None
 
     def _mark(self, synced: list[str], rejected: list[tuple[str, str]]) -> None:
         now = self.clock()
@@ -290,13 +424,17 @@ class SyncClient:
                         row.position = cursor
                         row.updated_at = now
 
-    @staticmethod
     def _apply_one(
-        session: Session, wire: dict[str, Any], now: dt.datetime, result: PullResult
+        self, session: Session, wire: dict[str, Any], now: dt.datetime, result: PullResult
     ) -> None:
+        if wire.get("origin") == self.origin:
+            # Our own event (a server that still sends them): this store has it, or was
+            # restored without it and must not take it back as new.
+            result.duplicates += 1
+            return
         try:
             with session.begin_nested():
-                outcome = apply_remote_event(session, wire, now, trusted=True)
+                outcome = apply_feed_event(session, wire, now)
         except QueueError as exc:
             # Not ours to fix here (e.g. a department this kiosk doesn't know); staying stuck
             # on it would stop every later update.
@@ -311,6 +449,8 @@ class SyncClient:
     # -- both ------------------------------------------------------------------------------
 
     def sync_once(self, wait: float = 0.0) -> SyncReport:
+        if self.on_hold():
+            self.reconcile()
         pushed = self.push()
         pulled = self.pull(wait=wait)
         return SyncReport(pushed, pulled, self.clock_offset_seconds)

@@ -17,6 +17,7 @@ from kiosk.config import Config, load_config
 from kiosk.queue.db import open_database
 from kiosk.queue.models import TicketStatus
 from kiosk.queue.service import IssuedTicket, QueueService, TicketInfo
+from kiosk.queue.store import open_kiosk_store
 from kiosk.resources import seed_file, seed_names
 
 
@@ -78,7 +79,12 @@ def _date(text: str) -> dt.date:
 def open_service(args: argparse.Namespace, config: Config | None = None) -> QueueService:
     """The queue service over `--database` or the kiosk's configured database, migrated."""
     config = config or load_config(args.config)
-    engine = open_database(getattr(args, "database", None) or config.kiosk_database_url)
+    engine = open_kiosk_store(
+        getattr(args, "database", None) or config.kiosk_database_url,
+        origin=config.kiosk.id,
+        offset=config.numbering.offset,
+        has_server=bool(config.server.url),
+    )
     return QueueService.from_config(engine, config)
 
 
@@ -124,6 +130,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
             "no departments in the database; load them first: kiosk seed seeds/<file>.toml",
             EXIT_USAGE,
         )
+    if service.issuing_hold() is not None and config.server.url:
+        _reach_server_first(config, service)
     if args.print:
         issued = _issue_and_print(args, service, config)
     else:
@@ -136,6 +144,21 @@ def cmd_issue(args: argparse.Namespace) -> int:
             _save_png(render_ticket(content, config.printer.paper_width_mm), args.png)
     print(json.dumps(issued_ticket_json(issued, config), ensure_ascii=False))
     return 0
+
+
+def _reach_server_first(config: Config, service: QueueService) -> None:
+    """A store on hold (restored or new) learns the server's high-water marks before it
+    issues; when the server cannot be reached the issue below refuses and says why."""
+    from server_sync.client import SyncClient, SyncError
+
+    try:
+        client = SyncClient.from_config(service.engine, config)
+        try:
+            client.reconcile()
+        finally:
+            client.close()
+    except SyncError as exc:
+        print(f"cannot reach the server to lift the hold: {exc}", file=sys.stderr)
 
 
 def _save_png(image: Any, path: Path) -> None:

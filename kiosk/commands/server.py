@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from kiosk.cli import EXIT_FAULT, EXIT_USAGE, CommandError, common_options
 from kiosk.config import Config, load_config
 from kiosk.queue.db import open_database
+from kiosk.queue.store import open_kiosk_store
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", required=True, choices=("kiosk", "counter", "board", "admin"))
+    add.add_argument(
+        "--origin",
+        metavar="KIOSK_ID",
+        help="kiosks: the kiosk.id it pushes events under (default: NAME)",
+    )
+    add.add_argument(
+        "--numbering-offset",
+        type=int,
+        default=0,
+        metavar="N",
+        help="kiosks: its numbering.offset (its numbers start at N+1; default 0)",
+    )
+    add.add_argument(
+        "--block-size",
+        type=int,
+        default=1000,
+        metavar="M",
+        help="kiosks: how many numbers a day its block holds (numbering.block_size; default 1000)",
+    )
     add.set_defaults(handler=cmd_add_device, long_running=False)
 
     listing = devices.add_parser(
@@ -103,7 +123,14 @@ def cmd_add_device(args: argparse.Namespace) -> int:
 
     with _server_database(args) as (_, engine):
         try:
-            token = add_device(engine, args.name, args.role)
+            token = add_device(
+                engine,
+                args.name,
+                args.role,
+                origin=args.origin,
+                numbering_offset=args.numbering_offset,
+                block_size=args.block_size,
+            )
         except DeviceError as exc:
             raise CommandError(str(exc), EXIT_USAGE) from None
     print(f"device {args.name} added with role {args.role}; its token (shown only now):")
@@ -148,12 +175,19 @@ def cmd_list_devices(args: argparse.Namespace) -> int:
     if not devices:
         print("no devices; add one with: kiosk server add-device NAME --role ROLE")
         return 0
-    print(f"{'NAME':<24} {'ROLE':<8} {'STATE':<8} {'CREATED':<20} LAST SEEN")
+    print(
+        f"{'NAME':<24} {'ROLE':<8} {'STATE':<8} {'CREATED':<17} {'LAST SEEN':<17} ORIGIN / NUMBERS"
+    )
     for d in devices:
         state = "revoked" if d.revoked_at else "active"
         seen = d.last_seen_at.strftime("%Y-%m-%d %H:%M") if d.last_seen_at else "never"
         created = d.created_at.strftime("%Y-%m-%d %H:%M")
-        print(f"{d.name:<24} {d.role:<8} {state:<8} {created:<20} {seen}")
+        block = (
+            f"{d.origin} {d.numbering_offset + 1}–{d.numbering_offset + d.block_size}"
+            if d.origin
+            else ""
+        )
+        print(f"{d.name:<24} {d.role:<8} {state:<8} {created:<17} {seen:<17} {block}".rstrip())
     return 0
 
 
@@ -204,7 +238,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from server_sync.client import SyncClient, SyncError, SyncWorker
 
     config = load_config(args.config)
-    engine = open_database(args.database or config.kiosk_database_url)
+    engine = open_kiosk_store(
+        args.database or config.kiosk_database_url,
+        origin=config.kiosk.id,
+        offset=config.numbering.offset,
+        has_server=bool(config.server.url),
+    )
     try:
         client = SyncClient.from_config(engine, config)
     except SyncError as exc:
@@ -216,6 +255,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except SyncError as exc:
                 raise CommandError(f"sync failed: {exc}", EXIT_FAULT) from None
             print(report.summary())
+            if report.push.renumbered:
+                print(f"sent {report.push.renumbered} events again under new seqs")
             for event_id, reason in report.push.rejected:
                 print(f"rejected {event_id}: {reason}")
             return 0

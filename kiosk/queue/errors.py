@@ -106,3 +106,19 @@ class StorageFull(QueueError):
             "Free space on it (old logs, ticket previews) and try again; "
             "tickets already issued are safe"
         )
+
+
+class IssuingOnHold(QueueError):
+    """A store that may be behind the server (restored, or new) issues nothing until it has
+    moved its counters past the server's high-water marks: no number is ever given twice."""
+
+    code = "issuing_on_hold"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"not issuing: this kiosk's store is {reason}, and it must reach the central server "
+            "once to move past the numbers the server holds for it (check the network and "
+            "server.url, then run kiosk sync --once); or give it a numbering block never used "
+            "before (numbering.offset, registered on the server)"
+        )

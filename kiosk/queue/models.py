@@ -209,6 +209,39 @@ class Device(Base):
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
+    # A kiosk pushes events only under this origin (its `kiosk.id`) and numbers only inside
+    # its block: offset + 1 ... offset + block_size. Registered here, never taken from a push.
+    origin: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    numbering_offset: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    block_size: Mapped[int] = mapped_column(Integer, default=1000, server_default="1000")
+
+
+class RejectedEvent(Base):
+    """An event the server refused. It consumes its seq, so one bad event never blocks the
+    kiosk's later ones; its content hash tells a resend of it from another event."""
+
+    __tablename__ = "rejected_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime]
+
+    __table_args__ = (UniqueConstraint("origin", "seq"),)
+
+
+class LocalFlag(Base):
+    """A named flag of this database (e.g. a kiosk store restored from a backup, which must
+    learn the server's high-water marks before it issues again)."""
+
+    __tablename__ = "local_flags"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[dt.datetime]
 
 
 class SyncCursor(Base):

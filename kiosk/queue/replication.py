@@ -1,30 +1,60 @@
-"""Apply events replicated from another database (DESIGN §5); pure SQLAlchemy, no HTTP.
+"""Apply events replicated from another database (DESIGN §5, §11); pure SQLAlchemy, no HTTP.
 
-The central server applies the events kiosks push (`trusted=False`: only the kinds a kiosk may
-originate, each checked); a kiosk applies the server's feed (`trusted=True`: the server is the
-authority, its ticket snapshots replace the local state). Either way apply is idempotent on the
-event id, and the event is stored in this database's own feed with its origin and `seq` kept.
+Two directions, two levels of trust:
+- **The server ingests what a kiosk pushes** (`ingest_batch`): the kiosk is not trusted. Each
+  event is checked by type against the server's own state and rules (department, the kiosk's
+  registered numbering block, code, priority groups, service date, timestamps, consistent
+  status, safe text, bounded size) before anything is stored; it is applied only in unbroken
+  `seq` order; a rejected event is recorded and consumes its seq; the same id with other
+  content is a `conflict`, never a duplicate.
+- **A kiosk applies the server's feed** (`apply_feed_event`): the server is the authority, its
+  ticket snapshots replace the local state. Still parsed strictly, so one event the kiosk
+  cannot read is skipped, never stored half.
 
-The caller owns the transaction: wrap each call in a SAVEPOINT (`session.begin_nested()`) so a
-rejected event leaves the accepted ones of its batch intact.
+Either way apply is idempotent on the event id, and the event is stored in this database's own
+feed with its origin and `seq` kept. The caller owns the transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk.queue.departments import apply_department_paused
 from kiosk.queue.errors import DuplicateNumber, InvalidTransition, QueueError, UnknownDepartment
-from kiosk.queue.events import EventType, parse_timestamp, store_event
-from kiosk.queue.models import Department, Event, Ticket, TicketStatus
+from kiosk.queue.events import (
+    EventType,
+    append_event,
+    event_to_dict,
+    format_timestamp,
+    parse_timestamp,
+    store_event,
+)
+from kiosk.queue.models import Department, Event, RejectedEvent, Ticket, TicketStatus
+from kiosk.queue.models import Sequence as Counter
+from kiosk.queue.service import TicketInfo
+from kiosk.queue.validation import UnsafeText, canonical_json, check_json, check_text, json_size
 
-log = logging.getLogger("kiosk.queue")
+log = logging.getLogger(__name__)
 
 ApplyResult = Literal["accepted", "duplicate"]
 
@@ -32,14 +62,31 @@ ApplyResult = Literal["accepted", "duplicate"]
 KIOSK_EVENT_TYPES = frozenset({EventType.ISSUED, EventType.CANCELLED, EventType.DEVICE_STATUS})
 
 MAX_INT32 = 2**31 - 1
-_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+# A pushed event's `data`, as canonical JSON.
+MAX_DATA_BYTES = 8 * 1024
+# A kiosk's clock may run this much ahead of the server's before its events are refused.
+CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+# An offline kiosk may bring events this old; older ones are refused.
+MAX_EVENT_AGE = dt.timedelta(days=31)
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+REASON_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
 Id36 = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 Origin = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 DepartmentCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,16}$")]
 
 
+def _safe(value: str | None) -> str | None:
+    if value is not None:
+        check_text(value, "text")
+    return value
+
+
+SafeText = Annotated[str, AfterValidator(_safe)]
+
+
 def _text(max_length: int, min_length: int = 0) -> Any:
-    return Field(min_length=min_length, max_length=max_length, pattern=_NO_CONTROL)
+    return Field(min_length=min_length, max_length=max_length)
 
 
 class InvalidEvent(QueueError):
@@ -54,6 +101,24 @@ class EventNotAccepted(QueueError):
     code = "event_not_accepted"
 
 
+class EventConflict(QueueError):
+    """An event id already known here with other content: never taken as a duplicate."""
+
+    code = "conflict"
+
+
+class OutsideBlock(QueueError):
+    """A ticket number outside the numbering block the server registered for its kiosk."""
+
+    code = "outside_block"
+
+
+class SeqTaken(QueueError):
+    """A seq the server already holds under another event id (a store behind the server)."""
+
+    code = "seq_taken"
+
+
 class TicketSnapshot(BaseModel):
     """`TicketInfo.to_dict()` as carried in `data["ticket"]`, validated before it is stored."""
 
@@ -62,9 +127,9 @@ class TicketSnapshot(BaseModel):
     id: Id36
     department: DepartmentCode
     number: int | None = Field(ge=1, le=MAX_INT32)
-    code: str = _text(16, 1)
+    code: SafeText = _text(16, 1)
     service_date: dt.date
-    priority: str | None = _text(32)
+    priority: SafeText | None = _text(32)
     status: TicketStatus
     origin: Origin
     issued_at: dt.datetime
@@ -72,10 +137,10 @@ class TicketSnapshot(BaseModel):
     called_at: dt.datetime | None = None
     last_called_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
-    room: str | None = _text(32)
+    room: SafeText | None = _text(32)
     call_count: int = Field(0, ge=0, le=MAX_INT32)
     transferred_from: Id36 | None = None
-    cancel_reason: str | None = _text(64)
+    cancel_reason: SafeText | None = _text(64)
 
     @field_validator("issued_at", "queued_at", "called_at", "last_called_at", "finished_at")
     @classmethod
@@ -111,6 +176,12 @@ class WireEvent(BaseModel):
             raise ValueError("a timestamp with a time zone")
         return value.astimezone(dt.UTC)
 
+    @field_validator("data")
+    @classmethod
+    def _clean_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_json(value, "data")
+        return value
+
 
 def _reason(exc: ValidationError, where: str) -> str:
     error = exc.errors()[0]
@@ -123,8 +194,8 @@ def parse_wire_event(wire_event: dict[str, Any]) -> WireEvent:
         return WireEvent.model_validate(wire_event)
     except ValidationError as exc:
         raise InvalidEvent(_reason(exc, "event")) from None
-    except ValueError as exc:  # a timestamp that does not parse
-        raise InvalidEvent(f"event.occurred_at: {exc}") from None
+    except (ValueError, UnsafeText) as exc:  # a timestamp that does not parse, unsafe text
+        raise InvalidEvent(f"event: {exc}") from None
 
 
 def _snapshot(event: WireEvent, key: str) -> TicketSnapshot:
@@ -137,19 +208,363 @@ def _snapshot(event: WireEvent, key: str) -> TicketSnapshot:
         raise InvalidEvent(_reason(exc, f"data.{key}")) from None
 
 
-def apply_remote_event(
-    session: Session,
-    wire_event: dict[str, Any],
-    now: dt.datetime,
-    *,
-    trusted: bool = False,
-) -> ApplyResult:
-    """Apply one replicated event; "duplicate" if this database already has it.
+def content_hash(wire_event: dict[str, Any]) -> str:
+    """A digest of what an event says, in one spelling: the same event sent twice has the
+    same digest, an event id reused for other content does not."""
+    normal = dict(wire_event)
+    occurred = normal.get("occurred_at")
+    if isinstance(occurred, str):
+        with contextlib.suppress(ValueError):
+            normal["occurred_at"] = format_timestamp(parse_timestamp(occurred))
+    keys = ("id", "origin", "seq", "type", "occurred_at", "ticket_id", "department", "data")
+    picked = {key: normal.get(key) for key in keys}
+    picked.setdefault("data", {})
+    if picked["data"] is None:
+        picked["data"] = {}
+    return hashlib.sha256(canonical_json(picked).encode("ascii")).hexdigest()
 
-    Raises a QueueError subclass when the event is rejected (the caller rolls back its
-    savepoint): `DuplicateNumber` for a second ticket with the same department, date and number
-    from another issuer, `InvalidEvent`, `EventNotAccepted`, `InvalidTransition`,
-    `UnknownDepartment`.
+
+# -- the server ingests a kiosk's push ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberBlock:
+    """The ticket numbers a kiosk may give: offset + 1 ... offset + size."""
+
+    offset: int
+    size: int
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and self.offset < number <= self.offset + self.size
+
+    def __str__(self) -> str:
+        return f"{self.offset + 1}–{self.offset + self.size}"
+
+
+@dataclass(frozen=True)
+class IngestRules:
+    """What the server holds a kiosk's events to: its own config and the kiosk's registration."""
+
+    timezone: ZoneInfo
+    numbering_width: int
+    priority_reasons: frozenset[str]
+    block: NumberBlock
+    now: dt.datetime
+    server_origin: str
+    clock_tolerance: dt.timedelta = CLOCK_TOLERANCE
+    max_age: dt.timedelta = MAX_EVENT_AGE
+
+    def service_date(self, at: dt.datetime) -> dt.date:
+        return at.astimezone(self.timezone).date()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    id: str
+    seq: int
+    code: str
+    reason: str
+
+
+@dataclass
+class IngestOutcome:
+    accepted: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    # The seq the server expects next from this origin: a batch stops at a gap, and the kiosk
+    # resends from here.
+    expected_seq: int = 1
+    # Tickets of a past service date that arrived late: stored, then closed as end-of-day.
+    closed_late: int = 0
+
+
+def received_counter(origin: str) -> str:
+    return f"received:{origin}"
+
+
+def last_received_seq(session: Session, origin: str, *, lock: bool = False) -> int:
+    """The highest seq of `origin` this server has judged (accepted or rejected).
+
+    Kept in a counter row, which a push locks so that two pushes of one kiosk apply in order;
+    pushes of different kiosks do not wait for each other.
+    """
+    name = received_counter(origin)
+    statement = select(Counter).where(Counter.name == name)
+    if lock:
+        statement = statement.with_for_update()
+    row = session.scalars(statement).first()
+    if row is None:
+        # First push of this origin (or a database from before the counter existed).
+        last = _judged_seq(session, origin)
+        if not lock:
+            return last
+        row = Counter(name=name, last=last)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # another push of this origin created it first
+            row = session.scalars(statement).one()
+    return row.last
+
+
+def _judged_seq(session: Session, origin: str) -> int:
+    stored = session.scalar(select(func.max(Event.seq)).where(Event.origin == origin)) or 0
+    rejected = (
+        session.scalar(select(func.max(RejectedEvent.seq)).where(RejectedEvent.origin == origin))
+        or 0
+    )
+    return max(stored, rejected)
+
+
+def ingest_batch(
+    session: Session, origin: str, wire_events: Sequence[dict[str, Any]], rules: IngestRules
+) -> IngestOutcome:
+    """Judge a kiosk's batch event by event in `seq` order, inside the caller's transaction.
+
+    Each event is all-or-nothing (a savepoint). A known id answers "duplicate" (same content)
+    or `conflict`; a seq below the expected one under a new id is `seq_taken`; a gap stops the
+    batch. A rejected event is recorded and consumes its seq.
+    """
+    last = last_received_seq(session, origin, lock=True)
+    outcome = IngestOutcome(expected_seq=last + 1)
+    for wire in sorted(wire_events, key=_seq_of):
+        event_id = str(wire.get("id"))
+        seq = _seq_of(wire)
+        digest = content_hash(wire)
+        known = _known_answer(session, event_id, digest)
+        if known == "duplicate":
+            outcome.duplicates.append(event_id)
+            continue
+        if known is not None:
+            outcome.rejected.append(Rejection(event_id, seq, known[0], known[1]))
+            continue
+        if seq < outcome.expected_seq:
+            holder = _holder_of_seq(session, origin, seq)
+            outcome.rejected.append(
+                Rejection(
+                    event_id,
+                    seq,
+                    SeqTaken.code,
+                    f"seq {seq} of {origin} is already held by event {holder}: this kiosk's "
+                    "store is behind the server (restored from a backup?); it moves past the "
+                    "server's high-water marks and sends this event again under a new seq",
+                )
+            )
+            continue
+        if seq > outcome.expected_seq:
+            break  # a gap: the kiosk resends from expected_seq
+        try:
+            with session.begin_nested():
+                closed = _apply_pushed(session, wire, rules)
+        except QueueError as exc:
+            log.warning("rejected event %s (seq %d) from %s: %s", event_id, seq, origin, exc)
+            session.add(
+                RejectedEvent(
+                    id=event_id,
+                    origin=origin,
+                    seq=seq,
+                    code=exc.code,
+                    reason=str(exc),
+                    content_hash=digest,
+                    received_at=rules.now,
+                )
+            )
+            outcome.rejected.append(Rejection(event_id, seq, exc.code, str(exc)))
+        else:
+            outcome.accepted.append(event_id)
+            outcome.closed_late += closed
+        outcome.expected_seq = seq + 1
+    if outcome.expected_seq - 1 > last:
+        counter = session.get(Counter, received_counter(origin))
+        assert counter is not None
+        counter.last = outcome.expected_seq - 1
+    session.flush()
+    return outcome
+
+
+def _seq_of(wire: dict[str, Any]) -> int:
+    seq = wire.get("seq")
+    return seq if isinstance(seq, int) else 0
+
+
+def _known_answer(
+    session: Session, event_id: str, digest: str
+) -> Literal["duplicate"] | tuple[str, str] | None:
+    """How an event id already seen is answered again: None when the id is new."""
+    stored = session.get(Event, event_id)
+    if stored is not None:
+        if content_hash(event_to_dict(stored)) == digest:
+            return "duplicate"
+        return (
+            EventConflict.code,
+            f"event {event_id} is already stored with other content; a kiosk never changes "
+            "an event it sent",
+        )
+    rejected = session.get(RejectedEvent, event_id)
+    if rejected is not None:
+        if rejected.content_hash == digest:
+            return (rejected.code, rejected.reason)
+        return (
+            EventConflict.code,
+            f"event {event_id} was already received (and rejected) with other content",
+        )
+    return None
+
+
+def _holder_of_seq(session: Session, origin: str, seq: int) -> str:
+    holder = session.scalars(
+        select(Event.id).where(Event.origin == origin, Event.seq == seq)
+    ).first()
+    if holder is None:
+        holder = session.scalars(
+            select(RejectedEvent.id).where(RejectedEvent.origin == origin, RejectedEvent.seq == seq)
+        ).first()
+    return holder or "(unknown)"
+
+
+def _apply_pushed(session: Session, wire: dict[str, Any], rules: IngestRules) -> int:
+    """Validate and store one pushed event; returns 1 when it was closed as end-of-day."""
+    if json_size(wire.get("data") or {}) > MAX_DATA_BYTES:
+        raise InvalidEvent(f"event data is larger than {MAX_DATA_BYTES} bytes")
+    event = parse_wire_event(wire)
+    if event.type not in KIOSK_EVENT_TYPES:
+        raise EventNotAccepted(f"the server does not take {event.type} events from kiosks")
+    if not re.match(UUID_PATTERN, event.id):
+        raise InvalidEvent("event.id: a UUID in lower-case hex")
+    _check_time(event.occurred_at, rules, "event.occurred_at")
+    closed = 0
+    if event.type == EventType.ISSUED:
+        closed = _ingest_issued(session, event, rules)
+    elif event.type == EventType.CANCELLED:
+        _apply_kiosk_cancel(session, event)
+    _store(session, event, rules.now)
+    if closed:
+        _close_late_ticket(session, event, rules)
+    return closed
+
+
+def _check_time(value: dt.datetime, rules: IngestRules, where: str) -> None:
+    if value > rules.now + rules.clock_tolerance:
+        raise InvalidEvent(
+            f"{where} {format_timestamp(value)} is in the future of the server's clock "
+            f"({format_timestamp(rules.now)}); set the kiosk's clock (NTP)"
+        )
+    if value < rules.now - rules.max_age:
+        raise InvalidEvent(
+            f"{where} {format_timestamp(value)} is older than {rules.max_age.days} days"
+        )
+
+
+def _ingest_issued(session: Session, event: WireEvent, rules: IngestRules) -> int:
+    snap = _snapshot(event, "ticket")
+    if snap.id != event.ticket_id or snap.department != event.department:
+        raise InvalidEvent("data.ticket does not match the event's ticket_id and department")
+    if not re.match(UUID_PATTERN, snap.id):
+        raise InvalidEvent("data.ticket.id: a UUID in lower-case hex")
+    if snap.origin != event.origin:
+        raise InvalidEvent(f"ticket {snap.code} claims origin {snap.origin}, not the sender")
+    # A new ticket is waiting, never called, moved or finished, and entered the line when it
+    # was issued: a kiosk cannot buy a place in line.
+    fresh = (
+        snap.status == TicketStatus.WAITING
+        and snap.call_count == 0
+        and snap.room is None
+        and snap.called_at is None
+        and snap.last_called_at is None
+        and snap.finished_at is None
+        and snap.transferred_from is None
+        and snap.cancel_reason is None
+    )
+    if not fresh:
+        raise InvalidEvent("a ticket.issued snapshot must be a new waiting ticket (never called)")
+    if snap.issued_at != event.occurred_at or snap.queued_at != snap.issued_at:
+        raise InvalidEvent("data.ticket.issued_at and queued_at must be the event's occurred_at")
+    if snap.service_date != rules.service_date(snap.issued_at):
+        raise InvalidEvent(
+            f"data.ticket.service_date {snap.service_date} is not the hospital's date of its "
+            f"issue time ({rules.service_date(snap.issued_at)})"
+        )
+    if snap.priority is not None and snap.priority not in rules.priority_reasons:
+        raise InvalidEvent(
+            f"data.ticket.priority {snap.priority!r} is not one of the server's priority groups "
+            f"({', '.join(sorted(rules.priority_reasons))})"
+        )
+    department = session.get(Department, snap.department)
+    if department is None:
+        raise UnknownDepartment(snap.department, session.scalars(select(Department.code)).all())
+    if snap.number not in rules.block:
+        raise OutsideBlock(
+            f"number {snap.number} is outside this kiosk's numbering block {rules.block}; "
+            "make numbering.offset in its config match its registration on the server"
+        )
+    assert snap.number is not None
+    expected_code = f"{department.prefix}{snap.number:0{rules.numbering_width}d}"
+    if snap.code != expected_code:
+        raise InvalidEvent(f"data.ticket.code {snap.code!r} should be {expected_code!r}")
+    if session.get(Ticket, snap.id) is not None:
+        raise InvalidEvent(f"ticket id {snap.id} already exists")
+    holder = session.scalars(
+        select(Ticket).where(
+            Ticket.department_code == snap.department,
+            Ticket.service_date == snap.service_date,
+            Ticket.number == snap.number,
+        )
+    ).first()
+    if holder is not None:
+        raise DuplicateNumber(
+            snap.department, snap.service_date.isoformat(), snap.number, holder.origin
+        )
+    _upsert(session, snap)
+    # Late from an earlier day (an offline kiosk): kept for the record, never in today's line.
+    return 1 if snap.service_date < rules.service_date(rules.now) else 0
+
+
+def _close_late_ticket(session: Session, event: WireEvent, rules: IngestRules) -> None:
+    ticket = session.get(Ticket, event.ticket_id)
+    assert ticket is not None
+    ticket.status = TicketStatus.CANCELLED
+    ticket.finished_at = rules.now
+    ticket.cancel_reason = "end_of_day"
+    append_event(
+        session,
+        origin=rules.server_origin,
+        type=EventType.CANCELLED,
+        now=rules.now,
+        ticket_id=ticket.id,
+        department_code=ticket.department_code,
+        data={"ticket": TicketInfo.of(ticket).to_dict(), "reason": "end_of_day"},
+    )
+
+
+def _apply_kiosk_cancel(session: Session, event: WireEvent) -> None:
+    snap = _snapshot(event, "ticket")
+    if snap.id != event.ticket_id:
+        raise InvalidEvent("data.ticket does not match the event's ticket_id")
+    ticket = session.get(Ticket, snap.id, with_for_update=True)
+    if ticket is None:
+        raise InvalidEvent(f"cannot cancel ticket {snap.code}: the server has no such ticket")
+    if ticket.origin != event.origin:
+        raise InvalidEvent(f"{event.origin} cannot cancel {ticket.code}, issued by {ticket.origin}")
+    if snap.status != TicketStatus.CANCELLED:
+        raise InvalidEvent("a ticket.cancelled snapshot must have status cancelled")
+    reason = snap.cancel_reason or str(event.data.get("reason") or "cancelled")
+    if not re.match(REASON_PATTERN, reason):
+        raise InvalidEvent("data.ticket.cancel_reason: lower-case letters, digits and _")
+    if ticket.status != TicketStatus.WAITING:
+        raise InvalidTransition(ticket.code, ticket.status, "cancel", [TicketStatus.WAITING])
+    # The kiosk decides only that its ticket is void; everything else stays the server's.
+    ticket.status = TicketStatus.CANCELLED
+    ticket.finished_at = event.occurred_at
+    ticket.cancel_reason = reason
+
+
+# -- a kiosk applies the server's feed ----------------------------------------------------
+
+
+def apply_feed_event(session: Session, wire_event: dict[str, Any], now: dt.datetime) -> ApplyResult:
+    """Apply one event of the server's feed; "duplicate" if this database already has it.
+
+    Raises a QueueError subclass when the event cannot be applied (the caller skips it).
     """
     event = parse_wire_event(wire_event)
     if session.get(Event, event.id) is not None:
@@ -162,22 +577,17 @@ def apply_remote_event(
             f"{event.origin} already sent seq {event.seq} as event {clash}; was its database "
             "replaced? Give a rebuilt kiosk a new kiosk.id"
         )
-    if not trusted and event.type not in KIOSK_EVENT_TYPES:
-        raise EventNotAccepted(f"the server does not take {event.type} events from kiosks")
-
-    if event.type == EventType.ISSUED:
-        _apply_issued(session, event, trusted)
-    elif event.type == EventType.DEVICE_STATUS:
-        pass  # stored for staff; no ticket changes
-    elif event.type == EventType.DEPARTMENT_PAUSED:
+    if event.type == EventType.DEPARTMENT_PAUSED:
         apply_department_paused(session, event.department, event.data)
-    elif trusted:
+    elif event.type != EventType.DEVICE_STATUS:
         _upsert(session, _snapshot(event, "ticket"))
         if event.type == EventType.TRANSFERRED:
             _upsert(session, _snapshot(event, "new_ticket"))
-    else:
-        _apply_kiosk_cancel(session, event)
+    _store(session, event, now)
+    return "accepted"
 
+
+def _store(session: Session, event: WireEvent, now: dt.datetime) -> None:
     store_event(
         session,
         Event(
@@ -193,53 +603,6 @@ def apply_remote_event(
         now,
     )
     session.flush()
-    return "accepted"
-
-
-def _apply_issued(session: Session, event: WireEvent, trusted: bool) -> None:
-    snap = _snapshot(event, "ticket")
-    if snap.id != event.ticket_id or snap.department != event.department:
-        raise InvalidEvent("data.ticket does not match the event's ticket_id and department")
-    if not trusted:
-        if snap.status != TicketStatus.WAITING or snap.number is None:
-            raise InvalidEvent("a ticket.issued snapshot must be a waiting ticket with a number")
-        if snap.origin != event.origin:
-            raise InvalidEvent(f"ticket {snap.code} claims origin {snap.origin}, not the sender")
-        if session.get(Ticket, snap.id) is not None:
-            raise InvalidEvent(f"ticket id {snap.id} already exists")
-    if snap.number is not None:
-        holder = session.scalars(
-            select(Ticket).where(
-                Ticket.department_code == snap.department,
-                Ticket.service_date == snap.service_date,
-                Ticket.number == snap.number,
-                Ticket.id != snap.id,
-            )
-        ).first()
-        if holder is not None:
-            raise DuplicateNumber(
-                snap.department, snap.service_date.isoformat(), snap.number, holder.origin
-            )
-    _upsert(session, snap)
-
-
-def _apply_kiosk_cancel(session: Session, event: WireEvent) -> None:
-    snap = _snapshot(event, "ticket")
-    if snap.id != event.ticket_id:
-        raise InvalidEvent("data.ticket does not match the event's ticket_id")
-    ticket = session.get(Ticket, snap.id, with_for_update=True)
-    if ticket is None:
-        raise InvalidEvent(f"cannot cancel ticket {snap.code}: the server has no such ticket")
-    if ticket.origin != event.origin:
-        raise InvalidEvent(f"{event.origin} cannot cancel {ticket.code}, issued by {ticket.origin}")
-    if snap.status != TicketStatus.CANCELLED:
-        raise InvalidEvent("a ticket.cancelled snapshot must have status cancelled")
-    if ticket.status != TicketStatus.WAITING:
-        raise InvalidTransition(ticket.code, ticket.status, "cancel", [TicketStatus.WAITING])
-    # The kiosk decides only that its ticket is void; everything else stays the server's.
-    ticket.status = TicketStatus.CANCELLED
-    ticket.finished_at = snap.finished_at or event.occurred_at
-    ticket.cancel_reason = snap.cancel_reason or str(event.data.get("reason") or "cancelled")
 
 
 def _upsert(session: Session, snap: TicketSnapshot) -> Ticket:
@@ -267,3 +630,29 @@ def _upsert(session: Session, snap: TicketSnapshot) -> Ticket:
     ticket.transferred_from = snap.transferred_from
     ticket.cancel_reason = snap.cancel_reason
     return ticket
+
+
+# -- high-water marks ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HighWater:
+    """What the server holds for one origin: its last seq and its highest number per
+    department and service date (the kiosk's counters must never fall behind these)."""
+
+    origin: str
+    last_seq: int
+    numbers: dict[tuple[str, dt.date], int]
+
+
+def high_water(session: Session, origin: str, since: dt.date) -> HighWater:
+    rows = session.execute(
+        select(Ticket.department_code, Ticket.service_date, func.max(Ticket.number))
+        .where(Ticket.origin == origin, Ticket.service_date >= since, Ticket.number.is_not(None))
+        .group_by(Ticket.department_code, Ticket.service_date)
+    ).all()
+    return HighWater(
+        origin=origin,
+        last_seq=last_received_seq(session, origin),
+        numbers={(str(d), day): int(n) for d, day, n in rows if n is not None},
+    )

@@ -24,6 +24,7 @@ from kiosk.queue.db import PRIORITY, read_session
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
+    IssuingOnHold,
     RequestIdReused,
     StorageFull,
     UnknownDepartment,
@@ -32,6 +33,8 @@ from kiosk.queue.errors import (
 )
 from kiosk.queue.events import EventType, append_event, bump_sequence, format_timestamp
 from kiosk.queue.models import CallRequest, Department, Event, Room, Ticket, TicketStatus
+from kiosk.queue.store import Hold, issuing_hold, number_counter
+from kiosk.queue.validation import plain_json
 from kiosk.wire import Department as DepartmentModel
 
 log = logging.getLogger(__name__)
@@ -196,6 +199,7 @@ class QueueService:
         timezone: str | ZoneInfo = "Asia/Ho_Chi_Minh",
         numbering_width: int = 3,
         numbering_offset: int = 0,
+        numbering_block_size: int = 1000,
         max_priority_in_row: int = 3,
         priority_reasons: Sequence[str] = DEFAULT_PRIORITY_REASONS,
         max_recalls: int | None = None,
@@ -206,6 +210,7 @@ class QueueService:
         self.tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
         self.numbering_width = numbering_width
         self.numbering_offset = numbering_offset
+        self.numbering_block_size = numbering_block_size
         self.max_priority_in_row = max_priority_in_row
         self.priority_reasons = tuple(priority_reasons)
         # A recall beyond this many marks the ticket absent (None: recalls without limit).
@@ -222,6 +227,7 @@ class QueueService:
             timezone=config.hospital.tz,
             numbering_width=config.numbering.width,
             numbering_offset=config.numbering.offset,
+            numbering_block_size=config.numbering.block_size,
             max_priority_in_row=config.queue.max_priority_in_row,
             priority_reasons=config.queue.priority_reasons,
             max_recalls=config.counter.max_recalls,
@@ -276,6 +282,9 @@ class QueueService:
     ) -> IssuedTicket:
         if priority is not None and priority not in self.priority_reasons:
             raise UnknownPriority(priority, self.priority_reasons)
+        hold = self.issuing_hold(session)
+        if hold is not None:
+            raise IssuingOnHold(hold.reason)
         department = self._department(session, department_code)
         now = self.now()
         today = self.service_date(now)
@@ -284,9 +293,13 @@ class QueueService:
             raise DepartmentUnavailable(department.code, unavailable)
         number = bump_sequence(
             session,
-            f"number:{department.code}:{today.isoformat()}:{self.numbering_offset}",
+            number_counter(department.code, today, self.numbering_offset),
             start=self.numbering_offset + 1,
         )
+        if number > self.numbering_offset + self.numbering_block_size:
+            # The server takes no number outside this kiosk's block: stop before a patient
+            # holds one it would refuse (the transaction rolls the counter back).
+            raise DepartmentUnavailable(department.code, "full")
         ticket = Ticket(
             id=str(uuid.uuid4()),
             department_code=department.code,
@@ -312,6 +325,18 @@ class QueueService:
             directions_vi=department.directions_vi,
             directions_en=department.directions_en,
         )
+
+    def issuing_hold(self, session: Session | None = None) -> Hold | None:
+        """Why this store may not issue yet (restored or new, waiting for the server's
+        high-water marks), or None. A hold taken under another numbering block no longer
+        applies: the operator moved this kiosk to a block the server holds nothing of."""
+        if session is None:
+            with self.reading() as reading:
+                return self.issuing_hold(reading)
+        hold = issuing_hold(session)
+        if hold is None or hold.offset != self.numbering_offset:
+            return None
+        return hold
 
     # -- calling and moving -------------------------------------------------------------
 
@@ -493,14 +518,17 @@ class QueueService:
             return len(stale)
 
     def record_device_status(self, status: dict[str, Any]) -> None:
-        """A `device.status` event (printer faults, start-up) for staff and the server."""
+        """A `device.status` event (printer faults, start-up) for staff and the server.
+
+        Text is made plain first (a driver's message may hold line breaks or worse): the
+        server refuses control characters in what a kiosk sends."""
         with self.transaction() as session:
             append_event(
                 session,
                 origin=self.origin,
                 type=EventType.DEVICE_STATUS,
                 now=self.now(),
-                data=status,
+                data=plain_json(status),
             )
 
     # -- reading ------------------------------------------------------------------------

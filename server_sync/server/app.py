@@ -11,8 +11,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from kiosk.config import Config
 from kiosk.queue.errors import (
@@ -23,11 +27,14 @@ from kiosk.queue.errors import (
     UnknownTicket,
 )
 from kiosk.queue.service import Clock, QueueService, utc_now
+from kiosk.queue.validation import plain
 from server_sync.server import feed, pages, routes
 from server_sync.server.admin import console_router, install_metrics
 from server_sync.server.admin.alerts import alert_loop
 from server_sync.server.deps import ApiError, ServerState, server_version
+from server_sync.server.guards import RETRY_AFTER_SECONDS, BodyLimitAndHeaders, unavailable_page
 from server_sync.server.notify import FeedNotifier, PostgresListener
+from server_sync.server.responses import EVERYWHERE
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +119,17 @@ def create_app(
         version=server_version(),
         description="Central server of the hospital queue kiosks: queue, counters, event feed.",
         lifespan=lifespan,
+        docs_url="/docs" if config.server.api_docs else None,
+        redoc_url="/redoc" if config.server.api_docs else None,
     )
     app.state.kiosk = state
-    app.include_router(routes.router)
-    app.include_router(feed.router)
-    app.include_router(pages.router)
+    app.include_router(routes.router, responses=EVERYWHERE)
+    app.include_router(feed.router, responses=EVERYWHERE)
+    app.include_router(pages.router, responses=EVERYWHERE)
     app.include_router(console_router())
     install_metrics(app)
     _install_error_handlers(app)
+    app.add_middleware(BodyLimitAndHeaders)
     return app
 
 
@@ -151,7 +161,33 @@ def _error(
     return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
+def _sanitised(value: object) -> object:
+    """An error's echo of the input, safe to encode whatever it held (lone surrogates)."""
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, dict):
+        return {plain(str(k)): _sanitised(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_sanitised(v) for v in value]
+    return value
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _sanitised(jsonable_encoder(exc.errors()))
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unreachable(request: Request, exc: Exception) -> Response:
+        log.error("database unreachable while answering %s: %s", request.url.path, exc)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if request.url.path.startswith("/api/"):
+            return _error(503, "database_unavailable", "database unreachable", headers)
+        return HTMLResponse(unavailable_page(), status_code=503, headers=headers)
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.detail, exc.headers)

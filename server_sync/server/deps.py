@@ -81,6 +81,10 @@ class ServerState:
 class Caller:
     name: str
     role: str
+    # Kiosks only: the origin it may push under, and its numbering block.
+    origin: str | None = None
+    numbering_offset: int = 0
+    block_size: int = 0
 
 
 def get_state(request: Request) -> ServerState:
@@ -106,15 +110,25 @@ def current_caller(
         raise ApiError(401, "unauthenticated", "a device token is required", challenge)
     with read_session(state.engine) as session:
         device = authenticate(session, credentials.credentials)
-        caller = None if device is None else Caller(device.name, device.role)
+        caller = (
+            None
+            if device is None
+            else Caller(
+                device.name,
+                device.role,
+                origin=device.origin,
+                numbering_offset=device.numbering_offset,
+                block_size=device.block_size,
+            )
+        )
     if caller is None:
         raise ApiError(401, "unauthenticated", "unknown or revoked device token", challenge)
     state.seen(caller.name)
     return caller
 
 
-def require(*roles: DeviceRole) -> Callable[[Caller], Caller]:
-    allowed = {str(role) for role in roles} | {str(DeviceRole.ADMIN)}
+def require(*roles: DeviceRole, admin: bool = True) -> Callable[[Caller], Caller]:
+    allowed = {str(role) for role in roles} | ({str(DeviceRole.ADMIN)} if admin else set())
 
     def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
         if caller.role not in allowed:
@@ -130,6 +144,7 @@ def require(*roles: DeviceRole) -> Callable[[Caller], Caller]:
 
 
 AnyDevice = Annotated[Caller, Depends(current_caller)]
-KioskDevice = Annotated[Caller, Depends(require(DeviceRole.KIOSK))]
+# A kiosk's push and marks are its own: no other device acts for it, an admin included.
+KioskDevice = Annotated[Caller, Depends(require(DeviceRole.KIOSK, admin=False))]
 CounterDevice = Annotated[Caller, Depends(require(DeviceRole.COUNTER))]
 AdminDevice = Annotated[Caller, Depends(require())]

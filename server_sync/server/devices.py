@@ -23,6 +23,9 @@ from kiosk.queue.models import Device, DeviceRole
 log = logging.getLogger("kiosk.server")
 
 ROLES = tuple(str(role) for role in DeviceRole)
+DEFAULT_BLOCK_SIZE = 1000
+MAX_OFFSET = 999_000
+MAX_BLOCK = 1_000_000
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
@@ -37,6 +40,9 @@ class DeviceInfo:
     created_at: dt.datetime
     revoked_at: dt.datetime | None
     last_seen_at: dt.datetime | None
+    origin: str | None = None
+    numbering_offset: int = 0
+    block_size: int = DEFAULT_BLOCK_SIZE
 
     @classmethod
     def of(cls, device: Device) -> DeviceInfo:
@@ -46,6 +52,9 @@ class DeviceInfo:
             created_at=device.created_at,
             revoked_at=device.revoked_at,
             last_seen_at=device.last_seen_at,
+            origin=device.origin,
+            numbering_offset=device.numbering_offset,
+            block_size=device.block_size,
         )
 
 
@@ -62,8 +71,20 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def add_device(engine: Engine, name: str, role: str) -> str:
-    """Register a device; return its token (the only time anyone sees it)."""
+def add_device(
+    engine: Engine,
+    name: str,
+    role: str,
+    *,
+    origin: str | None = None,
+    numbering_offset: int = 0,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+) -> str:
+    """Register a device; return its token (the only time anyone sees it).
+
+    A kiosk pushes events only under its origin (default: its name, which should be its
+    `kiosk.id`) and numbers only inside offset + 1 ... offset + block_size.
+    """
     if not re.match(NAME_PATTERN, name):
         raise DeviceError(
             f"device name {name!r} is not allowed; use letters, digits, '.', '_' or '-' "
@@ -71,6 +92,18 @@ def add_device(engine: Engine, name: str, role: str) -> str:
         )
     if role not in ROLES:
         raise DeviceError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if role != DeviceRole.KIOSK and (
+        origin is not None or numbering_offset or block_size != DEFAULT_BLOCK_SIZE
+    ):
+        raise DeviceError("--origin, --numbering-offset and --block-size are for kiosks only")
+    if role == DeviceRole.KIOSK:
+        origin = origin or name
+        if not re.match(NAME_PATTERN, origin):
+            raise DeviceError(f"origin {origin!r} is not a kiosk.id (letters, digits, . _ -)")
+        if not 0 <= numbering_offset <= MAX_OFFSET or not 1 <= block_size <= MAX_BLOCK:
+            raise DeviceError(
+                f"numbering offset must be 0–{MAX_OFFSET} and block size 1–{MAX_BLOCK}"
+            )
     token = new_token()
     try:
         with Session(engine) as session, session.begin():
@@ -80,19 +113,47 @@ def add_device(engine: Engine, name: str, role: str) -> str:
                     f"a device named {name!r} exists already; revoke it first to give it a "
                     "new token, or choose another name"
                 )
+            if origin is not None:
+                _check_origin_free(session, origin, name)
             if device is None:
                 device = Device(name=name)
                 session.add(device)
             # A revoked name comes back with a new token and a fresh history.
             device.role = role
+            device.origin = origin
+            device.numbering_offset = numbering_offset
+            device.block_size = block_size
             device.token_hash = hash_token(token)
             device.created_at = _now()
             device.revoked_at = None
             device.last_seen_at = None
     except IntegrityError:
         raise DeviceError(f"a device named {name!r} was added at the same moment") from None
-    log.info("added device %s with role %s", name, role)
+    if origin is None:
+        log.info("added device %s with role %s", name, role)
+    else:
+        log.info(
+            "added kiosk %s (origin %s, numbers %d–%d)",
+            name,
+            origin,
+            numbering_offset + 1,
+            numbering_offset + block_size,
+        )
     return token
+
+
+def _check_origin_free(session: Session, origin: str, name: str) -> None:
+    """One origin, one active kiosk: two devices pushing one origin would clash on seq."""
+    holder = session.scalars(select(Device).where(Device.origin == origin)).first()
+    if holder is None or holder.name == name:
+        return
+    if holder.revoked_at is None:
+        raise DeviceError(
+            f"origin {origin!r} belongs to device {holder.name!r}; revoke it first or choose "
+            "another kiosk.id"
+        )
+    holder.origin = None  # a revoked device gives its origin up
+    session.flush()
 
 
 def list_devices(engine: Engine) -> list[DeviceInfo]:

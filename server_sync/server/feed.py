@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import Engine, func, or_, select
@@ -14,23 +16,17 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.queue.db import is_sqlite, read_session
-from kiosk.queue.errors import QueueError
 from kiosk.queue.events import EventType, event_to_dict
-from kiosk.queue.models import Event
-from kiosk.queue.replication import MAX_INT32, ApplyResult, apply_remote_event
-from server_sync.server.deps import (
-    AnyDevice,
-    KioskDevice,
-    ServerState,
-    StateDep,
-    invalid_field,
-)
-from server_sync.server.routes import AUTH_ERRORS
+from kiosk.queue.models import DeviceRole, Event
+from kiosk.queue.replication import MAX_INT32, IngestRules, NumberBlock, high_water, ingest_batch
+from server_sync.server.deps import AnyDevice, ApiError, KioskDevice, StateDep
+from server_sync.server.responses import AUTH_ERRORS, TOO_LARGE
 from server_sync.server.schemas import (
     DepartmentCode,
-    EventIn,
     EventOut,
     EventsAnswer,
+    HighWaterAnswer,
+    NumberMark,
     PushAnswer,
     PushBody,
     Rejection,
@@ -44,21 +40,32 @@ MAX_PAGE = 1000
 # process writing to the same SQLite file, or the PostgreSQL listener reconnecting).
 RECHECK_SQLITE_SECONDS = 5.0
 RECHECK_UNLISTENED_SECONDS = 1.0
+# High-water marks cover this many past days besides today (numbering restarts each day).
+HIGH_WATER_DAYS = 2
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
 @dataclass(frozen=True)
 class FeedPage:
-    events: list[EventOut]
+    events: list[dict[str, Any]]
     cursor: int
 
 
-def read_feed(engine: Engine, after: int, department: str | None, limit: int) -> FeedPage:
+def read_feed(
+    engine: Engine,
+    after: int,
+    department: str | None,
+    limit: int,
+    exclude_origin: str | None = None,
+) -> FeedPage:
     """Events after `after`, in feed order, and the cursor to continue from.
 
     Feed positions come from a locked counter row in the writing transaction, so they become
     visible in order: everything at or below the highest position seen is already committed.
+    A kiosk's own events are left out of its feed (it has them; taking them back would undo a
+    restore's safety). An event that cannot be encoded is skipped with an error in the log:
+    whatever is stored, the feed answers.
     """
     with read_session(engine) as session:
         high = session.scalar(select(func.max(Event.position))) or 0
@@ -68,10 +75,27 @@ def read_feed(engine: Engine, after: int, department: str | None, limit: int) ->
             query = query.where(
                 or_(Event.department_code == department, Event.type == EventType.TRANSFERRED)
             )
+        if exclude_origin is not None:
+            query = query.where(Event.origin != exclude_origin)
         rows = session.scalars(query.order_by(Event.position).limit(limit)).all()
-        events = [EventOut.model_validate(event_to_dict(e)) for e in rows]
+        events = [wire for wire in (_encodable(e) for e in rows) if wire is not None]
         cursor = rows[-1].position if len(rows) == limit else max(high, after)
         return FeedPage(events, cursor)
+
+
+def _encodable(event: Event) -> dict[str, Any] | None:
+    try:
+        wire = event_to_dict(event)
+        json.dumps(wire, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError, UnicodeError) as exc:
+        log.error(
+            "feed: skipped stored event %s at position %s that cannot be sent: %s",
+            event.id,
+            event.position,
+            exc,
+        )
+        return None
+    return wire
 
 
 @router.get("/events", response_model=EventsAnswer, responses=AUTH_ERRORS)
@@ -87,17 +111,22 @@ async def events(
     department: Annotated[DepartmentCode | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
 ) -> EventsAnswer:
-    """Long-poll the feed: answers as soon as an event newer than `after` is committed."""
+    """Long-poll the feed: answers as soon as an event newer than `after` is committed.
+
+    A kiosk does not get its own events back."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     cursor = after
+    own = caller.origin if caller.role == DeviceRole.KIOSK else None
     while True:
         token = state.notifier.current()  # before reading: no notification slips between
-        page = await run_in_threadpool(read_feed, state.engine, cursor, department, limit)
+        page = await run_in_threadpool(read_feed, state.engine, cursor, department, limit, own)
         cursor = page.cursor
         remaining = deadline - loop.time()
         if page.events or remaining <= 0:
-            return EventsAnswer(events=page.events, cursor=cursor)
+            return EventsAnswer(
+                events=[EventOut.model_validate(e) for e in page.events], cursor=cursor
+            )
         if is_sqlite(state.engine):
             remaining = min(remaining, RECHECK_SQLITE_SECONDS)
         elif not state.notifier.listening_to_database:
@@ -105,60 +134,76 @@ async def events(
         await state.notifier.wait(token, remaining)
 
 
-@router.post(
-    "/sync/events",
-    response_model=PushAnswer,
-    responses=AUTH_ERRORS,
-)
+@router.post("/sync/events", response_model=PushAnswer, responses={**AUTH_ERRORS, **TOO_LARGE})
 def push_events(state: StateDep, caller: KioskDevice, body: PushBody) -> PushAnswer:
-    """Apply a kiosk's events in `seq` order; each is accepted, a duplicate, or rejected."""
-    if body.origin == state.origin:
-        raise invalid_field(
-            "body", "origin", "origin", "this is the server's own origin", body.origin
-        )
-    answer = PushAnswer(accepted=[], duplicates=[], rejected=[])
-    with Session(state.engine, expire_on_commit=False) as session, session.begin():
-        for event in sorted(body.events, key=lambda e: e.seq):
-            if event.origin != body.origin:
-                answer.rejected.append(
-                    Rejection(
-                        id=event.id,
-                        code="origin",
-                        reason=f"event origin {event.origin!r} is not the batch's {body.origin!r}",
-                    )
-                )
-                continue
-            try:
-                result = _apply(session, state, event)
-            except QueueError as exc:
-                log.warning("rejected event %s from %s: %s", event.id, body.origin, exc)
-                answer.rejected.append(Rejection(id=event.id, code=exc.code, reason=str(exc)))
-                continue
-            (answer.accepted if result == "accepted" else answer.duplicates).append(event.id)
-    if answer.accepted:
-        state.notifier.notify()
-        log.info(
-            "%s pushed %d events (%d new, %d duplicates, %d rejected)",
-            body.origin,
-            len(body.events),
-            len(answer.accepted),
-            len(answer.duplicates),
-            len(answer.rejected),
-        )
-    return answer
+    """Judge a kiosk's events in `seq` order: accepted, duplicates, or rejected with a code.
 
-
-def _apply(session: Session, state: ServerState, event: EventIn) -> ApplyResult:
-    wire = event.model_dump()
+    A kiosk pushes only under its own origin (the one registered with its device); anything
+    else is refused whole. The answer names the seq the server expects next."""
+    origins = {body.origin} | {event.origin for event in body.events}
+    if caller.origin is None or origins != {caller.origin}:
+        others = ", ".join(sorted(origins - {caller.origin or ""}))
+        raise ApiError(
+            403,
+            "origin_not_yours",
+            f"device {caller.name} pushes only under its origin {caller.origin!r}, not {others}; "
+            "set kiosk.id to the device's origin, or register this kiosk with its own device",
+        )
+    rules = IngestRules(
+        timezone=state.config.hospital.tz,
+        numbering_width=state.config.numbering.width,
+        priority_reasons=frozenset(state.config.queue.priority_reasons),
+        block=NumberBlock(caller.numbering_offset, caller.block_size),
+        now=state.now(),
+        server_origin=state.origin,
+    )
+    wires = [event.model_dump() for event in body.events]
     for attempt in range(2):
         try:
-            with session.begin_nested():
-                return apply_remote_event(session, wire, state.now())
+            with Session(state.engine, expire_on_commit=False) as session, session.begin():
+                outcome = ingest_batch(session, body.origin, wires, rules)
+            break
         except IntegrityError:
-            # Another request committed the same event or number meanwhile; the second
-            # attempt sees it and answers "duplicate" or names the conflict.
+            # Two pushes of one origin creating its counter row at the same moment: the
+            # second try finds it and waits its turn.
             if attempt:
-                raise QueueError(
-                    f"event {event.id} conflicts with one stored at the same moment"
-                ) from None
-    raise AssertionError("unreachable")
+                raise
+    if outcome.accepted or outcome.closed_late:
+        state.notifier.notify()
+    if outcome.accepted or outcome.rejected:
+        log.info(
+            "%s pushed %d events (%d new, %d duplicates, %d rejected); next seq %d",
+            body.origin,
+            len(body.events),
+            len(outcome.accepted),
+            len(outcome.duplicates),
+            len(outcome.rejected),
+            outcome.expected_seq,
+        )
+    return PushAnswer(
+        accepted=outcome.accepted,
+        duplicates=outcome.duplicates,
+        rejected=[
+            Rejection(id=r.id, seq=r.seq, code=r.code, reason=r.reason) for r in outcome.rejected
+        ],
+        expected_seq=outcome.expected_seq,
+    )
+
+
+@router.get("/sync/high-water", response_model=HighWaterAnswer, responses=AUTH_ERRORS)
+def high_water_marks(state: StateDep, caller: KioskDevice) -> HighWaterAnswer:
+    """What the server holds for this kiosk's origin: a restored or rebuilt kiosk moves its
+    counters past these before it issues, so it never gives a number twice."""
+    if caller.origin is None:
+        raise ApiError(403, "origin_not_yours", f"device {caller.name} has no kiosk origin")
+    since = state.service.service_date() - dt.timedelta(days=HIGH_WATER_DAYS)
+    with read_session(state.engine) as session:
+        marks = high_water(session, caller.origin, since)
+    return HighWaterAnswer(
+        origin=marks.origin,
+        last_seq=marks.last_seq,
+        numbers=[
+            NumberMark(department=d, service_date=day, number=n)
+            for (d, day), n in sorted(marks.numbers.items())
+        ],
+    )

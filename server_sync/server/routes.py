@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
@@ -19,6 +20,8 @@ from server_sync.server.deps import (
     server_version,
 )
 from server_sync.server.devices import list_devices
+from server_sync.server.guards import RETRY_AFTER_SECONDS
+from server_sync.server.responses import AUTH_ERRORS, CONFLICT, NOT_FOUND
 from server_sync.server.schemas import (
     CallBody,
     CallNextAnswer,
@@ -27,7 +30,6 @@ from server_sync.server.schemas import (
     DepartmentList,
     DeviceList,
     DeviceOut,
-    ErrorAnswer,
     Health,
     PublicTicket,
     QueueOut,
@@ -43,16 +45,7 @@ DepartmentPath = Annotated[
 ]
 TicketPath = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 
-AUTH_ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorAnswer, "description": "no token, or an unknown or revoked one"},
-    403: {"model": ErrorAnswer, "description": "this device's role may not do this"},
-}
-NOT_FOUND: dict[int | str, dict[str, object]] = {
-    404: {"model": ErrorAnswer, "description": "no such ticket or department"}
-}
-CONFLICT: dict[int | str, dict[str, object]] = {
-    409: {"model": ErrorAnswer, "description": "impossible transition; the reason says why"}
-}
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1")
 
@@ -64,7 +57,14 @@ def health(state: StateDep) -> Health:
         with state.engine.connect() as connection:
             connection.execute(text("SELECT 1 FROM departments LIMIT 1"))
     except Exception as exc:  # any database failure is what this endpoint reports
-        raise ApiError(503, "database_unavailable", f"database check failed: {exc}") from exc
+        # The driver's words (host, port, user) are for the log, not for anonymous callers.
+        log.error("health: database check failed: %s", exc)
+        raise ApiError(
+            503,
+            "database_unavailable",
+            "database unreachable",
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
     return Health(status="ok", version=server_version(), database=backend)
 
 

@@ -125,17 +125,17 @@ class CallNextAnswer(BaseModel):
 
 
 class EventIn(BaseModel):
-    """An event in its wire form (DESIGN §5); its `data` is checked when it is applied."""
+    """An event in its wire form (DESIGN §5); its content is checked when it is applied."""
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")
+    id: str = Field(min_length=36, max_length=36, pattern=r"^[0-9a-f-]+$")
     origin: Origin
     seq: int = Field(ge=1, le=MAX_INT32)
     type: str = Field(min_length=1, max_length=32, examples=[str(EventType.ISSUED)])
     occurred_at: str = Field(max_length=40, examples=["2026-11-28T01:02:03.456Z"])
-    ticket_id: str | None = Field(None, max_length=36)
-    department: str | None = Field(None, max_length=16)
+    ticket_id: str | None = Field(None, max_length=36, pattern=r"^[0-9a-f-]+$")
+    department: str | None = Field(None, max_length=16, pattern=r"^[A-Za-z0-9_]+$")
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -157,14 +157,38 @@ class PushBody(_Body):
 
 class Rejection(BaseModel):
     id: str
+    seq: int
     reason: str
-    code: str
+    code: str = Field(
+        description="machine-readable: invalid_event, event_not_accepted, conflict, seq_taken, "
+        "outside_block, duplicate_number, unknown_department, invalid_transition"
+    )
 
 
 class PushAnswer(BaseModel):
     accepted: list[str]
     duplicates: list[str]
     rejected: list[Rejection]
+    expected_seq: int = Field(
+        description="the seq the server expects next from this origin; a batch stops at a gap "
+        "and the kiosk resends from here"
+    )
+
+
+class NumberMark(BaseModel):
+    department: str
+    service_date: dt.date
+    number: int
+
+
+class HighWaterAnswer(BaseModel):
+    """What the server holds for the calling kiosk's origin."""
+
+    origin: str
+    last_seq: int = Field(description="the highest seq of this origin the server has judged")
+    numbers: list[NumberMark] = Field(
+        description="the highest ticket number per department and service date (recent days)"
+    )
 
 
 class EventsAnswer(BaseModel):

@@ -93,9 +93,17 @@ def server_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+KIOSK_ORIGIN = "kiosk-hall-1"
+
+
+def device_name(role: str) -> str:
+    """The kiosk's device is named after its kiosk.id: it pushes only under that origin."""
+    return KIOSK_ORIGIN if role == "kiosk" else f"{role}-1"
+
+
 @pytest.fixture
 def tokens(server_engine: Engine) -> dict[str, str]:
-    return {role: add_device(server_engine, f"{role}-1", role) for role in ROLES}
+    return {role: add_device(server_engine, device_name(role), role) for role in ROLES}
 
 
 @pytest.fixture

@@ -21,20 +21,21 @@ from tests.server_sync.conftest import Api, LiveServer, wait_until
 ApiFactory = Callable[[str | None], Api]
 ANY = {"kiosk", "counter", "board", "admin"}
 COUNTER = {"counter", "admin"}
-KIOSK = {"kiosk", "admin"}
+KIOSK = {"kiosk"}  # a push is a kiosk's own: not even an admin pushes for it
 PUBLIC = None  # no token needed
 
 
 def endpoints(
     ticket: str, dept: str
 ) -> list[tuple[str, str, dict[str, Any] | None, set[str] | None]]:
-    push = {"origin": "kiosk-x", "events": []}
+    push = {"origin": "kiosk-hall-1", "events": []}
     return [
         ("GET", "/api/v1/health", None, PUBLIC),
         ("GET", "/api/v1/departments", None, ANY),
         ("GET", f"/api/v1/departments/{dept}/queue", None, ANY),
         ("GET", "/api/v1/events?after=0", None, ANY),
         ("POST", "/api/v1/sync/events", push, KIOSK),
+        ("GET", "/api/v1/sync/high-water", None, KIOSK),
         ("POST", f"/api/v1/departments/{dept}/call-next", {"room": "P1"}, COUNTER),
         ("POST", f"/api/v1/tickets/{ticket}/call", {"room": "P1"}, COUNTER),
         ("POST", f"/api/v1/tickets/{ticket}/recall", None, COUNTER),

@@ -1,22 +1,41 @@
-"""kiosk.queue.replication without HTTP: idempotence, checks, rejections."""
+"""kiosk.queue.replication without HTTP: what the server takes from a kiosk, and in what order."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from kiosk.queue.errors import DuplicateNumber, InvalidTransition
+from kiosk.config import DEFAULT_PRIORITY_REASONS
 from kiosk.queue.events import event_to_dict
-from kiosk.queue.models import Event, Ticket
-from kiosk.queue.replication import EventNotAccepted, InvalidEvent, apply_remote_event
+from kiosk.queue.models import Event, RejectedEvent, Ticket
+from kiosk.queue.replication import (
+    IngestOutcome,
+    IngestRules,
+    NumberBlock,
+    apply_feed_event,
+    ingest_batch,
+)
 from kiosk.queue.service import QueueService
 from tests.conftest import FakeClock, seed
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
+
+
+def rules(now: dt.datetime = NOW, block: NumberBlock = NumberBlock(0, 1000)) -> IngestRules:
+    return IngestRules(
+        timezone=ZoneInfo("Asia/Ho_Chi_Minh"),
+        numbering_width=3,
+        priority_reasons=frozenset(DEFAULT_PRIORITY_REASONS),
+        block=block,
+        now=now,
+        server_origin="server",
+    )
 
 
 def kiosk_events(engine: Engine) -> list[dict[str, Any]]:
@@ -24,9 +43,15 @@ def kiosk_events(engine: Engine) -> list[dict[str, Any]]:
         return [event_to_dict(e) for e in session.scalars(select(Event).order_by(Event.seq))]
 
 
-def apply(engine: Engine, wire: dict[str, Any], trusted: bool = False) -> str:
+def push(
+    engine: Engine, events: list[dict[str, Any]], origin: str = "kiosk-a", **kw: Any
+) -> IngestOutcome:
     with Session(engine) as session, session.begin():
-        return apply_remote_event(session, wire, NOW, trusted=trusted)
+        return ingest_batch(session, origin, events, rules(**kw))
+
+
+def codes(outcome: IngestOutcome) -> list[str]:
+    return [r.code for r in outcome.rejected]
 
 
 @pytest.fixture
@@ -38,40 +63,173 @@ def source(tmp_path: Any, clock: FakeClock) -> QueueService:
     return QueueService(engine, origin="kiosk-a", clock=clock)
 
 
-def test_apply_is_idempotent_and_keeps_origin_and_seq(engine: Engine, source: QueueService) -> None:
+@pytest.fixture
+def server(engine: Engine) -> Engine:
     seed(engine)
+    return engine
+
+
+def test_ingest_is_idempotent_and_keeps_origin_and_seq(server: Engine, source: QueueService) -> None:
     source.issue("NOI")
     [wire] = kiosk_events(source.engine)
-    assert apply(engine, wire) == "accepted"
-    assert apply(engine, wire) == "duplicate"
-    with Session(engine) as session:
+    first = push(server, [wire])
+    assert (first.accepted, first.expected_seq) == ([wire["id"]], 2)
+    again = push(server, [wire])
+    assert (again.duplicates, again.accepted, again.expected_seq) == ([wire["id"]], [], 2)
+    with Session(server) as session:
         stored = session.scalars(select(Event)).one()
         assert (stored.origin, stored.seq, stored.position) == ("kiosk-a", 1, 1)
         assert session.scalars(select(Ticket)).one().number == 1
 
 
-def test_rejections(engine: Engine, source: QueueService, clock: FakeClock) -> None:
-    seed(engine)
-    ticket = source.issue("NOI").ticket
-    [issued] = kiosk_events(source.engine)
-    apply(engine, issued)
-    other = {**issued, "id": "0" * 8 + issued["id"][8:], "origin": "kiosk-b", "seq": 1}
-    other["data"] = {"ticket": {**issued["data"]["ticket"], "id": "1" * 36, "origin": "kiosk-b"}}
-    other["ticket_id"] = "1" * 36
-    with pytest.raises(DuplicateNumber, match=r"numbering\.offset"):
-        apply(engine, other)
-    with pytest.raises(InvalidEvent, match="already sent seq 1"):
-        apply(engine, {**issued, "id": "2" * 36})
-    with pytest.raises(InvalidEvent, match=r"data\.ticket"):
-        apply(engine, {**issued, "id": "3" * 36, "seq": 9, "data": {"ticket": {"id": 5}}})
-    called = {**issued, "id": "4" * 36, "seq": 10, "type": "ticket.called"}
-    with pytest.raises(EventNotAccepted):
-        apply(engine, called)
-    server = QueueService(engine, origin="server", clock=clock)
-    server.call_next("NOI", "P1")
-    source.cancel(ticket.id, "print_failed")
-    cancel = kiosk_events(source.engine)[-1]
-    with pytest.raises(InvalidTransition):
-        apply(engine, cancel)
-    with pytest.raises(InvalidEvent):
-        apply(engine, {"id": "x"})
+def test_same_id_with_other_content_is_a_conflict(server: Engine, source: QueueService) -> None:
+    source.issue("NOI")
+    [wire] = kiosk_events(source.engine)
+    push(server, [wire])
+    changed = copy.deepcopy(wire)
+    changed["data"]["ticket"]["priority"] = "emergency"
+    outcome = push(server, [changed])
+    assert codes(outcome) == ["conflict"] and not outcome.duplicates
+    with Session(server) as session:
+        assert session.scalars(select(Ticket)).one().priority is None
+
+
+def test_a_gap_stops_the_batch_and_names_the_expected_seq(
+    server: Engine, source: QueueService
+) -> None:
+    for _ in range(5):
+        source.issue("NOI")
+    events = kiosk_events(source.engine)
+    outcome = push(server, [events[0], events[4], events[2]])  # seq 1, 5, 3
+    assert outcome.accepted == [events[0]["id"]]
+    assert outcome.expected_seq == 2
+    assert not outcome.rejected
+    rest = push(server, events[1:])
+    assert len(rest.accepted) == 4 and rest.expected_seq == 6
+
+
+def test_a_rejected_event_consumes_its_seq(server: Engine, source: QueueService) -> None:
+    source.issue("NOI")
+    source.issue("NOI")
+    first, second = kiosk_events(source.engine)
+    bad = copy.deepcopy(first)
+    bad["data"]["ticket"]["priority"] = "vip_friend"
+    outcome = push(server, [bad, second])
+    assert codes(outcome) == ["invalid_event"]
+    assert outcome.accepted == [second["id"]] and outcome.expected_seq == 3
+    # Sent again as it was: the same answer, nothing stored twice.
+    again = push(server, [bad])
+    assert codes(again) == ["invalid_event"]
+    with Session(server) as session:
+        assert session.scalars(select(RejectedEvent)).one().seq == 1
+
+
+def test_a_seq_already_held_under_another_id_is_seq_taken(
+    server: Engine, source: QueueService
+) -> None:
+    source.issue("NOI")
+    [wire] = kiosk_events(source.engine)
+    push(server, [wire])
+    other = copy.deepcopy(wire)
+    other["id"] = "0" * 8 + wire["id"][8:]
+    assert codes(push(server, [other])) == ["seq_taken"]
+
+
+def hostile(wire: dict[str, Any], **ticket: Any) -> dict[str, Any]:
+    out = copy.deepcopy(wire)
+    out["data"]["ticket"].update(ticket)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"queued_at": "1970-01-01T00:00:00.000Z"}, "invalid_event"),
+        ({"priority": "vip_friend"}, "invalid_event"),
+        ({"status": "called", "call_count": 99, "room": "P1"}, "invalid_event"),
+        ({"call_count": 99}, "invalid_event"),
+        ({"service_date": "2099-01-01"}, "invalid_event"),
+        ({"service_date": "2000-01-01"}, "invalid_event"),
+        ({"code": "B0\u202e01"}, "invalid_event"),
+        ({"code": "X001"}, "invalid_event"),
+        ({"number": 1001, "code": "B1001"}, "outside_block"),
+        ({"origin": "kiosk-b"}, "invalid_event"),
+        ({"department": "NHI"}, "invalid_event"),
+    ],
+)
+def test_a_pushed_ticket_must_be_what_the_kiosk_may_issue(
+    server: Engine, source: QueueService, change: dict[str, Any], code: str
+) -> None:
+    source.issue("NOI")
+    [wire] = kiosk_events(source.engine)
+    outcome = push(server, [hostile(wire, **change)])
+    assert codes(outcome) == [code], outcome.rejected
+    with Session(server) as session:
+        assert session.scalars(select(Ticket)).first() is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"occurred_at": "0001-01-01T00:00:00.000Z"},
+        {"occurred_at": "9999-12-31T23:59:59.000Z"},
+        {"type": "ticket.called"},
+        {"type": "ticket.nonsense"},
+        {"type": "ticket.issued", "data": {"ticket": {"id": 5}}},
+        {"data": {"note": "\ud800"}},
+        {"data": {"blob": "x" * (9 * 1024)}},
+    ],
+)
+def test_malformed_events_are_rejected_whole(
+    server: Engine, source: QueueService, change: dict[str, Any]
+) -> None:
+    source.record_device_status({"printer": "ready"})
+    [wire] = kiosk_events(source.engine)
+    outcome = push(server, [{**wire, **change}])
+    assert codes(outcome) in (["invalid_event"], ["event_not_accepted"]), outcome.rejected
+    with Session(server) as session:
+        assert session.scalars(select(Event)).first() is None
+
+
+def test_a_kiosk_cannot_cancel_another_kiosks_ticket(
+    server: Engine, source: QueueService, tmp_path: Any, clock: FakeClock
+) -> None:
+    from kiosk.queue.db import open_database
+
+    victim_db = open_database(f"sqlite:///{tmp_path}/victim.db")
+    victim = QueueService(victim_db, origin="kiosk-b", clock=clock)
+    seed(victim.engine)
+    ticket = victim.issue("NOI").ticket
+    assert push(server, kiosk_events(victim.engine), origin="kiosk-b").accepted
+    source.issue("NHI")
+    forged = copy.deepcopy(kiosk_events(source.engine)[0])
+    forged.update(type="ticket.cancelled", ticket_id=ticket.id, department="NOI")
+    forged["data"] = {
+        "ticket": {**ticket.to_dict(), "status": "cancelled", "cancel_reason": "x"},
+        "reason": "x",
+    }
+    assert codes(push(server, [forged])) == ["invalid_event"]
+    with Session(server) as session:
+        assert session.get(Ticket, ticket.id).status == "waiting"  # type: ignore[union-attr]
+
+
+def test_a_late_ticket_from_an_earlier_day_is_stored_closed(
+    server: Engine, source: QueueService
+) -> None:
+    source.issue("NOI")
+    [wire] = kiosk_events(source.engine)
+    outcome = push(server, [wire], now=NOW + dt.timedelta(days=2))
+    assert outcome.accepted == [wire["id"]] and outcome.closed_late == 1
+    with Session(server) as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert (ticket.status, ticket.cancel_reason) == ("cancelled", "end_of_day")
+        kinds = [e.type for e in session.scalars(select(Event).order_by(Event.position))]
+    assert kinds == ["ticket.issued", "ticket.cancelled"]
+
+
+def test_the_feed_applies_server_snapshots(server: Engine, source: QueueService) -> None:
+    source.issue("NOI")
+    [wire] = kiosk_events(source.engine)
+    with Session(server) as session, session.begin():
+        assert apply_feed_event(session, wire, NOW) == "accepted"
+        assert apply_feed_event(session, wire, NOW) == "duplicate"

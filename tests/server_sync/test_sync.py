@@ -125,7 +125,11 @@ def test_pull_brings_counter_calls_to_the_kiosk(
 
 
 def test_second_kiosk_with_the_same_numbers_is_rejected_not_merged(
-    live: LiveServer, tokens: dict[str, str], kiosk_engine: Engine, tmp_path: object
+    live: LiveServer,
+    tokens: dict[str, str],
+    kiosk_engine: Engine,
+    server_engine: Engine,
+    tmp_path: object,
 ) -> None:
     from kiosk.queue.db import open_database
     from tests.conftest import seed
@@ -137,7 +141,10 @@ def test_second_kiosk_with_the_same_numbers_is_rejected_not_merged(
     first.issue("NOI")
     clash = second.issue("NOI").ticket
     sync_client(kiosk_engine, live.url, tokens["kiosk"]).push()
-    result = sync_client(other_engine, live.url, tokens["kiosk"], origin="kiosk-hall-2").push()
+    from server_sync.server.devices import add_device
+
+    second_token = add_device(server_engine, "kiosk-hall-2", "kiosk")
+    result = sync_client(other_engine, live.url, second_token, origin="kiosk-hall-2").push()
     assert result.accepted == 0 and len(result.rejected) == 1
     reason = result.rejected[0][1]
     assert "numbering.offset" in reason and "kiosk-hall-1" in reason

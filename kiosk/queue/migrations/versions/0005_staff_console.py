@@ -6,7 +6,7 @@ server processes share them. Departments can be paused for every kiosk from the 
 Device problems already sent to the webhook are remembered, so each is sent once.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 11:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
