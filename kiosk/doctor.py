@@ -23,9 +23,10 @@ from sqlalchemy import Engine, func, make_url, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from kiosk.config import Config, ConfigError, load_config, resolve_config_path
-from kiosk.queue.db import current_revision, head_revision, make_engine
+from kiosk.queue.db import current_revision, head_revision, make_engine, read_session
 from kiosk.queue.models import Device
 from kiosk.queue.outbox import outbox_state
+from kiosk.queue.store import RESTORE_HINT, integrity_problem, issuing_hold
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,25 @@ def check_database(url: str, engine: Engine) -> Check:
     try:
         revision = current_revision(engine)
     except SQLAlchemyError as exc:
+        reason = _first_line(exc)
+        damaged = "not a database" in reason or "malformed" in reason
         return Check(
             "database",
             Level.FAIL,
-            f"cannot open {shown}: {_first_line(exc)}",
-            "check database_url, the file's owner (user kiosk) and permissions",
+            f"cannot open {shown}: {reason}",
+            f"the file is damaged: restore the last backup with {RESTORE_HINT}"
+            if damaged
+            else "check database_url, the file's owner (user kiosk) and permissions",
         )
+    if sqlite_file:
+        problem = integrity_problem(engine)
+        if problem is not None:
+            return Check(
+                "database",
+                Level.FAIL,
+                f"{shown} is damaged: {problem}",
+                f"stop the kiosk and restore the last backup: {RESTORE_HINT}",
+            )
     head = head_revision()
     if revision != head:
         return Check(
@@ -261,7 +275,7 @@ def check_sync(config: Config, engine: Engine, now: dt.datetime) -> Check:
             "sync",
             Level.FAIL,
             f"{state.rejected} event(s) rejected by the server, e.g.: {state.first_rejection}",
-            "usually two kiosks with the same numbering.offset or kiosk.id: give each its own",
+            _rejection_hint(str(state.first_rejection)),
         )
     count, oldest_at = state.pending, state.oldest_pending
     if not count:
@@ -282,6 +296,48 @@ def check_sync(config: Config, engine: Engine, now: dt.datetime) -> Check:
     if not config.server.url:
         return _ok("sync", f"no server configured; {count} event(s) kept here")
     return _ok("sync", f"{count} event(s) waiting to be pushed")
+
+
+REJECTION_HINTS = {
+    "outside_block": "numbering.offset/block_size differ from this kiosk's registration on the "
+    "server (kiosk server list-devices): make them match",
+    "duplicate_number": "two kiosks give the same numbers: give each its own numbering.offset "
+    "and register it (add-device --numbering-offset)",
+    "conflict": "an event was changed after it was sent (a store copied between kiosks?): "
+    "give each kiosk its own kiosk.id",
+    "invalid_event": "the kiosk's clock or config disagrees with the server (timezone, "
+    "numbering.width, priority groups): compare them",
+    "unknown_department": "seed the same departments on the server as on this kiosk",
+}
+
+
+def _rejection_hint(reason: str) -> str:
+    code = reason.split(":", 1)[0].strip()
+    return REJECTION_HINTS.get(
+        code, "compare this kiosk's config with the server's; the reason says what differs"
+    )
+
+
+def check_hold(config: Config, engine: Engine) -> Check:
+    """A restored or new store issues nothing until it has reached the server once."""
+    with read_session(engine) as session:
+        hold = issuing_hold(session)
+    if hold is None:
+        return _ok("numbers", "this kiosk's counters are past everything the server holds")
+    if hold.offset != config.numbering.offset:
+        return Check(
+            "numbers",
+            Level.WARN,
+            f"store {hold.reason}; issuing from the new block numbering.offset = "
+            f"{config.numbering.offset}",
+            "make sure the server registers that block: kiosk server list-devices",
+        )
+    return Check(
+        "numbers",
+        Level.FAIL,
+        f"not issuing: the store is {hold.reason} and has not yet reached the server",
+        "check the network and server.url, then run kiosk sync --once",
+    )
 
 
 def check_disk(path: Path) -> Check:
@@ -325,6 +381,7 @@ def run_checks(
         checks.extend(_guard("server", lambda: check_server(config, engine)))
         if database.level != Level.FAIL and "no database yet" not in database.message:
             checks.extend(_guard("sync", lambda: [check_sync(config, engine, now())]))
+            checks.extend(_guard("numbers", lambda: [check_hold(config, engine)]))
         checks.extend(_guard("disk", lambda: [check_disk(_disk_path(url, config))]))
     finally:
         engine.dispose()

@@ -1,4 +1,4 @@
-"""Operations for IT staff: `kiosk backup`."""
+"""Operations for IT staff: `kiosk backup`, `kiosk restore`, `kiosk doctor`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import datetime as dt
 import os
 import re
 import sqlite3
+import sys
 from pathlib import Path
 
 from sqlalchemy import make_url
 
 from kiosk.cli import EXIT_USAGE, CommandError, common_options
-from kiosk.config import load_config
+from kiosk.config import Config, load_config
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,6 +37,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     backup.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
     backup.set_defaults(handler=cmd_backup)
+    restore = subparsers.add_parser(
+        "restore",
+        parents=[common_options()],
+        help="replace the kiosk's store with a backup, safely: it issues again only once it "
+        "has moved past the numbers the server holds for it",
+    )
+    restore.add_argument("backup", type=Path, metavar="BACKUP", help="a file from kiosk backup")
+    restore.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
+    restore.set_defaults(handler=cmd_restore)
     register_doctor(subparsers)
 
 
@@ -117,6 +127,68 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if args.keep_days:
         for old in prune_backups(target.parent, args.keep_days, today):
             print(f"removed {old} (older than {args.keep_days} days)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from kiosk.queue.store import RestoreError, restore_store, sqlite_path
+
+    config = load_config(args.config)
+    url = args.database or config.kiosk_database_url
+    target = sqlite_path(url)
+    if target is None:
+        raise CommandError(f"{url} is not a SQLite file: a kiosk's store is", EXIT_USAGE)
+    try:
+        restore_store(args.backup, target, offset=config.numbering.offset)
+    except RestoreError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    print(f"restored {args.backup} to {target}")
+    if not config.server.url:
+        # A standalone kiosk has no server to ask: nothing else can hold its numbers.
+        _lift_standalone_hold(url)
+        print("standalone kiosk (no server.url): issuing again")
+        return 0
+    return _reach_server_after_restore(url, config)
+
+
+def _lift_standalone_hold(url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from kiosk.queue.db import make_engine
+    from kiosk.queue.store import clear_hold
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            clear_hold(session)
+    finally:
+        engine.dispose()
+
+
+def _reach_server_after_restore(url: str, config: Config) -> int:
+    from kiosk.cli import EXIT_FAULT
+    from kiosk.queue.db import make_engine
+    from server_sync.client import SyncClient, SyncError
+
+    engine = make_engine(url)
+    try:
+        client = SyncClient.from_config(engine, config)
+        try:
+            moved = client.reconcile()
+        finally:
+            client.close()
+    except SyncError as exc:
+        print(
+            f"the server cannot be reached ({exc}): this kiosk issues no number until it has "
+            "reached it once (it tries by itself; or run kiosk sync --once). To issue at once "
+            "without it, give the kiosk a numbering block never used before: set "
+            "numbering.offset and register it on the server (add-device --numbering-offset)",
+            file=sys.stderr,
+        )
+        return EXIT_FAULT
+    finally:
+        engine.dispose()
+    print(f"moved past the server's high-water marks ({moved} counters moved): issuing again")
     return 0
 
 

@@ -183,7 +183,7 @@ def open_kiosk_store(url: str, *, origin: str, offset: int, has_server: bool) ->
                 return engine
             set_hold(
                 session,
-                "a new store: the server may already hold numbers of this kiosk",
+                "new (the server may already hold numbers of this kiosk id)",
                 offset,
                 dt.datetime.now(dt.UTC),
             )

@@ -27,7 +27,10 @@ from tests.conftest import FakeClock, seed
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
 
 
-def rules(now: dt.datetime = NOW, block: NumberBlock = NumberBlock(0, 1000)) -> IngestRules:
+DEFAULT_BLOCK = NumberBlock(0, 1000)
+
+
+def rules(now: dt.datetime = NOW, block: NumberBlock = DEFAULT_BLOCK) -> IngestRules:
     return IngestRules(
         timezone=ZoneInfo("Asia/Ho_Chi_Minh"),
         numbering_width=3,
@@ -69,7 +72,9 @@ def server(engine: Engine) -> Engine:
     return engine
 
 
-def test_ingest_is_idempotent_and_keeps_origin_and_seq(server: Engine, source: QueueService) -> None:
+def test_ingest_is_idempotent_and_keeps_origin_and_seq(
+    server: Engine, source: QueueService
+) -> None:
     source.issue("NOI")
     [wire] = kiosk_events(source.engine)
     first = push(server, [wire])
