@@ -154,6 +154,10 @@ class KioskBackend:
         with self._lock:
             if self._storage_full is not None and not self._storage_recovered():
                 return self._storage_full
+            hold = self.service.issuing_hold()
+            if hold is not None:
+                # Restored or new: no number until the server's marks are known (sync lifts it).
+                return PrinterHealth("on_hold", False, f"store {hold.reason}")
             try:
                 health = PrinterHealth.of(self.printer.status())
             except PrinterError as exc:

@@ -122,7 +122,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
         target = target / f"kiosk-{today.isoformat()}.db"
     elif args.keep_days:
         raise CommandError("--keep-days needs a directory (PATH ending in /)", EXIT_USAGE)
-    pages = backup_sqlite(Path(url.database), target)
+    from kiosk.queue.store import damaged
+
+    try:
+        pages = backup_sqlite(Path(url.database), target)
+    except sqlite3.DatabaseError as exc:
+        raise CommandError(str(damaged(url.database, str(exc)))) from None
     print(f"backed up {url.database} to {target} ({pages} pages, integrity ok)")
     if args.keep_days:
         for old in prune_backups(target.parent, args.keep_days, today):

@@ -95,7 +95,16 @@ def cmd_seed(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.exists() and path.name.removesuffix(".toml") in seed_names():
         path = seed_file(path.name)
-    engine = open_database(args.database or config.kiosk_database_url)
+    url = args.database or config.kiosk_database_url
+    if url == config.kiosk_database_url:
+        engine = open_kiosk_store(
+            url,
+            origin=config.kiosk.id,
+            offset=config.numbering.offset,
+            has_server=bool(config.server.url),
+        )
+    else:
+        engine = open_database(url)
     result = seed_database(engine, path)
     print(
         f"seeded {args.file}: {result.added} added, {result.updated} updated, "

@@ -57,6 +57,14 @@ from server_sync.staff import StaffClient
 log = logging.getLogger(__name__)
 
 
+
+def plain_label() -> QLabel:
+    """Config and server strings are text, never Qt rich-text markup."""
+    widget = QLabel()
+    widget.setTextFormat(Qt.TextFormat.PlainText)
+    return widget
+
+
 @dataclass(frozen=True)
 class BoardTimings:
     highlight_ms: int = 10_000
@@ -154,15 +162,15 @@ class BoardWindow(QWidget):
         header.setStyleSheet(f"background: {PANEL_BG};")
         head = QHBoxLayout(header)
         head.setContentsMargins(32, 10, 32, 10)
-        self.hospital = QLabel()
+        self.hospital = plain_label()
         self.hospital.setStyleSheet(f"font-size: 44px; font-weight: bold; color: {BOARD_TEXT};")
-        self.clock = QLabel()
+        self.clock = plain_label()
         self.clock.setStyleSheet(f"font-size: 56px; font-weight: bold; color: {ACCENT};")
         head.addWidget(self.hospital, 1)
         head.addWidget(self.clock)
         outer.addWidget(header)
 
-        self.offline = QLabel()
+        self.offline = plain_label()
         self.offline.setWordWrap(True)
         self.offline.setStyleSheet(
             f"background: {OFFLINE_BG}; color: {BOARD_TEXT}; font-size: 36px; "
@@ -189,7 +197,7 @@ class BoardWindow(QWidget):
             rows.addWidget(tile, index // columns, index % columns)
         history_rows = max(1, -(-count // columns))
         calls.addLayout(rows, history_rows * 3)
-        self.idle = QLabel()
+        self.idle = plain_label()
         self.idle.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.idle.setWordWrap(True)
         self.idle.setStyleSheet(f"font-size: 64px; font-weight: bold; color: {BOARD_MUTED};")
@@ -198,7 +206,7 @@ class BoardWindow(QWidget):
 
         side = QVBoxLayout()
         side.setSpacing(10)
-        self.side_title = QLabel()
+        self.side_title = plain_label()
         self.side_title.setWordWrap(True)
         self.side_title.setStyleSheet(f"font-size: 40px; font-weight: bold; color: {ACCENT};")
         side.addWidget(self.side_title)
@@ -386,7 +394,7 @@ class BoardWindow(QWidget):
         self.side_title.setText(self.text.translate("Board", "Waiting"))
         shown = self.state.counted()
         while len(self.side_rows) < len(shown):
-            name, count = QLabel(), QLabel()
+            name, count = plain_label(), plain_label()
             count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             row = QHBoxLayout()
             row.addWidget(name, 1)

@@ -61,6 +61,10 @@ def printer_fault_label(state: str) -> str:
         return translate("Kiosk", "The ticket printer's cover is open.")
     if state == "storage_full":
         return translate("Kiosk", "This kiosk has run out of storage space.")
+    if state == "store_damaged":
+        return translate("Kiosk", "This kiosk needs maintenance.")
+    if state == "on_hold":
+        return translate("Kiosk", "This kiosk is connecting to the hospital's system.")
     return translate("Kiosk", "The ticket printer is not working.")
 
 
@@ -380,6 +384,7 @@ class AttractPage(TappablePage):
         self.hospital.setStyleSheet(f"font-size: 64px; color: {style.HEADER};")
         self.welcome = label("title", align=Qt.AlignmentFlag.AlignCenter)
         self.touch = QLabel()
+        self.touch.setTextFormat(Qt.TextFormat.PlainText)
         self.touch.setProperty("role", "alert")
         self.touch.setWordWrap(True)
         self.touch.setAlignment(Qt.AlignmentFlag.AlignCenter)

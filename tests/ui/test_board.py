@@ -124,3 +124,16 @@ def test_a_board_for_some_departments_shows_only_theirs(
         "Tiếp đón - Đăng ký khám"
     ]
     assert board.ticker.isVisible() and board.ticker.text == "Giữ trật tự"
+
+
+def test_markup_in_the_hospital_name_is_shown_as_text(
+    qtbot: Any, hospital: Hospital, board_of: Any
+) -> None:
+    from PySide6.QtCore import Qt
+
+    markup = "<b>BV</b> <img src=x> <a href='http://x'>click</a>"
+    config = parse_config({**hospital.config.model_dump(), "hospital": {"name": markup}})
+    announcer = Announcer("{code} {room}", "vi", speech=False, chime=False, player=lambda c: None)
+    board = board_of(announcer, (), config)
+    assert board.hospital.text() == markup
+    assert board.hospital.textFormat() == Qt.TextFormat.PlainText
