@@ -22,6 +22,7 @@ from kiosk.config import Config
 from kiosk.queue.errors import StorageFull
 from kiosk.queue.outbox import outbox_state
 from kiosk.queue.service import DepartmentStatus, IssuedTicket, QueueService
+from kiosk.queue.store import RESTORE_HINT, integrity_problem
 from printer.errors import NothingToReprint, PrinterError, PrinterUnavailable, PrintFailed
 from printer.output import TicketPrinterLike
 
@@ -145,6 +146,8 @@ class KioskBackend:
         self._last_health: PrinterHealth | None = None
         # Set when a ticket could not be committed for lack of disk space.
         self._storage_full: PrinterHealth | None = None
+        # Set when SQLite's quick_check finds the store damaged: no number from it.
+        self._store_damaged: PrinterHealth | None = None
 
     def departments(self) -> list[DepartmentStatus]:
         return self.service.departments()
@@ -154,6 +157,8 @@ class KioskBackend:
         with self._lock:
             if self._storage_full is not None and not self._storage_recovered():
                 return self._storage_full
+            if self._store_damaged is not None:
+                return self._store_damaged
             hold = self.service.issuing_hold()
             if hold is not None:
                 # Restored or new: no number until the server's marks are known (sync lifts it).
@@ -169,6 +174,20 @@ class KioskBackend:
             if health != self._last_health:
                 self._record_health(health)
             return health
+
+    def check_store(self) -> str | None:
+        """SQLite's quick_check over the store (seconds on a big one: run it off the UI thread,
+        after the first screen). A damaged store stops issuing until it is restored."""
+        if self.service.engine.dialect.name != "sqlite":
+            return None
+        problem = integrity_problem(self.service.engine)
+        with self._lock:
+            if problem is None:
+                self._store_damaged = None
+                return None
+            log.error("the kiosk's store is damaged (%s); restore it: %s", problem, RESTORE_HINT)
+            self._store_damaged = PrinterHealth("store_damaged", False, problem)
+        return problem
 
     def _storage_recovered(self) -> bool:
         database = make_url(str(self.service.engine.url)).database

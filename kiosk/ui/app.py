@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from PIL import Image
@@ -32,6 +33,8 @@ from printer.ticket import TicketContent
 log = logging.getLogger(__name__)
 
 END_OF_DAY_INTERVAL_MS = 10 * 60 * 1000
+# The store's full integrity check: at start-up, then once a day.
+STORE_CHECK_INTERVAL_MS = 24 * 60 * 60 * 1000
 
 
 def build_window(
@@ -46,6 +49,18 @@ def build_window(
     apply_style(app, family)
     backend = KioskBackend(service, printer, config)
     return KioskWindow(config, backend, family=family, translations=Translations(), timings=timings)
+
+
+def check_store_in_background(window: KioskWindow) -> None:
+    """The store's full integrity check, off the UI thread (the first screen comes first)."""
+
+    def run() -> None:
+        try:
+            window.backend.check_store()
+        except Exception:
+            log.exception("store integrity check failed to run")
+
+    threading.Thread(target=run, name="store-check", daemon=True).start()
 
 
 def run_kiosk(
@@ -77,6 +92,10 @@ def run_kiosk(
         window.resize(1080, 1920)
         window.show()
     window.start()
+    check_store_in_background(window)
+    nightly_check = QTimer(window)
+    nightly_check.timeout.connect(lambda: check_store_in_background(window))
+    nightly_check.start(STORE_CHECK_INTERVAL_MS)
     watchdog = SystemdWatchdog(window)
     watchdog.start()
     log.info("kiosk %s running (fullscreen=%s)", config.kiosk.id, config.kiosk.fullscreen)

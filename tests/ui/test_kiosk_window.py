@@ -321,3 +321,36 @@ def test_full_disk_stops_issuing_until_space_is_back(
         assert not any(b.isEnabled() for b in buttons)
     free["bytes"] = 10**9
     qtbot.waitUntil(lambda: all(b.isEnabled() for b in buttons), timeout=5000)
+
+
+def test_a_store_on_hold_offers_no_number_until_the_hold_is_lifted(
+    qtbot: Any, make_window: Any, service: QueueService
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from kiosk.queue.store import clear_hold, set_hold
+
+    with Session(service.engine) as session, session.begin():
+        set_hold(session, "restored from a backup", 0, dt.datetime.now(dt.UTC))
+    window = make_window(printer_poll_ms=10)
+    buttons = list(window.home.grid.buttons.values())
+    qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=5000)
+    assert "kết nối với hệ thống" in window.home.banner.text()
+    with Session(service.engine) as session, session.begin():
+        clear_hold(session)  # what the sync worker does once it has the server's marks
+    qtbot.waitUntil(lambda: all(b.isEnabled() for b in buttons), timeout=5000)
+
+
+def test_a_damaged_store_found_after_start_stops_issuing(
+    qtbot: Any, make_window: Any, monkeypatch: Any
+) -> None:
+    window = make_window(printer_poll_ms=10)
+    buttons = list(window.home.grid.buttons.values())
+    monkeypatch.setattr(
+        "kiosk.app.backend.integrity_problem", lambda engine: "row 7 missing from index"
+    )
+    assert window.backend.check_store() == "row 7 missing from index"
+    qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=5000)
+    assert "cần bảo trì" in window.home.banner.text()

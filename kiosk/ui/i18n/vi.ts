@@ -52,6 +52,10 @@
             <translation>Máy cấp số đã hết chỗ lưu dữ liệu.</translation>
         </message>
         <message>
+            <source>This kiosk needs maintenance.</source>
+            <translation>Máy cấp số đang cần bảo trì.</translation>
+        </message>
+        <message>
             <source>This kiosk is connecting to the hospital's system.</source>
             <translation>Máy cấp số đang kết nối với hệ thống của bệnh viện.</translation>
         </message>
