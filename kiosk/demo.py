@@ -158,7 +158,10 @@ def prepare_demo(directory: Path, *, port: int = 0, notice: str = DEMO_NOTICE) -
         seed_database(server_engine, SEEDS_FILE)
         seed_database(kiosk_engine, SEEDS_FILE)
         tokens = {
-            role: add_device(server_engine, f"demo-{role}", role)
+            # The kiosk's device is named after its kiosk.id: it pushes only under that origin.
+            role: add_device(
+                server_engine, config.kiosk.id if role == "kiosk" else f"demo-{role}", role
+            )
             for role in ("kiosk", "counter", "board")
         }
         token_file.write_text(tokens["kiosk"] + "\n", encoding="utf-8")

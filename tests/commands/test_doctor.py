@@ -98,6 +98,7 @@ def test_healthy_kiosk_is_all_ok(kiosk: Kiosk, server: tuple[LiveServer, str]) -
         "server",
         "clock",
         "sync",
+        "numbers",
         "disk",
     ]
     assert {n: c.level for n, c in checks.items()} == dict.fromkeys(checks, Level.OK), checks

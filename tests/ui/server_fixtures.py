@@ -61,7 +61,10 @@ def hospital(tmp_path: Path) -> Iterator[Hospital]:
     kiosk_engine = open_database(f"sqlite:///{tmp_path / 'kiosk.db'}")
     seed(engine)
     seed(kiosk_engine)
-    tokens = {role: add_device(engine, f"{role}-1", role) for role in ("kiosk", "counter", "board")}
+    tokens = {
+        role: add_device(engine, "kiosk-hall-1" if role == "kiosk" else f"{role}-1", role)
+        for role in ("kiosk", "counter", "board")
+    }
     server = EmbeddedServer()
     config = staff_config(server.url, tmp_path, tokens["kiosk"])
     server.factory = lambda: create_app(engine, config)
