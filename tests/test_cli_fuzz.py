@@ -136,6 +136,9 @@ def test_bad_command_lines_never_print_a_traceback(
     assert "Traceback" not in output, f"kiosk {args} (config {config_kind}):\n{output}"
     if "-h" not in args and "--help" not in args:
         assert done.returncode != 0, f"kiosk {args} (config {config_kind}) succeeded:\n{output}"
-        # `doctor` reports on stdout, one FAIL line per fault; the rest say why on stderr.
-        said = "\nFAIL" in f"\n{done.stdout}" if args[:1] == ["doctor"] else done.stderr.strip()
+        # `doctor` reports its checks on stdout, one FAIL line per fault; a bad command line
+        # (doctor's too) and every other command say why on stderr.
+        said = bool(done.stderr.strip()) or (
+            args[:1] == ["doctor"] and "\nFAIL" in f"\n{done.stdout}"
+        )
         assert said, f"kiosk {args}: failed without saying why:\n{output}"

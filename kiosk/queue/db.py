@@ -277,18 +277,23 @@ def schema_is_current(engine: Engine) -> bool:
     return [row[0] for row in rows] == [HEAD_REVISION]
 
 
-def open_database(url: str, **kwargs: Any) -> Engine:
-    """Open (creating if needed) and migrate the database at `url`."""
+def open_engine(url: str, **kwargs: Any) -> Engine:
+    """`make_engine`, with a URL that is not one, a driver that is not installed or a
+    directory that cannot be made reported as a DatabaseError in one line."""
     try:
-        engine = make_engine(url, **kwargs)
+        return make_engine(url, **kwargs)
     except (ArgumentError, ImportError, OSError) as exc:
-        # Not a URL, a driver that is not installed, a directory that cannot be made.
         try:
             shown = repr(make_url(url).render_as_string(hide_password=True))
         except ArgumentError:
             shown = "(not a database URL)"
         reason = " ".join(str(exc).split())
         raise DatabaseError(f"cannot open the database {shown}: {reason}") from None
+
+
+def open_database(url: str, **kwargs: Any) -> Engine:
+    """Open (creating if needed) and migrate the database at `url`."""
+    engine = open_engine(url, **kwargs)
     if not schema_is_current(engine):
         migrate(engine)
     return engine

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from kiosk.queue.db import DatabaseError, make_engine, migrate
+from kiosk.queue.db import DatabaseError, make_engine, migrate, open_engine
 from kiosk.queue.models import Event, LocalFlag, Sequence
 
 log = logging.getLogger(__name__)
@@ -166,9 +166,9 @@ def open_kiosk_store(url: str, *, origin: str, offset: int, has_server: bool) ->
     A store created here for a kiosk that syncs with a server is put on hold: the server may
     already hold numbers of this kiosk id (a reinstall, a replaced disk).
     """
+    engine = open_engine(url)
     path = sqlite_path(url)
     is_new = path is not None and not path.exists()
-    engine = make_engine(url)
     if path is not None and not is_new:
         check_readable(engine)
     try:

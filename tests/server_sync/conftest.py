@@ -171,4 +171,4 @@ def server_service(server_engine: Engine) -> QueueService:
 
 
 def sync_client(engine: Engine, url: str, token: str, origin: str = "kiosk-hall-1") -> SyncClient:
-    return SyncClient(engine, base_url=url, token=token, origin=origin, timeout=10)
+    return SyncClient(engine, base_url=url, token=token, origin=origin, timeout=30)
