@@ -86,14 +86,20 @@ log "copying the source tree and $(basename "$wheel") into the container"
 mkdir -p "$root/root/src/dist" "$root/root/old"
 cp -r "$src/deploy" "$src/README.md" "$src/kiosk.service" "$root/root/src/"
 cp "$wheel" "$root/root/src/dist/"
-# The release before this one: the same code without the newest migration, an older version
-# number. Installed first, then upgraded to the real wheel.
+# The release before this one: the code as it was before the newest migration was added (its
+# models match its schema), an older version number. Installed first, then upgraded to the real
+# wheel, so the upgrade really migrates.
 old_tree="$work/old-tree"
 mkdir -p "$old_tree"
-tar -C "$src" --exclude=./.venv --exclude=./.git --exclude=./dist --exclude=./build \
-  --exclude='*.egg-info' --exclude=__pycache__ -cf - . | tar -C "$old_tree" -xf -
-newest=$(ls "$old_tree"/kiosk/queue/migrations/versions/[0-9]*.py | sort | tail -1)
-rm "$newest"
+newest=$(ls "$src"/kiosk/queue/migrations/versions/[0-9]*.py | sort | tail -1)
+added=$(git -C "$src" log -1 --format=%H --diff-filter=A -- "${newest#"$src"/}" 2>/dev/null || true)
+if [ -n "$added" ] && git -C "$src" cat-file -e "$added^" 2>/dev/null; then
+  git -C "$src" archive "$added^" | tar -C "$old_tree" -xf -
+else  # no history (a source tarball): the same code without the newest migration
+  tar -C "$src" --exclude=./.venv --exclude=./.git --exclude=./dist --exclude=./build \
+    --exclude='*.egg-info' --exclude=__pycache__ -cf - . | tar -C "$old_tree" -xf -
+  rm "$old_tree/kiosk/queue/migrations/versions/$(basename "$newest")"
+fi
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$old_tree/pyproject.toml")
 sed -i "s/^version = \".*\"/version = \"$version.dev0\"/" "$old_tree/pyproject.toml"
 "$python" -m pip wheel --quiet --no-deps --wheel-dir "$root/root/old" "$old_tree" >/dev/null
