@@ -24,7 +24,7 @@ from sqlalchemy import Engine, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from kiosk.queue.db import DatabaseError, make_engine, migrate, open_engine
+from kiosk.queue.db import DatabaseError, make_engine, migrate, open_engine, schema_is_current
 from kiosk.queue.models import Event, LocalFlag, Sequence
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,8 @@ def open_kiosk_store(url: str, *, origin: str, offset: int, has_server: bool) ->
     if path is not None and not is_new:
         check_readable(engine)
     try:
-        migrate(engine)
+        if not schema_is_current(engine):
+            migrate(engine)  # loads Alembic: only when the schema is behind
     except DatabaseError:
         raise
     except DBAPIError as exc:
