@@ -57,7 +57,6 @@ from server_sync.staff import StaffClient
 log = logging.getLogger(__name__)
 
 
-
 def plain_label() -> QLabel:
     """Config and server strings are text, never Qt rich-text markup."""
     widget = QLabel()
