@@ -10,7 +10,7 @@ from kiosk.queue.departments import pause_department
 from kiosk.queue.errors import DepartmentUnavailable
 from kiosk.queue.events import EventType, event_to_dict
 from kiosk.queue.models import Event
-from kiosk.queue.replication import EventNotAccepted, apply_remote_event
+from kiosk.queue.replication import IngestRules, NumberBlock, apply_feed_event, ingest_batch
 from kiosk.queue.service import QueueService
 from tests.conftest import FakeClock
 
@@ -52,13 +52,13 @@ def test_a_console_pause_reaches_a_kiosk_through_the_feed(
     assert status["NOI"].unavailable == "paused"
 
     with Session(kiosk_engine) as session, session.begin():
-        assert apply_remote_event(session, wire, clock(), trusted=True) == "accepted"
+        assert apply_feed_event(session, wire, clock()) == "accepted"
     assert {d.code: d for d in kiosk.departments()}["NOI"].unavailable == "paused"
     with pytest.raises(DepartmentUnavailable):
         kiosk.issue("NOI")
 
     with Session(kiosk_engine) as session, session.begin():
-        apply_remote_event(session, _pause(service, False), clock(), trusted=True)
+        apply_feed_event(session, _pause(service, False), clock())
     assert {d.code: d for d in kiosk.departments()}["NOI"].unavailable is None
     kiosk_engine.dispose()
 
@@ -73,6 +73,15 @@ def test_the_server_takes_no_pause_from_a_kiosk(service: QueueService, clock: Fa
         "department": "NOI",
         "data": {"paused": True, "reason": "x", "by": "me"},
     }
-    with Session(service.engine) as session, session.begin(), pytest.raises(EventNotAccepted):
-        apply_remote_event(session, wire, clock(), trusted=False)
+    rules = IngestRules(
+        timezone=service.tz,
+        numbering_width=3,
+        priority_reasons=frozenset(service.priority_reasons),
+        block=NumberBlock(0, 1000),
+        now=clock(),
+        server_origin="server",
+    )
+    with Session(service.engine) as session, session.begin():
+        outcome = ingest_batch(session, "kiosk-evil", [wire], rules)
+    assert [r.code for r in outcome.rejected] == ["event_not_accepted"]
     assert {d.code: d for d in service.departments()}["NOI"].unavailable is None
