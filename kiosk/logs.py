@@ -28,6 +28,19 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
 
 
+class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is logged, not the one it was made
+    with (a test's captured stream, long closed, would turn every later record into a
+    "Logging error")."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def setup_logging(verbose: bool = False, long_running: bool = False) -> None:
     """The product's loggers (one per module, under `kiosk`, `printer` and `server_sync`) to
     stderr; journal priorities when systemd reads stderr.
@@ -37,7 +50,7 @@ def setup_logging(verbose: bool = False, long_running: bool = False) -> None:
     """
     if any(getattr(h, "_kiosk", False) for h in logging.getLogger("kiosk").handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CurrentStderrHandler()
     handler._kiosk = True  # type: ignore[attr-defined]
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))

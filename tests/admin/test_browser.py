@@ -84,7 +84,7 @@ def _busy_morning(console: LiveServer, tokens: dict[str, str]) -> None:
     from kiosk.devicestatus import build_device_status
     from kiosk.queue.departments import pause_department
     from kiosk.queue.service import QueueService
-    from server_sync.server.devices import add_device
+    from server_sync.server.devices import add_device, list_devices
     from tests.conftest import FakeClock
 
     engine = console.app.state.kiosk.engine
@@ -143,8 +143,10 @@ def _busy_morning(console: LiveServer, tokens: dict[str, str]) -> None:
             paused_departments=[codes[0]],
         ),
     }
+    existing = {d.name for d in list_devices(engine)}  # kiosk-hall-1 comes with `tokens`
     for name, data in reports.items():
-        add_device(engine, name, "kiosk")
+        if name not in existing:
+            add_device(engine, name, "kiosk")
         QueueService(engine, origin=name).record_device_status(data)
     with Session(engine) as session, session.begin():
         from kiosk.queue.models import Device
