@@ -110,7 +110,7 @@ class NumberingConfig(_Section):
     offset: int = Field(0, ge=0, le=999_000)
     # This kiosk's numbers are offset + 1 ... offset + block_size (registered alike on the
     # server with `add-device --numbering-offset --block-size`); beyond it the kiosk stops.
-    block_size: int = Field(1000, ge=1, le=1_000_000)
+    block_size: int = Field(100_000, ge=1, le=1_000_000)
 
 
 class PrinterConfig(_Section):

@@ -71,9 +71,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument(
         "--block-size",
         type=int,
-        default=1000,
+        default=100_000,
         metavar="M",
-        help="kiosks: how many numbers a day its block holds (numbering.block_size; default 1000)",
+        help="kiosks: how many numbers a day its block holds (numbering.block_size)",
     )
     add.set_defaults(handler=cmd_add_device, long_running=False)
 

@@ -213,7 +213,7 @@ class Device(Base):
     # its block: offset + 1 ... offset + block_size. Registered here, never taken from a push.
     origin: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     numbering_offset: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    block_size: Mapped[int] = mapped_column(Integer, default=1000, server_default="1000")
+    block_size: Mapped[int] = mapped_column(Integer, default=100_000, server_default="100000")
 
 
 class RejectedEvent(Base):

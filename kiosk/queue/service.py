@@ -199,7 +199,7 @@ class QueueService:
         timezone: str | ZoneInfo = "Asia/Ho_Chi_Minh",
         numbering_width: int = 3,
         numbering_offset: int = 0,
-        numbering_block_size: int = 1000,
+        numbering_block_size: int = 100_000,
         max_priority_in_row: int = 3,
         priority_reasons: Sequence[str] = DEFAULT_PRIORITY_REASONS,
         max_recalls: int | None = None,

@@ -23,7 +23,7 @@ from kiosk.queue.models import Device, DeviceRole
 log = logging.getLogger("kiosk.server")
 
 ROLES = tuple(str(role) for role in DeviceRole)
-DEFAULT_BLOCK_SIZE = 1000
+DEFAULT_BLOCK_SIZE = 100_000
 MAX_OFFSET = 999_000
 MAX_BLOCK = 1_000_000
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

@@ -55,7 +55,7 @@ def test_random_pushes_never_break_the_rules(
     for origin, offset in BLOCKS.items():
         engine = open_database(f"sqlite:///{tmp_path / origin}.db")
         seed(engine)
-        token = add_device(server_engine, origin, "kiosk", numbering_offset=offset)
+        token = add_device(server_engine, origin, "kiosk", numbering_offset=offset, block_size=500)
         kiosks[origin] = (
             QueueService(engine, origin=origin, numbering_offset=offset),
             Api(live.url, token),
@@ -114,7 +114,7 @@ def test_random_pushes_never_break_the_rules(
     assert all(n == 1 for n in seqs.values()), "a seq applied twice"
     for ticket in tickets:
         offset = BLOCKS[ticket.origin]
-        assert ticket.number is not None and offset < ticket.number <= offset + 1000
+        assert ticket.number is not None and offset < ticket.number <= offset + 500
         assert ticket.code == f"{prefixes[ticket.department_code]}{ticket.number:03d}"
         assert ticket.priority is None or ticket.priority in DEFAULT_PRIORITY_REASONS
         assert ticket.queued_at == ticket.issued_at and ticket.call_count == 0

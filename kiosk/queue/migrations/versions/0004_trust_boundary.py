@@ -28,7 +28,7 @@ def upgrade() -> None:
             sa.Column("numbering_offset", sa.Integer(), nullable=False, server_default="0")
         )
         batch.add_column(
-            sa.Column("block_size", sa.Integer(), nullable=False, server_default="1000")
+            sa.Column("block_size", sa.Integer(), nullable=False, server_default="100000")
         )
     # A kiosk registered before this version pushes under its own name.
     op.execute("UPDATE devices SET origin = name WHERE role = 'kiosk'")
