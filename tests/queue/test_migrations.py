@@ -123,3 +123,37 @@ def test_kiosk_issue_on_a_current_schema_loads_no_migration_or_http_code(tmp_pat
     assert "alembic" in kiosk("seed", str(seeds))  # a new file: migrated
     assert kiosk("issue", "NOI") == []
     assert kiosk("report") == []
+
+
+def test_upgrading_a_kiosk_with_tickets_keeps_them(tmp_path: Path) -> None:
+    """SQLite rebuilds a table to alter it; referenced rows (tickets -> departments) must survive.
+
+    An upgrade in place from the release at revision 0003 failed with "FOREIGN KEY constraint
+    failed" when 0005 rebuilt `departments` under tickets and rooms.
+    """
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(_alembic_config(engine), "0003")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO departments (code, name_vi, name_en, prefix, color, avg_service_minutes,"
+            " active, paused, directions_vi, directions_en, sort_order)"
+            " VALUES ('NOI', 'Nội', 'Internal', 'A', '#000000', 5, 1, 0, '', '', 1)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO rooms (department_code, code, name_vi, name_en, active)"
+            " VALUES ('NOI', 'P1', 'Phòng 1', 'Room 1', 1)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO tickets (id, department_code, service_date, number, code, status,"
+            " origin, issued_at, queued_at, call_count)"
+            " VALUES ('t1', 'NOI', '2026-12-01', 1, 'A001', 'waiting', 'k1',"
+            " '2026-12-01 08:00:00', '2026-12-01 08:00:00', 0)"
+        )
+    migrate(engine)
+    assert current_revision(engine) == HEAD_REVISION
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT code FROM tickets").scalars().all() == ["A001"]
+        assert connection.exec_driver_sql("SELECT count(*) FROM rooms").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        # The pooled connection that migrated enforces foreign keys again.
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
