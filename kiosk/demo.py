@@ -232,6 +232,7 @@ def open_windows(
     if setup.sync is not None:
         sync = setup.sync
         kiosk.ticket_shown.connect(lambda _view: sync.wake())
+        sync.set_heartbeat(kiosk.backend.report_status)
     counter_window = CounterWindow(
         config,
         setup.staff_client("counter"),

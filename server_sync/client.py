@@ -64,6 +64,9 @@ APPLY_SECONDS = 0.02
 CLOCK_WARN_SECONDS = 30.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300.0
+# A kiosk's `device.status` (printer, disk, outbox, clock offset) at least this often, so the
+# console's fleet page shows figures minutes old, not whatever the last printer change left.
+HEARTBEAT_SECONDS = 300.0
 USER_AGENT = "hospital-queue-kiosk-sync"
 
 
@@ -483,6 +486,18 @@ class SyncWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)
+        self._heartbeat: Callable[[float | None], None] | None = None
+        self._heartbeat_interval = HEARTBEAT_SECONDS
+        self._heartbeat_due = 0.0
+
+    def set_heartbeat(
+        self, report: Callable[[float | None], None], interval: float = HEARTBEAT_SECONDS
+    ) -> None:
+        """Call `report(clock offset)` after the first good round and then every `interval`
+        seconds of good rounds; what it records (a `device.status` event) goes out at once."""
+        self._heartbeat_interval = interval
+        self._heartbeat_due = 0.0
+        self._heartbeat = report
 
     def start(self) -> None:
         self._thread.start()
@@ -508,6 +523,18 @@ class SyncWorker:
             return min(self.cap, error.retry_after)
         return full_jitter(self.failures - 1, self.base, self.cap, self.rng)
 
+    def _beat(self) -> None:
+        report = self._heartbeat
+        if report is None or time.monotonic() < self._heartbeat_due:
+            return
+        self._heartbeat_due = time.monotonic() + self._heartbeat_interval
+        try:
+            report(self.client.clock_offset_seconds)
+        except Exception:  # the fleet page misses one status; syncing goes on
+            log.exception("could not record the heartbeat status")
+            return
+        self._wake.set()  # send it now, not a sync interval later
+
     def _run(self) -> None:
         while not self._stop.is_set():
             error: SyncError | None = None
@@ -531,6 +558,7 @@ class SyncWorker:
                     log.info("sync: %s", report.summary())
                 if self.on_report is not None:
                     self.on_report(report)
+                self._beat()
             delay = self.next_delay(error)
             if error is not None:
                 log.warning("sync failed (%s); next try in %.1f s", error, delay)

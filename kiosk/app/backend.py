@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -101,6 +102,8 @@ class BackgroundSync(Protocol):
     def wake(self) -> None: ...
 
     def stop(self, timeout: float | None = None) -> None: ...
+
+    def set_heartbeat(self, report: Callable[[float | None], None]) -> None: ...
 
 
 def close_stale_tickets_in_background(service: QueueService) -> None:
@@ -213,8 +216,9 @@ class KioskBackend:
         log.log(level, "printer is now %s %s", health.state, health.detail)
         self.report_status()
 
-    def report_status(self) -> None:
-        """A `device.status` event with printer, disk, sync and version (the console's fleet)."""
+    def report_status(self, clock_offset_seconds: float | None = None) -> None:
+        """A `device.status` event with printer, disk, sync, clock and version (the console's
+        fleet); the sync worker calls it every few minutes with the offset it measured."""
         from kiosk.devicestatus import collect_device_status, kiosk_version
 
         health = self._last_health or READY
@@ -227,6 +231,7 @@ class KioskBackend:
                 printer=health.state,
                 printer_detail=health.detail,
                 data_dir=Path(database).parent if database else None,
+                clock_offset_seconds=clock_offset_seconds,
             )
             self.service.record_device_status({**status, "can_issue": health.can_issue})
         except Exception:

@@ -74,6 +74,7 @@ def run_kiosk(
     window = build_window(config, service, printer)
     if sync is not None:
         window.ticket_shown.connect(lambda _view: sync.wake())
+        sync.set_heartbeat(window.backend.report_status)
     elif not config.server.url:
         # With a server, the server closes the day and the kiosk pulls it.
         close_stale_tickets_in_background(service)
