@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from kiosk.config import ConfigError
+from kiosk.errors import OutputNotWritten
 from kiosk.logs import setup_logging
 from kiosk.queue.db import DatabaseError
 from kiosk.queue.errors import QueueError, SeedError, UnknownDepartment, UnknownPriority
@@ -84,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OutputNotWritten as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (QueueError, DatabaseError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_FAULT

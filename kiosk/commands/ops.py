@@ -87,16 +87,29 @@ def backup_sqlite(source: Path, target: Path) -> int:
     """
     if not source.exists():
         raise CommandError(f"no database at {source}", EXIT_USAGE)
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)
-    with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)) as src:
-        src.execute("PRAGMA busy_timeout = 30000")
-        with contextlib.closing(sqlite3.connect(partial)) as dst:
-            src.backup(dst, pages=256)
+    try:
+        # The copy's place first: a failure there says nothing about the store.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        dst = sqlite3.connect(partial)
+        dst.execute("PRAGMA user_version")  # opens (creates) the file now
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CommandError(f"cannot write the backup {target}: {reason}", EXIT_USAGE) from None
+    try:
+        with contextlib.closing(dst):
+            with contextlib.closing(
+                sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+            ) as src:
+                src.execute("PRAGMA busy_timeout = 30000")
+                src.backup(dst, pages=256)
             dst.execute("PRAGMA journal_mode = DELETE")
             check = dst.execute("PRAGMA integrity_check").fetchone()[0]
             pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+    except sqlite3.Error:
+        partial.unlink(missing_ok=True)  # no half copy left beside the good ones
+        raise
     if check != "ok":
         partial.unlink(missing_ok=True)
         raise CommandError(f"the copy of {source} failed its integrity check: {check}")

@@ -14,6 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QWidget
 
+from kiosk.errors import OutputNotWritten
+
 log = logging.getLogger(__name__)
 
 
@@ -25,9 +27,14 @@ def grab(window: QWidget, size: tuple[int, int], path: Path) -> Path:
     # A few turns of the event loop: layouts settle and fonts are measured before the grab.
     for _ in range(3):
         app.processEvents()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputNotWritten(path, exc.strerror or str(exc)) from None
     if not window.grab().save(str(path)):
-        raise OSError(f"cannot write {path}")
+        raise OutputNotWritten(
+            path, "the image could not be saved there (a PNG path we may write?)"
+        )
     log.info("screenshot %dx%d written to %s", *size, path)
     return path
 

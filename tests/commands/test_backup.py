@@ -134,3 +134,37 @@ def test_keep_days_needs_a_directory(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2 and "needs a directory" in result.stderr
+
+
+def test_an_unwritable_target_is_named_and_the_store_is_not_called_damaged(
+    tmp_path: Path,
+) -> None:
+    """The store is fine; the backup's place is not. Telling IT to restore a backup here would
+    throw away a healthy store."""
+    db = tmp_path / "kiosk.db"
+    seed(open_database(f"sqlite:///{db}"))
+    for target in ("/proc/kiosk.db", "/proc/no-such-dir/kiosk.db"):
+        result = subprocess.run(
+            [*KIOSK, "backup", target, "--database", f"sqlite:///{db}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"cannot write the backup {target}" in result.stderr
+        assert "damaged" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_store_that_is_not_a_database_is_called_damaged(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.db"
+    db.write_bytes(b"this is not a SQLite file at all" * 200)
+    result = subprocess.run(
+        [*KIOSK, "backup", str(tmp_path / "b.db"), "--database", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0 and "damaged" in result.stderr
+    assert "Traceback" not in result.stderr
