@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_POOL_SIZE = 20
+POSTGRES_POOL_OVERFLOW = 20
 # Execution option naming a read-only transaction: SQLite then begins DEFERRED, so readers
 # never queue behind writers.
 READ_ONLY = "kiosk_read_only"
@@ -68,6 +70,10 @@ def make_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
+        # As many connections as the server has request threads (AnyIO's default 40), so no
+        # request waits for a connection while a thread is free.
+        kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+        kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
         return create_engine(url, **kwargs)
 
     if parsed.database and parsed.database != ":memory:":

@@ -7,12 +7,15 @@ import enum
 import uuid
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.queue.models import Event, Sequence
 
 FEED_SEQUENCE = "feed"
+# Session.info key: events of this transaction still waiting for their feed position.
+PENDING_POSITIONS = "kiosk_pending_feed_positions"
 
 
 class EventType(enum.StrEnum):
@@ -29,10 +32,11 @@ class EventType(enum.StrEnum):
     DEPARTMENT_PAUSED = "department.paused"
 
 
-def bump_sequence(session: Session, name: str, start: int = 1) -> int:
-    """Next value of a named counter, locked until this transaction ends.
+def bump_sequence(session: Session, name: str, start: int = 1, step: int = 1) -> int:
+    """Next value of a named counter (the last of `step` values), locked until this
+    transaction ends.
 
-    One statement, gap-free: a rolled-back transaction gives its value back, unlike a SEQUENCE.
+    One statement, gap-free: a rolled-back transaction gives its values back, unlike a SEQUENCE.
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":  # imported here: the kiosk (SQLite) never loads this dialect
@@ -44,8 +48,8 @@ def bump_sequence(session: Session, name: str, start: int = 1) -> int:
 
         statement = sqlite_insert(Sequence)
     upsert = (
-        statement.values(name=name, last=start)
-        .on_conflict_do_update(index_elements=[Sequence.name], set_={"last": Sequence.last + 1})
+        statement.values(name=name, last=start + step - 1)
+        .on_conflict_do_update(index_elements=[Sequence.name], set_={"last": Sequence.last + step})
         .returning(Sequence.last)
     )
     return int(session.execute(upsert).scalar_one())
@@ -64,11 +68,42 @@ def parse_timestamp(value: str) -> dt.datetime:
 
 
 def store_event(session: Session, event: Event, now: dt.datetime) -> Event:
-    """Add an event to this database's feed (position from a locked counter row)."""
-    event.position = bump_sequence(session, FEED_SEQUENCE)
+    """Add an event to this database's feed; its position is given at commit.
+
+    Feed readers must never skip an event that commits late, yet no writer may hold a lock
+    that every other writer needs while it works. So the position is taken in the last
+    statement before COMMIT (`_give_feed_positions`): the counter row is locked only across
+    that statement and the commit, and positions still become visible in order — whoever
+    holds position P has committed before anyone can take P + 1. Until then it is NULL, and
+    readers (`position > cursor`) do not see the event.
+    """
+    event.position = None
     event.stored_at = now
     session.add(event)
+    session.info.setdefault(PENDING_POSITIONS, []).append(event)
     return event
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _give_feed_positions(session: Session) -> None:
+    pending = session.info.pop(PENDING_POSITIONS, None)
+    if not pending:
+        return
+    # Events of a savepoint that was rolled back are no longer in the session.
+    events = [e for e in pending if e in session]
+    if not events:
+        return
+    session.flush()
+    last = bump_sequence(session, FEED_SEQUENCE, step=len(events))
+    for offset, stored in enumerate(events, start=last - len(events) + 1):
+        stored.position = offset
+    session.flush()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_feed_positions(session: Session) -> None:
+    if not session.in_transaction():
+        session.info.pop(PENDING_POSITIONS, None)
 
 
 def append_event(

@@ -152,8 +152,9 @@ class Sequence(Base):
     """Named gap-free counters, bumped inside the transaction that uses the value.
 
     `number:<dept>:<date>:<offset>` numbers tickets, `seq:<origin>` numbers an origin's events,
-    `feed` gives each stored event its position in this database's event feed. A row lock held
-    to commit makes the values gap-free and their commits ordered (unlike a SEQUENCE).
+    `received:<origin>` is the last seq the server judged from a kiosk, `feed` gives each
+    stored event its position in this database's event feed (taken just before commit). A row
+    lock held to commit makes the values gap-free and their commits ordered (unlike a SEQUENCE).
     """
 
     __tablename__ = "sequences"
@@ -175,8 +176,9 @@ class Event(Base):
     ticket_id: Mapped[str | None] = mapped_column(String(36), index=True)
     department_code: Mapped[str | None] = mapped_column(String(16))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Position in this database's own feed (the server's global cursor).
-    position: Mapped[int] = mapped_column(Integer, unique=True)
+    # Position in this database's own feed (the server's global cursor); NULL until the
+    # transaction that stores the event is about to commit (`events.store_event`).
+    position: Mapped[int | None] = mapped_column(Integer, unique=True)
     stored_at: Mapped[dt.datetime]
     # Outbox state of an event this device originated: pushed and accepted, or rejected.
     synced_at: Mapped[dt.datetime | None]

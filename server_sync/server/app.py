@@ -94,7 +94,7 @@ def create_app(
         notifier.attach(asyncio.get_running_loop())
         listener = None
         if engine.dialect.name == "postgresql":
-            listener = PostgresListener(engine, notifier)
+            listener = PostgresListener(engine, notifier, state.forget_callers)
             await asyncio.to_thread(listener.start)
         end_of_day = asyncio.create_task(_close_stale_tickets_periodically(state))
         alerts = None

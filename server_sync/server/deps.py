@@ -19,10 +19,12 @@ from kiosk.config import Config
 from kiosk.queue.db import read_session
 from kiosk.queue.models import DeviceRole
 from kiosk.queue.service import Clock, QueueService
-from server_sync.server.devices import authenticate, touch_device
+from server_sync.server.devices import authenticate, hash_token, touch_device
 from server_sync.server.notify import FeedNotifier
 
 LAST_SEEN_EVERY_SECONDS = 60.0
+# A cached token is asked again after this long even without a notification.
+TOKEN_CACHE_SECONDS = 60.0
 
 
 def server_version() -> str:
@@ -62,6 +64,24 @@ class ServerState:
     clock: Clock
     _seen: dict[str, float] = field(default_factory=dict)
     _seen_lock: threading.Lock = field(default_factory=threading.Lock)
+    # token hash -> (caller, when it was read). Used only while this process listens to the
+    # database's device notifications (PostgreSQL): a revocation anywhere clears it at once.
+    _callers: dict[str, tuple[Caller, float]] = field(default_factory=dict)
+
+    def cached_caller(self, digest: str) -> Caller | None:
+        if not self.notifier.listening_to_database:
+            return None
+        entry = self._callers.get(digest)
+        if entry is None or time.monotonic() - entry[1] > TOKEN_CACHE_SECONDS:
+            return None
+        return entry[0]
+
+    def remember_caller(self, digest: str, caller: Caller) -> None:
+        if self.notifier.listening_to_database:
+            self._callers[digest] = (caller, time.monotonic())
+
+    def forget_callers(self) -> None:
+        self._callers.clear()
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(dt.UTC)
@@ -108,6 +128,11 @@ def current_caller(
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthenticated", "a device token is required", challenge)
+    digest = hash_token(credentials.credentials)
+    cached = state.cached_caller(digest)
+    if cached is not None:
+        state.seen(cached.name)
+        return cached
     with read_session(state.engine) as session:
         device = authenticate(session, credentials.credentials)
         caller = (
@@ -123,6 +148,7 @@ def current_caller(
         )
     if caller is None:
         raise ApiError(401, "unauthenticated", "unknown or revoked device token", challenge)
+    state.remember_caller(digest, caller)
     state.seen(caller.name)
     return caller
 

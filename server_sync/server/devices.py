@@ -13,12 +13,16 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk.queue.db import read_session
 from kiosk.queue.models import Device, DeviceRole
+
+# The channel PostgresListener listens on (server_sync.server.notify imports psycopg, so the
+# name is kept here too, and a test checks that both say the same).
+DEVICES_CHANNEL = "kiosk_devices"
 
 log = logging.getLogger("kiosk.server")
 
@@ -127,6 +131,7 @@ def add_device(
             device.created_at = _now()
             device.revoked_at = None
             device.last_seen_at = None
+            announce_device_change(session)
     except IntegrityError:
         raise DeviceError(f"a device named {name!r} was added at the same moment") from None
     if origin is None:
@@ -169,9 +174,16 @@ def revoke_device(engine: Engine, name: str) -> DeviceInfo:
             raise DeviceError(f"no device named {name!r}")
         if device.revoked_at is None:
             device.revoked_at = _now()
+            announce_device_change(session)
         info = DeviceInfo.of(device)
     log.info("revoked device %s", name)
     return info
+
+
+def announce_device_change(session: Session) -> None:
+    """Tell every server process to forget its cached tokens (PostgreSQL; sent at commit)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {DEVICES_CHANNEL}"))
 
 
 def touch_device(engine: Engine, name: str, now: dt.datetime) -> None:

@@ -79,7 +79,7 @@ def read_feed(
             query = query.where(Event.origin != exclude_origin)
         rows = session.scalars(query.order_by(Event.position).limit(limit)).all()
         events = [wire for wire in (_encodable(e) for e in rows) if wire is not None]
-        cursor = rows[-1].position if len(rows) == limit else max(high, after)
+        cursor = int(rows[-1].position or 0) if len(rows) == limit else max(high, after)
         return FeedPage(events, cursor)
 
 

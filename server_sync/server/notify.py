@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 
 import psycopg
 from sqlalchemy import Engine
@@ -19,6 +20,8 @@ from sqlalchemy import Engine
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "kiosk_events"  # the same name as in migration 0002
+# Signalled when a device is added or revoked: every server process forgets its cached tokens.
+DEVICES_CHANNEL = "kiosk_devices"
 
 
 class FeedNotifier:
@@ -75,9 +78,15 @@ class PostgresListener:
 
     RECONNECT_SECONDS = 2.0
 
-    def __init__(self, engine: Engine, notifier: FeedNotifier) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        notifier: FeedNotifier,
+        on_devices_changed: Callable[[], None] | None = None,
+    ) -> None:
         self._dsn = libpq_dsn(engine)
         self._notifier = notifier
+        self._on_devices_changed = on_devices_changed or (lambda: None)
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kiosk-pg-listen", daemon=True)
@@ -97,6 +106,9 @@ class PostgresListener:
             try:
                 with psycopg.connect(self._dsn, autocommit=True, connect_timeout=10) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    conn.execute(f"LISTEN {DEVICES_CHANNEL}")
+                    # Whatever changed while nobody listened: forget every cached token.
+                    self._on_devices_changed()
                     self._notifier.listening_to_database = True
                     self._ready.set()
                     if failed:
@@ -105,10 +117,14 @@ class PostgresListener:
                         # Whatever committed while we were away: let waiters look.
                         self._notifier.notify()
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self._notifier.notify()
+                        for note in conn.notifies(timeout=0.5, stop_after=1):
+                            if note.channel == DEVICES_CHANNEL:
+                                self._on_devices_changed()
+                            else:
+                                self._notifier.notify()
             except psycopg.Error as exc:
                 self._notifier.listening_to_database = False
+                self._on_devices_changed()
                 self._ready.set()
                 if not failed:
                     log.warning("feed notifications from PostgreSQL lost (%s); retrying", exc)

