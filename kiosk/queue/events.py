@@ -86,6 +86,8 @@ def store_event(session: Session, event: Event, now: dt.datetime) -> Event:
 
 @sa_event.listens_for(Session, "before_commit")
 def _give_feed_positions(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: positions come with the outermost commit only
     pending = session.info.pop(PENDING_POSITIONS, None)
     if not pending:
         return
