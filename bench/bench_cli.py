@@ -71,7 +71,7 @@ def run(runs: int = 15) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--runs", type=int, default=15)
     print(json.dumps(run(parser.parse_args().runs), indent=2))
 

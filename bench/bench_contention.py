@@ -194,7 +194,7 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--pull", type=int, default=PULL_EVENTS)
     parser.add_argument("--push", type=int, default=PUSH_EVENTS)
     options = parser.parse_args()

@@ -115,7 +115,7 @@ def run(rounds: int = 30) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--rounds", type=int, default=30)
     figures = run(parser.parse_args().rounds)
     for key, value in figures.items():

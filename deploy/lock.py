@@ -113,7 +113,7 @@ def generate(pyproject: Path = PYPROJECT, lock: Path = LOCK) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--check", action="store_true", help="only check that it is current")
     args = parser.parse_args()
     if args.check:

@@ -41,7 +41,7 @@ class CommandError(Exception):
 
 def common_options() -> argparse.ArgumentParser:
     """Options every subcommand takes, before or after its name."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     common.add_argument(
         "--config",
         metavar="PATH",
@@ -59,11 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kiosk",
         description="Hospital queue-number kiosk, counter, board and server.",
         parents=[common_options()],
+        allow_abbrev=False,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    _no_abbreviations(parser)
     return parser
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """No option is taken from a prefix of its name, in any subcommand: `kiosk demo --screen
+    X` is an error, never `--screenshot X`."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _no_abbreviations(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -85,7 +85,7 @@ def test_network_cut_mid_request(tmp_path: Path, server_engine: Engine, summary:
             for _ in range(5):
                 other_kiosk.issue("NOI")
             for _ in range(8):
-                called = counters.call_next("NOI", "P101")
+                called = counters.call_next("NOI", "101")
                 if called is not None and rng.random() < 0.7:
                     counters.serve(called.id)
             seen = proxy.fates.connections

@@ -140,7 +140,8 @@ def test_postgres_restart_while_counters_call(
     for i in range(TICKETS):
         issuer.issue("NOI", "elderly_75" if i % 9 == 0 else None)
     counters = [
-        Counter_(add_device(engine, f"counter-{i}", "counter"), f"P10{i}") for i in range(COUNTERS)
+        Counter_(add_device(engine, f"counter-{i}", "counter"), ("101", "102", "103")[i % 3])
+        for i in range(COUNTERS)
     ]
     app = create_app(engine, Config())
     live = LiveServer(app).start()

@@ -67,7 +67,7 @@ NAME = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), ma
 DATABASE_COMMANDS = [
     ["issue", "NOI"],
     ["report"],
-    ["seed", "seeds/provincial-general-hospital.toml"],
+    ["seed", str(ROOT / "seeds" / "provincial-general-hospital.toml")],
     ["sync", "--once"],
     ["server"],
     ["server", "list-devices"],
@@ -97,7 +97,47 @@ def argument_cases(draw: st.DrawFn) -> tuple[list[str], str]:
     return args, config
 
 
+def run_kiosk(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The console script, bounded: a case that would start a long-running program fails
+    the test in CASE_SECONDS instead of hanging the suite."""
+    try:
+        return subprocess.run(
+            [str(KIOSK), *args],
+            capture_output=True,
+            text=True,
+            timeout=CASE_SECONDS,
+            check=False,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"kiosk {args} did not end within {CASE_SECONDS} s")
+
+
+CASE_SECONDS = 45
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo", "--screen", "X"],
+        ["run", "--screen", "home", "--screens", "X"],
+        ["counter", "--dep", "NOI", "--room", "101"],
+        ["server", "add-device", "k", "--rol", "kiosk"],
+    ],
+)
+def test_options_are_never_taken_from_an_abbreviation(tmp_path: Path, args: list[str]) -> None:
+    env = {**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data"), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("KIOSK_CONFIG", None)
+    done = run_kiosk(args, env, tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "unrecognized arguments" in done.stderr or "required" in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # `--screen X` wrote nothing
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(30 * CASE_SECONDS)
 @settings(
     max_examples=30,
     deadline=None,
@@ -119,19 +159,9 @@ def test_bad_command_lines_never_print_a_traceback(
         "QT_QPA_PLATFORM": "offscreen",
         "PYTHONWARNINGS": "error",
     }
-    try:
-        done = subprocess.run(
-            [str(KIOSK), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"kiosk {args} (config {config_kind}) did not end within 60 s")
+    work = tmp_path / "cwd"
+    work.mkdir(exist_ok=True)
+    done = run_kiosk(args, env, work)
     output = done.stdout + done.stderr
     assert "Traceback" not in output, f"kiosk {args} (config {config_kind}):\n{output}"
     if "-h" not in args and "--help" not in args:

@@ -123,9 +123,10 @@ class BoardState:
     def department(self, code: str) -> Department | None:
         return next((d for d in self.departments if d.code == code), None)
 
-    def room_text(self, call: Call, language: str, spoken: bool = False) -> str:
-        """The room as shown (its short code) or as spoken (its name: "Phòng khám 101")."""
+    def room_text(self, call: Call, language: str) -> str:
+        """The room's name ("Phòng khám 101", "Quầy 2"), as the board shows it and says it;
+        its code when the department does not name it."""
         department = self.department(call.department)
-        if spoken and department is not None:
+        if department is not None:
             return department.room_name(call.room, language)
         return call.room

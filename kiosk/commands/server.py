@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     server.set_defaults(handler=cmd_server, long_running=True)
     devices = server.add_subparsers(dest="server_command", metavar="SUBCOMMAND")
 
-    db_option = argparse.ArgumentParser(add_help=False)
+    db_option = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     db_option.add_argument(
         "--database",
         metavar="URL",

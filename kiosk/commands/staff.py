@@ -95,20 +95,29 @@ def _client(config: Config) -> object:
         ) from None
 
 
-def _check_department(config: Config, client: object, code: str) -> None:
-    """Fail fast on an unknown department when the server can say so; offline is fine."""
+def _check_department(config: Config, client: object, code: str, room: str | None = None) -> None:
+    """Fail fast on an unknown department, or a room that is not one of its rooms, when the
+    server can say so (with the valid choices); offline is fine."""
     from server_sync.client import SyncError
     from server_sync.staff import StaffClient
 
     assert isinstance(client, StaffClient)
     try:
-        codes = [d.code for d in client.departments()]
+        departments = {d.code: d for d in client.departments()}
     except SyncError as exc:
         log.warning("cannot reach the server yet (%s); the screen will keep trying", exc)
         return
-    if code.upper() not in codes:
+    department = departments.get(code.upper())
+    if department is None:
         raise CommandError(
-            f"unknown department {code!r}; the server has: {', '.join(codes)}", EXIT_USAGE
+            f"unknown department {code!r}; the server has: {', '.join(departments)}", EXIT_USAGE
+        )
+    if room is not None and room not in department.rooms:
+        valid = ", ".join(f"{r} ({department.room_name(r, 'vi')})" for r in department.rooms)
+        raise CommandError(
+            f"unknown room {room!r} of department {department.code}; its rooms: "
+            f"{valid or '(none: add rooms to the seeds file)'}",
+            EXIT_USAGE,
         )
 
 
@@ -121,7 +130,7 @@ def cmd_counter(args: argparse.Namespace) -> int:
         print(f"screenshot written to {path}")
         return 0
     client = _client(config)
-    _check_department(config, client, args.department)
+    _check_department(config, client, args.department, args.room)
     from kiosk.ui.staff_app import run_counter
 
     return run_counter(

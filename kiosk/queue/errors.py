@@ -26,6 +26,21 @@ class UnknownDepartment(QueueError):
         )
 
 
+class UnknownRoom(QueueError):
+    """A room that is not one of the department's (active) rooms."""
+
+    code = "unknown_room"
+
+    def __init__(self, department: str, room: str, valid: Iterable[str]) -> None:
+        self.department = department
+        self.room = room
+        self.valid = sorted(valid)
+        super().__init__(
+            f"unknown room {room!r} for department {department}; "
+            f"valid rooms: {', '.join(self.valid) or '(none: add rooms to the seeds file)'}"
+        )
+
+
 class UnknownTicket(QueueError):
     code = "unknown_ticket"
 

@@ -29,6 +29,7 @@ from kiosk.queue.errors import (
     StorageFull,
     UnknownDepartment,
     UnknownPriority,
+    UnknownRoom,
     UnknownTicket,
 )
 from kiosk.queue.events import EventType, append_event, bump_sequence, format_timestamp
@@ -565,6 +566,15 @@ class QueueService:
             today[str(status)] = int(total)
             today["issued"] += int(numbered)
         return today
+
+    def check_room(self, department_code: str, room: str) -> None:
+        """Raise UnknownRoom unless `room` is the code of one of the department's active
+        rooms (UnknownDepartment for an unknown department): a call names a real room."""
+        with self.reading() as session:
+            department = self._department(session, department_code)
+            valid = [r.code for r in department.rooms if r.active]
+            if room not in valid:
+                raise UnknownRoom(department.code, room, valid)
 
     def department_names(self, code: str) -> tuple[str, str]:
         """(Vietnamese, English) name of a department; its code twice if it is unknown."""

@@ -326,7 +326,7 @@ class BoardWindow(QWidget):
 
     def show_call(self, call: Call) -> None:
         """Highlight a call (or recall) the state put on top, and announce it."""
-        room = self.room_text(call, spoken=True)
+        room = self.room_text(call)
         announcement = self.announcer.announce(call.code, room)
         log.info("board: %s", announcement.text)
         self._pulse_on = True
@@ -352,8 +352,8 @@ class BoardWindow(QWidget):
 
     # -- texts and drawing ----------------------------------------------------------------
 
-    def room_text(self, call: Call, spoken: bool = False) -> str:
-        return self.state.room_text(call, self.text.language, spoken)
+    def room_text(self, call: Call) -> str:
+        return self.state.room_text(call, self.text.language)
 
     def tick(self) -> None:
         local = self.now().astimezone(self.config.hospital.tz)

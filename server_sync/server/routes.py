@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 from sqlalchemy import text
 
-from kiosk.queue.errors import UnknownDepartment
+from kiosk.queue.errors import UnknownDepartment, UnknownRoom
 from kiosk.queue.service import TicketInfo
 from server_sync.server.deps import (
     AdminDevice,
@@ -96,6 +96,7 @@ def department_queue(state: StateDep, caller: AnyDevice, code: DepartmentPath) -
 def call_next(
     state: StateDep, caller: CounterDevice, code: DepartmentPath, body: CallNextBody
 ) -> CallNextAnswer:
+    _check_room(state, code, body.room)
     if body.request_id is None:
         ticket, new = state.service.call_next(code, body.room), True
     else:
@@ -103,6 +104,14 @@ def call_next(
     if ticket is not None and new:
         state.notifier.notify()
     return CallNextAnswer(ticket=None if ticket is None else ticket_out(ticket))
+
+
+def _check_room(state: StateDep, department: str, room: str) -> None:
+    """A call names one of the department's rooms: otherwise 422 on `room`, with the list."""
+    try:
+        state.service.check_room(department, room)
+    except UnknownRoom as exc:
+        raise invalid_field("body", "room", exc.code, str(exc), room) from None
 
 
 def _changed(state: StateDep, ticket: TicketInfo) -> TicketOut:
@@ -117,6 +126,7 @@ TICKET_ACTION = {"response_model": TicketOut, "responses": {**AUTH_ERRORS, **NOT
 def call(
     state: StateDep, caller: CounterDevice, ticket_id: TicketPath, body: CallBody
 ) -> TicketOut:
+    _check_room(state, state.service.get(ticket_id).department, body.room)
     return _changed(state, state.service.call(ticket_id, body.room))
 
 

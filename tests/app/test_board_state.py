@@ -78,13 +78,12 @@ def test_the_whole_hall_counts_only_departments_with_patients_today() -> None:
     assert [d.code for d in state.counted()] == ["NOI", "MAT"]
 
 
-def test_rooms_are_shown_by_code_and_spoken_by_name() -> None:
+def test_rooms_are_shown_and_spoken_by_the_same_name() -> None:
     state = BoardState()
     state.loaded(load())
     call = Call.of(called(1))
-    assert state.room_text(call, "vi") == "101"
-    assert state.room_text(call, "vi", spoken=True) == "Phòng khám 101"
-    assert state.room_text(Call.of(called(1, "XYZ")), "vi", spoken=True) == "101"
+    assert state.room_text(call, "vi") == "Phòng khám 101"
+    assert state.room_text(Call.of(called(1, "XYZ")), "vi") == "101"
 
 
 def test_the_board_loads_again_when_the_server_is_back() -> None:

@@ -36,8 +36,8 @@ def endpoints(
         ("GET", "/api/v1/events?after=0", None, ANY),
         ("POST", "/api/v1/sync/events", push, KIOSK),
         ("GET", "/api/v1/sync/high-water", None, KIOSK),
-        ("POST", f"/api/v1/departments/{dept}/call-next", {"room": "P1"}, COUNTER),
-        ("POST", f"/api/v1/tickets/{ticket}/call", {"room": "P1"}, COUNTER),
+        ("POST", f"/api/v1/departments/{dept}/call-next", {"room": "101"}, COUNTER),
+        ("POST", f"/api/v1/tickets/{ticket}/call", {"room": "101"}, COUNTER),
         ("POST", f"/api/v1/tickets/{ticket}/recall", None, COUNTER),
         ("POST", f"/api/v1/tickets/{ticket}/serve", None, COUNTER),
         ("POST", f"/api/v1/tickets/{ticket}/no-show", None, COUNTER),
@@ -105,6 +105,34 @@ def test_bad_bodies_name_the_field(api: ApiFactory, server_service: QueueService
     assert ["body"] in loc(counter.post("/api/v1/departments/NOI/call-next", data="{not json"))
 
 
+def test_a_call_names_a_room_of_the_department(
+    api: ApiFactory, server_service: QueueService
+) -> None:
+    """A room that does not exist, or belongs to another department, is a 422 on `room`
+    with the valid rooms; nothing is called (the board once showed "X001 -> 130584")."""
+    counter = api("counter")
+    ticket = server_service.issue("NOI").ticket
+
+    def refused(response: requests.Response) -> str:
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", "room"] and error["type"] == "unknown_room"
+        return str(error["msg"])
+
+    for room in ("130584", "104", "Q2"):
+        message = refused(counter.post("/api/v1/departments/NOI/call-next", json={"room": room}))
+        assert repr(room) in message and "101, 102, 103" in message
+        refused(counter.post(f"/api/v1/tickets/{ticket.id}/call", json={"room": room}))
+    keyed = {"room": "999", "request_id": "c0ffee-room"}
+    refused(counter.post("/api/v1/departments/NOI/call-next", json=keyed))
+    assert server_service.get(ticket.id).status == "waiting"
+    assert counter.post("/api/v1/departments/NOPE/call-next", json={"room": "101"}).status_code == (
+        404
+    )
+    called = counter.post(f"/api/v1/tickets/{ticket.id}/call", json={"room": "103"})
+    assert called.status_code == 200 and called.json()["room"] == "103"
+
+
 def test_impossible_transition_is_409_with_reason(
     api: ApiFactory, server_service: QueueService
 ) -> None:
@@ -121,7 +149,7 @@ def test_counter_workflow(api: ApiFactory, server_service: QueueService) -> None
     counter = api("counter")
     first = server_service.issue("NOI").ticket
     server_service.issue("NOI")
-    called = counter.post("/api/v1/departments/NOI/call-next", json={"room": "P101"}).json()
+    called = counter.post("/api/v1/departments/NOI/call-next", json={"room": "101"}).json()
     assert called["ticket"]["id"] == first.id and called["ticket"]["status"] == "called"
     assert counter.post(f"/api/v1/tickets/{first.id}/recall").json()["call_count"] == 2
     assert counter.post(f"/api/v1/tickets/{first.id}/no-show").json()["status"] == "no_show"
@@ -138,7 +166,7 @@ def test_counter_workflow(api: ApiFactory, server_service: QueueService) -> None
         f"/api/v1/tickets/{moved.json()['id']}/cancel", json={"reason": "left"}
     )
     assert cancelled.json()["status"] == "cancelled" and cancelled.json()["cancel_reason"] == "left"
-    nobody = counter.post("/api/v1/departments/NGOAI/call-next", json={"room": "P2"})
+    nobody = counter.post("/api/v1/departments/NGOAI/call-next", json={"room": "104"})
     assert nobody.status_code == 200 and nobody.json() == {"ticket": None}
 
 
@@ -153,7 +181,7 @@ def test_concurrent_call_next_hands_out_each_ticket_once(
     def call(index: int) -> str | None:
         barrier.wait(timeout=30)
         response = sessions[index].post(
-            "/api/v1/departments/NOI/call-next", json={"room": f"R{index}"}
+            "/api/v1/departments/NOI/call-next", json={"room": ("101", "102", "103")[index % 3]}
         )
         assert response.status_code == 200, response.text
         ticket = response.json()["ticket"]
@@ -191,7 +219,7 @@ def test_long_poll_is_woken_by_a_call(
     notifier = live.app.state.kiosk.notifier
     wait_until(lambda: notifier.waiters > 0, 10, "the long-poll to wait")
     called_at = time.monotonic()
-    api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
+    api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "101"})
     thread.join(timeout=30)
     # Woken by the call, not by its 20 s wait running out (how fast is bench/'s business).
     assert answer["at"] - called_at < 15.0
@@ -228,7 +256,7 @@ def test_long_poll_wakes_on_a_call_made_through_another_server_process(
     wait_until(lambda: notifier.waiters > 0 and notifier.listening_to_database, 10)
     called_at = time.monotonic()
     Api(second.url, tokens["counter"]).post(
-        "/api/v1/departments/NOI/call-next", json={"room": "P1"}
+        "/api/v1/departments/NOI/call-next", json={"room": "101"}
     )
     thread.join(timeout=30)
     other_engine.dispose()
@@ -258,7 +286,7 @@ def test_patient_page_and_json_for_a_called_ticket(
     first = server_service.issue("NOI").ticket
     second = server_service.issue("NOI").ticket
     third = server_service.issue("NOI").ticket
-    api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
+    api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "101"})
 
     page = requests.get(f"{live.url}/t/{first.id}", timeout=10)
     assert page.status_code == 200
@@ -275,7 +303,7 @@ def test_patient_page_and_json_for_a_called_ticket(
     assert info["status"] == "waiting" and info["ahead"] == 1 and info["code"] == third.code
     assert info["estimated_wait_minutes"] > 0 and info["status_url"].endswith(f"/t/{third.id}")
     called = requests.get(f"{live.url}/api/v1/tickets/{first.id}", timeout=10).json()
-    assert called["status"] == "called" and called["room"] == "P101" and called["ahead"] == 0
+    assert called["status"] == "called" and called["room"] == "101" and called["ahead"] == 0
     assert second.id != first.id
     assert requests.get(f"{live.url}/t/{uuid.uuid4()}", timeout=10).status_code == 404
     assert requests.get(f"{live.url}/t/%00", timeout=10).status_code == 404
@@ -320,7 +348,7 @@ def test_a_recall_beyond_max_recalls_marks_the_ticket_absent_for_every_counter(
     """counter.max_recalls (3 by default) is the server's rule, whichever counter recalls."""
     counter, admin = api("counter"), api("admin")
     ticket = server_service.issue("NOI").ticket.id
-    counter.post(f"/api/v1/tickets/{ticket}/call", json={"room": "P101"}).raise_for_status()
+    counter.post(f"/api/v1/tickets/{ticket}/call", json={"room": "101"}).raise_for_status()
     answers = [
         who.post(f"/api/v1/tickets/{ticket}/recall").json()
         for who in (counter, admin, counter, admin)

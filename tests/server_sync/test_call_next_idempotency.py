@@ -48,7 +48,7 @@ def test_a_request_id_is_bound_to_its_department(
     counter = api("counter")
     body = {"room": "101", "request_id": "c0ffee-0003"}
     assert counter.post("/api/v1/departments/NOI/call-next", json=body).status_code == 200
-    reused = counter.post("/api/v1/departments/NGOAI/call-next", json=body)
+    reused = counter.post("/api/v1/departments/NGOAI/call-next", json={**body, "room": "104"})
     assert reused.status_code == 409
     assert reused.json()["code"] == "request_id_reused"
 

@@ -97,7 +97,7 @@ def test_pull_brings_counter_calls_to_the_kiosk(
     for _ in range(2):
         requests.post(
             f"{live.url}/api/v1/departments/NOI/call-next",
-            json={"room": "P101"},
+            json={"room": "101"},
             headers=counter,
             timeout=10,
         )
@@ -166,7 +166,7 @@ def test_cancel_after_the_server_called_the_ticket_is_rejected(
     client.push()
     requests.post(
         f"{live.url}/api/v1/departments/NOI/call-next",
-        json={"room": "P1"},
+        json={"room": "101"},
         headers={"Authorization": f"Bearer {tokens['counter']}"},
         timeout=10,
     )

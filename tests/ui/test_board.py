@@ -92,7 +92,7 @@ def test_without_speech_engine_or_audio_device_the_board_goes_on(
         counter.close()
     qtbot.waitUntil(lambda: len(played) == 2, timeout=5000)
     assert played == ["Mời số B001 vào Phòng khám 102", "Mời số B002 vào Phòng khám 103"]
-    assert board.newest.call is not None and board.newest.room_text == "103"
+    assert board.newest.call is not None and board.newest.room_text == "Phòng khám 103"
 
 
 def test_a_board_for_some_departments_shows_only_theirs(
@@ -120,6 +120,7 @@ def test_a_board_for_some_departments_shows_only_theirs(
         counter.close()
     qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["A001"], timeout=5000)
     qtbot.waitUntil(lambda: announced == ["A001"], timeout=5000)
+    assert board.newest.room_text == "Quầy 1"  # as it is said, not "Q1"
     assert [name.text() for name, _ in board.side_rows if name.isVisible()] == [
         "Tiếp đón - Đăng ký khám"
     ]

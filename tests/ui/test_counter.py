@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,6 +159,7 @@ def test_call_next_shows_on_the_board_and_is_announced(
     qtbot.waitUntil(lambda: sound.played == 1, timeout=5000)
     # The phrase, digit by digit, with the room's name, in the board's language.
     assert sound.spoken == [("Mời số B, 0, 0, 1 vào Phòng khám 101", "vi")]
+    assert board.newest.room_text == "Phòng khám 101"  # what it shows is what it says
     qtbot.waitUntil(lambda: not board.highlighted, timeout=2000)  # then steady
 
 
@@ -326,3 +328,23 @@ def test_a_call_next_whose_answer_was_lost_does_not_call_a_second_patient(
     assert (called, events) == (1, 1)
     qtbot.waitUntil(lambda: codes(counter.waiting) == ["B002"], timeout=2000)
     assert [c.code for c in board.calls] == [first.code]
+
+
+def test_the_counter_refuses_a_room_of_no_department_at_start(
+    hospital: Hospital, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kiosk counter --room 999` stops before any window, naming the department's rooms."""
+    from tests.ui.test_commands import main  # `kiosk ARGV` leaving the logging as it was
+
+    token = tmp_path / "counter.token"
+    token.write_text(hospital.tokens["counter"], encoding="utf-8")
+    config = tmp_path / "counter.toml"
+    config.write_text(
+        f'[server]\nurl = "{hospital.server.url}"\ntoken_file = "{token}"\n', encoding="utf-8"
+    )
+    base = ["counter", "--config", str(config), "--department", "NOI", "--room"]
+    assert main([*base, "999"]) == 2
+    said = capsys.readouterr().err
+    assert "'999'" in said and "101 (Phòng khám 101)" in said and "103" in said
+    assert main([*base, "Q2"]) == 2  # a room of another department
+    assert "'Q2'" in capsys.readouterr().err
