@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import email.utils
 import logging
@@ -62,6 +63,8 @@ PULL_PAGE = 500
 APPLY_CHUNK = 50
 APPLY_SECONDS = 0.02
 CLOCK_WARN_SECONDS = 30.0
+# The clock offset is estimated from this many recent exchanges (the quickest one wins).
+CLOCK_SAMPLES = 8
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 300.0
 # A kiosk's `device.status` (printer, disk, outbox, clock offset) at least this often, so the
@@ -151,6 +154,13 @@ class SyncClient:
         self.clock = clock
         self.cursor_name = f"pull:{self.base_url}"[:200]
         self.clock_offset_seconds: float | None = None
+        # How far `clock_offset_seconds` can be from the truth: half the round trip of the
+        # exchange it came from, plus 1.5 s for the Date header (whole seconds, and servers
+        # such as uvicorn refresh it once a second).
+        self.clock_offset_error_seconds: float | None = None
+        self._clock_samples: collections.deque[tuple[float, float]] = collections.deque(
+            maxlen=CLOCK_SAMPLES
+        )
         self._clock_warned = False
 
     @classmethod
@@ -178,8 +188,14 @@ class SyncClient:
         self._observe_clock(response.headers.get("Date"), sent, received)
 
     def _observe_clock(self, date_header: str | None, sent: float, received: float) -> None:
-        """Offset = server time − local time at the middle of the exchange (±1 s: the Date
-        header has whole seconds). Positive: this kiosk's clock is behind."""
+        """Offset = server time − local time at the middle of the exchange. Positive: this
+        kiosk's clock is behind.
+
+        The server stamped its Date somewhere between `sent` and `received`, so one exchange
+        is only good to half its round trip (plus 1.5 s: the header has whole seconds and may
+        be up to a second old). As NTP
+        does, the estimate is the offset of the exchange with the smallest round trip among
+        the last CLOCK_SAMPLES: a slow answer on a busy machine does not move it."""
         if not date_header:
             return
         try:
@@ -187,8 +203,11 @@ class SyncClient:
         except (TypeError, ValueError):
             return
         # The header truncates to the second: its true moment is on average 0.5 s later.
-        offset = server_time + 0.5 - (sent + received) / 2
+        round_trip = max(0.0, received - sent)
+        self._clock_samples.append((round_trip, server_time + 0.5 - (sent + received) / 2))
+        round_trip, offset = min(self._clock_samples, key=lambda sample: sample[0])
         self.clock_offset_seconds = offset
+        self.clock_offset_error_seconds = round_trip / 2 + 1.5
         if abs(offset) > CLOCK_WARN_SECONDS:
             if not self._clock_warned:
                 log.warning(
