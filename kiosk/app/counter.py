@@ -276,8 +276,9 @@ class CounterState:
     # -- inside -----------------------------------------------------------------------------
 
     def transfer_targets(self) -> list[Department]:
-        """The departments a patient can be sent to, one per key 1-9."""
-        return [d for d in self.departments if d.code != self.department][:9]
+        """Every department a patient can be sent to, in the hospital's order (the window
+        shows them nine to a page, one per key 1-9)."""
+        return [d for d in self.departments if d.code != self.department]
 
     def department_name(self, code: str, language: str) -> str:
         department = next((d for d in self.departments if d.code == code), None)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.app.counter import Action, Message, Notice
 from kiosk.ui import style
+from kiosk.ui.fit import FitLabel
 from kiosk.ui.pictograms import paint_pictogram
 from kiosk.ui.staff_common import ScreenText
 from kiosk.wire import Department, Ticket
@@ -95,8 +96,14 @@ class Pictogram(QWidget):
         painter.end()
 
 
+def px(base: float, scale: float, least: int = 12) -> int:
+    """A pixel size designed at 1366x768, on a window `scale` times that."""
+    return max(least, round(base * scale))
+
+
 class ActionButton(QPushButton):
-    """A big button: the action's name, and below it the keys that do the same."""
+    """A big button: the action's name, and below it the keys that do the same. Both lines
+    shrink to the button's width; disabled, it is grey whatever its kind."""
 
     def __init__(self, action: Action, kind: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,37 +114,62 @@ class ActionButton(QPushButton):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(96)
+        lines = QVBoxLayout(self)
+        lines.setContentsMargins(10, 4, 10, 4)
+        lines.setSpacing(0)
+        self.name = FitLabel(34 if kind == "primary" else 28, bold=True, colour="")
+        self.keys = FitLabel(26 if kind == "primary" else 22, bold=True, colour="")
+        for line in (self.name, self.keys):
+            line.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            line.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            line.setProperty("role", "onButton")
+            lines.addWidget(line)
 
     def set_caption(self, name: str) -> None:
-        self.setText(f"{name}\n{KEY_HINTS[self.action]}")
+        self.name.setText(name)
+        self.keys.setText(KEY_HINTS[self.action])
         self.setAccessibleName(name)
+
+    def text(self) -> str:
+        return f"{self.name.text()}\n{self.keys.text()}"
+
+    def set_scale(self, scale: float, least: int = 64) -> None:
+        self.setMinimumHeight(px(96, scale, least))
+        margin = px(10, scale, 4)
+        layout = self.layout()
+        if layout is not None:
+            layout.setContentsMargins(margin, px(4, scale, 2), margin, px(4, scale, 2))
+        self.name.set_scale(scale)
+        self.keys.set_scale(scale)
 
 
 class WaitingRow(QWidget):
     """One waiting ticket: place, code, priority (pictogram + word) and the wait so far."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, scale: float = 1.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         row = QHBoxLayout(self)
-        row.setContentsMargins(10, 4, 10, 4)
-        row.setSpacing(8)
+        row.setContentsMargins(px(10, scale, 4), 2, px(10, scale, 4), 2)
+        row.setSpacing(px(8, scale, 4))
+        self.scale = scale
         self.place = label()
-        self.place.setFixedWidth(32)
-        self.place.setStyleSheet(f"font-size: 26px; color: {style.TEXT_MUTED};")
+        self.place.setFixedWidth(px(34, scale))
+        self.place.setStyleSheet(f"font-size: {px(26, scale)}px; color: {style.TEXT_MUTED};")
         self.code = label()
-        self.code.setMinimumWidth(104)
-        self.code.setStyleSheet(f"font-size: 36px; font-weight: bold; color: {CODE_TEXT};")
-        self.picto = Pictogram(44)
+        self.code.setStyleSheet(
+            f"font-size: {px(36, scale)}px; font-weight: bold; color: {CODE_TEXT};"
+        )
+        self.picto = Pictogram(px(44, scale))
         self.priority = label()
         # The word must never be cut ("Ưu tiê"): the stretch before the wait gives way instead.
         self.priority.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.priority.setStyleSheet(
-            f"font-size: 22px; font-weight: bold; color: {PRIORITY_TEXT};"
+            f"font-size: {px(22, scale)}px; font-weight: bold; color: {PRIORITY_TEXT};"
             f"background: {PRIORITY_BG}; border-radius: 6px; padding: 2px 6px;"
         )
         self.wait = label()
         self.wait.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.wait.setStyleSheet(f"font-size: 26px; color: {style.TEXT};")
+        self.wait.setStyleSheet(f"font-size: {px(26, scale)}px; color: {style.TEXT};")
         row.addWidget(self.place)
         row.addWidget(self.code)
         row.addWidget(self.picto)
@@ -157,11 +189,16 @@ class WaitingRow(QWidget):
         self.wait.setText(wait)
 
     def sizeHint(self) -> QSize:
-        return QSize(400, 62)
+        return QSize(px(400, self.scale), row_height(self.scale))
 
 
-def counter_style_sheet() -> str:
-    """The counter window's style sheet (on top of the application's, kiosk/ui/style.py)."""
+def row_height(scale: float) -> int:
+    return px(64, scale, 40)
+
+
+def counter_style_sheet(scale: float = 1.0) -> str:
+    """The counter window's style sheet (on top of the application's, kiosk/ui/style.py),
+    its sizes for a window `scale` times 1366x768."""
     return f"""
 QWidget#CounterRoot {{ background: {style.BACKGROUND}; }}
 QWidget#Header {{ background: {style.HEADER}; }}
@@ -173,20 +210,43 @@ QListWidget {{
 }}
 QListWidget::item {{ border-bottom: 1px solid {style.DISABLED_BG}; }}
 QListWidget::item:selected {{ background: {style.PRESSED}; border: 3px solid {style.PRIMARY}; }}
-QPushButton {{ font-size: 28px; min-height: 80px; padding: 4px 12px; border-radius: 12px; }}
-QPushButton[kind="primary"] {{ font-size: 34px; }}
+QPushButton {{
+    font-size: {px(28, scale)}px; min-height: {px(64, scale, 40)}px; padding: 2px 8px;
+    border-radius: 12px;
+}}
+QPushButton QLabel[role="onButton"] {{ color: {style.TEXT}; }}
+QPushButton[kind="primary"] QLabel[role="onButton"] {{ color: {style.ON_PRIMARY}; }}
+QPushButton[kind="danger"] QLabel[role="onButton"] {{ color: {style.ON_DANGER}; }}
+QPushButton[kind="primary"]:disabled, QPushButton[kind="danger"]:disabled {{
+    background: {style.DISABLED_BG}; border-color: {style.BORDER};
+}}
+QLabel[role="onButton"]:disabled,
+QPushButton[kind="primary"] QLabel[role="onButton"]:disabled,
+QPushButton[kind="danger"] QLabel[role="onButton"]:disabled {{ color: {style.DISABLED_TEXT}; }}
+QLabel[role="transferKey"] {{
+    font-size: {px(34, scale)}px; font-weight: bold; color: {style.PRIMARY};
+}}
 QLabel[role="banner"] {{
-    background: {style.DANGER}; color: {style.ON_DANGER}; font-size: 30px; font-weight: bold;
-    padding: 10px 20px;
+    background: {style.DANGER}; color: {style.ON_DANGER}; font-size: {px(30, scale)}px;
+    font-weight: bold; padding: {px(10, scale, 4)}px {px(20, scale, 8)}px;
 }}
 QLabel[role="connecting"] {{
-    background: {style.NOTICE_BG}; color: {style.NOTICE_TEXT}; font-size: 30px;
-    font-weight: bold; padding: 10px 20px;
+    background: {style.NOTICE_BG}; color: {style.NOTICE_TEXT}; font-size: {px(30, scale)}px;
+    font-weight: bold; padding: {px(10, scale, 4)}px {px(20, scale, 8)}px;
 }}
 QLabel[role="message"] {{
-    background: {style.NOTICE_BG}; color: {style.NOTICE_TEXT}; font-size: 26px;
-    font-weight: bold; border-radius: 10px; padding: 8px 16px;
+    background: {style.NOTICE_BG}; color: {style.NOTICE_TEXT}; font-size: {px(26, scale)}px;
+    font-weight: bold; border-radius: 10px;
+    padding: {px(8, scale, 4)}px {px(16, scale, 8)}px;
 }}
+QLabel[role="clock"] {{
+    color: {style.ON_HEADER}; font-size: {px(32, scale)}px; font-weight: bold;
+}}
+QLabel[role="status"] {{ color: {style.ON_HEADER}; font-size: {px(24, scale)}px; }}
+QLabel[role="cardTitle"] {{ font-size: {px(28, scale)}px; color: {style.TEXT_MUTED}; }}
+QLabel[role="panelTitle"] {{ font-size: {px(30, scale)}px; font-weight: bold; }}
+QLabel[role="empty"] {{ font-size: {px(28, scale)}px; color: {style.TEXT_MUTED}; }}
+QLabel[role="page"] {{ font-size: {px(28, scale)}px; font-weight: bold; }}
 """
 
 
@@ -197,18 +257,21 @@ class CounterHeader(QWidget):
         super().__init__(parent)
         self.setObjectName("Header")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-        head = QHBoxLayout(self)
-        head.setContentsMargins(24, 8, 24, 8)
-        self.title = label()
-        self.title.setStyleSheet(f"color: {style.ON_HEADER}; font-size: 32px; font-weight: bold;")
-        self.status = label()
-        self.status.setStyleSheet(f"color: {style.ON_HEADER}; font-size: 24px;")
-        self.clock = label()
-        self.clock.setStyleSheet(f"color: {style.ON_HEADER}; font-size: 32px; font-weight: bold;")
-        head.addWidget(self.title, 1)
-        head.addWidget(self.status)
-        head.addSpacing(24)
-        head.addWidget(self.clock)
+        self.head = QHBoxLayout(self)
+        self.head.setContentsMargins(24, 8, 24, 8)
+        self.title = FitLabel(32, bold=True, colour=style.ON_HEADER)
+        self.status = label("status")
+        self.clock = label("clock")
+        self.head.addWidget(self.title, 1)
+        self.head.addWidget(self.status)
+        self.head.addSpacing(24)
+        self.head.addWidget(self.clock)
+
+    def set_scale(self, scale: float) -> None:
+        self.head.setContentsMargins(
+            px(24, scale, 8), px(8, scale, 4), px(24, scale, 8), px(8, scale, 4)
+        )
+        self.title.set_scale(scale)
 
 
 class CurrentCard(QFrame):
@@ -217,30 +280,26 @@ class CurrentCard(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Card")
-        card = QVBoxLayout(self)
-        card.setContentsMargins(24, 12, 24, 12)
-        card.setSpacing(4)
-        self.title = label()
-        self.title.setStyleSheet(f"font-size: 28px; color: {style.TEXT_MUTED};")
-        self.code = label()
+        self.card = QVBoxLayout(self)
+        self.card.setContentsMargins(24, 12, 24, 12)
+        self.card.setSpacing(4)
+        self.title = label("cardTitle")
+        self.code = FitLabel(300, min_px=40, bold=True, fill=True, colour=CODE_TEXT)
         self.code.setObjectName("CurrentCode")
         self.code.setAlignment(Qt.AlignmentFlag.AlignCenter)
         priority_row = QHBoxLayout()
         priority_row.setSpacing(12)
         self.picto = Pictogram(56)
-        self.priority = label()
-        self.priority.setStyleSheet(f"font-size: 30px; font-weight: bold; color: {PRIORITY_TEXT};")
-        priority_row.addStretch(1)
+        self.priority = FitLabel(30, bold=True, colour=PRIORITY_TEXT)
+        self.priority.setAlignment(Qt.AlignmentFlag.AlignCenter)
         priority_row.addWidget(self.picto)
-        priority_row.addWidget(self.priority)
-        priority_row.addStretch(1)
-        self.info = label(wrap=True)
+        priority_row.addWidget(self.priority, 1)
+        self.info = FitLabel(28, wrap=True)
         self.info.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.info.setStyleSheet(f"font-size: 28px; color: {style.TEXT};")
-        card.addWidget(self.title)
-        card.addWidget(self.code, 1)
-        card.addLayout(priority_row)
-        card.addWidget(self.info)
+        self.card.addWidget(self.title)
+        self.card.addWidget(self.code, 1)
+        self.card.addLayout(priority_row)
+        self.card.addWidget(self.info)
 
     def show_texts(
         self, calling: bool, title: str, code: str, reason: str | None, priority: str, info: str
@@ -252,52 +311,169 @@ class CurrentCard(QFrame):
         self.code.setText(code)
         self.picto.set_reason(reason)
         self.priority.setText(priority)
+        self.priority.setVisible(bool(priority))
         self.info.setText(info)
 
-    def set_code_size(self, height: int) -> None:
-        px = max(120, min(300, int(max(400, height) * 0.23)))
-        self.code.setStyleSheet(f"font-size: {px}px; font-weight: bold; color: {CODE_TEXT};")
+    def set_scale(self, scale: float) -> None:
+        self.card.setContentsMargins(
+            px(24, scale, 8), px(12, scale, 4), px(24, scale, 8), px(12, scale, 4)
+        )
+        self.picto.setFixedSize(px(56, scale, 28), px(56, scale, 28))
+        self.code.set_scale(scale)
+        for line in (self.priority, self.info):
+            line.set_scale(scale)
+
+
+# The keys 1-9 choose on the page shown; PgDn/PgUp (or the arrows) turn the pages.
+TRANSFER_PAGE_SIZE = 9
+
+
+class TransferButton(QPushButton):
+    """One department to send the patient to: its key in a badge, its name (wrapped)."""
+
+    def __init__(self, key: int, department: Department, language: str) -> None:
+        super().__init__()
+        self.code = department.code
+        self.setObjectName(f"transfer-{department.code}")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 4, 10, 4)
+        row.setSpacing(12)
+        self.key = label("transferKey")
+        self.key.setText(str(key))
+        self.key.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.name = FitLabel(30, bold=True, wrap=True, fill=True, colour="")
+        self.name.setProperty("role", "onButton")
+        self.name.setText(department.name(language))
+        self.name.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for part in (self.key, self.name):
+            part.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        row.addWidget(self.key)
+        row.addWidget(self.name, 1)
+
+    def set_scale(self, scale: float) -> None:
+        self.key.setFixedWidth(px(48, scale, 28))
+        self.name.set_scale(scale)
 
 
 class TransferPage(QWidget):
-    """Where to send the patient: one button per department, numbered for the keys 1-9."""
+    """Where to send the patient: every other department, nine to a page, each with its key."""
 
     chosen = Signal(str)  # a department code
     cancelled = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(40, 24, 40, 24)
-        column.setSpacing(16)
-        self.title = label(wrap=True)
-        self.title.setStyleSheet("font-size: 36px; font-weight: bold;")
-        column.addWidget(self.title)
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(40, 24, 40, 24)
+        self.column.setSpacing(16)
+        self.title = FitLabel(36, bold=True, wrap=True)
+        self.column.addWidget(self.title)
         self.grid = QGridLayout()
         self.grid.setSpacing(14)
-        column.addLayout(self.grid, 1)
+        self.column.addLayout(self.grid, 1)
+        nav = QHBoxLayout()
+        nav.setSpacing(14)
+        self.previous = QPushButton()
+        self.previous.setObjectName("transfer-previous")
+        self.page_label = label("page")
+        self.page_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.next = QPushButton()
+        self.next.setObjectName("transfer-next")
         self.cancel = QPushButton()
         self.cancel.setObjectName("transfer-cancel")
-        self.cancel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for button in (self.previous, self.next, self.cancel):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.previous.clicked.connect(lambda: self.turn(-1))
+        self.next.clicked.connect(lambda: self.turn(1))
         self.cancel.clicked.connect(self.cancelled.emit)
-        column.addWidget(self.cancel)
-        self.buttons: list[QPushButton] = []
+        nav.addWidget(self.previous, 2)
+        nav.addWidget(self.page_label, 1)
+        nav.addWidget(self.next, 2)
+        nav.addWidget(self.cancel, 2)
+        self.column.addLayout(nav)
+        self.buttons: list[TransferButton] = []
+        self.targets: list[Department] = []
+        self.language = "vi"
+        self.page = 0
+        self.scale = 1.0
+        self.page_words = "{page}/{pages}"
+        self._laid_columns = 0
+
+    def pages(self) -> int:
+        return max(1, -(-len(self.targets) // TRANSFER_PAGE_SIZE))
 
     def show_targets(self, title: str, targets: list[Department], language: str) -> None:
+        self.title.setText(title)
+        self.targets = list(targets)
+        self.language = language
+        self.page = 0
+        self._draw()
+
+    def turn(self, step: int) -> None:
+        page = max(0, min(self.pages() - 1, self.page + step))
+        if page != self.page:
+            self.page = page
+            self._draw()
+
+    def shown(self) -> list[Department]:
+        first = self.page * TRANSFER_PAGE_SIZE
+        return self.targets[first : first + TRANSFER_PAGE_SIZE]
+
+    def shown_codes(self) -> list[str]:
+        return [d.code for d in self.shown()]
+
+    def choose_key(self, number: int) -> None:
+        """The key `number` (1-9) on the page shown."""
+        shown = self.shown()
+        if 1 <= number <= len(shown):
+            self.chosen.emit(shown[number - 1].code)
+
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        margin = px(40, scale, 12)
+        self.column.setContentsMargins(margin, px(24, scale, 8), margin, px(24, scale, 8))
+        self.column.setSpacing(px(16, scale, 6))
+        self.grid.setSpacing(px(14, scale, 6))
+        self.title.set_scale(scale)
+        for button in self.buttons:
+            button.set_scale(scale)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.buttons and self._columns() != self._laid_columns:
+            self._draw()
+
+    def _columns(self) -> int:
+        width = self.width() / max(0.5, self.scale)
+        return 3 if width >= 1000 else 2 if width >= 560 else 1
+
+    def _draw(self) -> None:
         for button in self.buttons:
             self.grid.removeWidget(button)
             button.deleteLater()
         self.buttons = []
-        columns = 3 if len(targets) > 4 else 2
-        for index, department in enumerate(targets):
-            button = QPushButton(f"{index + 1}   {department.name(language)}")
-            button.setObjectName(f"transfer-{department.code}")
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        columns = self._columns()
+        self._laid_columns = columns
+        for index, department in enumerate(self.shown()):
+            button = TransferButton(index + 1, department, self.language)
+            button.set_scale(self.scale)
             button.clicked.connect(lambda _=False, code=department.code: self.chosen.emit(code))
             self.grid.addWidget(button, index // columns, index % columns)
             self.buttons.append(button)
-        self.title.setText(title)
+        rows = -(-TRANSFER_PAGE_SIZE // columns)  # a short last page keeps the rows' size
+        for row in range(TRANSFER_PAGE_SIZE):
+            self.grid.setRowStretch(row, 1 if row < rows else 0)
+        for column in range(3):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        pages = self.pages()
+        self.page_label.setText(self.page_words.format(page=self.page + 1, pages=pages))
+        self.previous.setEnabled(self.page > 0)
+        self.next.setEnabled(self.page < pages - 1)
+        for widget in (self.previous, self.page_label, self.next):
+            widget.setVisible(pages > 1)
 
 
 @dataclass(frozen=True)
@@ -315,29 +491,40 @@ class WaitingPanel(QWidget):
 
     def __init__(self, call_selected: ActionButton, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(10)
-        self.title = label()
-        self.title.setStyleSheet("font-size: 30px; font-weight: bold;")
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(0, 0, 0, 0)
+        self.column.setSpacing(10)
+        self.scale = 1.0
+        self.title = label("panelTitle")
         self.list = QListWidget()
         self.list.setObjectName("WaitingList")
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.empty = label(wrap=True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.empty = label("empty", wrap=True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet(f"font-size: 28px; color: {style.TEXT_MUTED};")
-        call_selected.setMinimumHeight(80)
+        self.call_selected = call_selected
         call_selected.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.counts = label(wrap=True)
+        self.counts = FitLabel(22, wrap=True)
         self.counts.setObjectName("TodayCounts")
-        self.counts.setStyleSheet(f"font-size: 22px; color: {style.TEXT};")
-        column.addWidget(self.title)
-        column.addWidget(self.list, 1)
-        column.addWidget(self.empty, 1)
-        column.addWidget(call_selected)
-        column.addWidget(self.counts)
+        self.column.addWidget(self.title)
+        self.column.addWidget(self.list, 1)
+        self.column.addWidget(self.empty, 1)
+        self.column.addWidget(call_selected)
+        self.column.addWidget(self.counts)
+
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self.column.setSpacing(px(10, scale, 4))
+        self.call_selected.set_scale(scale)
+        self.call_selected.setFixedHeight(px(84, scale, 56))
+        self.counts.set_scale(scale)
+
+    def selected_id(self) -> str | None:
+        row = self.selected_row()
+        item = None if row is None else self.list.item(row)
+        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
 
     def selected_row(self) -> int | None:
         row = self.list.currentRow()
@@ -347,19 +534,26 @@ class WaitingPanel(QWidget):
     def show_entries(
         self, entries: list[WaitingEntry], keep: str | None, title: str, empty: str, counts: str
     ) -> None:
-        """Redraw the rows; the row of ticket id `keep` stays selected."""
+        """Redraw the rows; the row of ticket id `keep` stays selected, and when that ticket
+        is gone nothing is (the selection never moves on to another patient by itself)."""
+        self.list.blockSignals(True)
         self.list.clear()
+        self.list.setCurrentRow(-1)
         for place, entry in enumerate(entries, start=1):
-            row = WaitingRow()
+            row = WaitingRow(self.scale)
             row.show_ticket(place, entry.ticket, entry.mark, entry.wait, "")
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, entry.ticket.id)
-            item.setSizeHint(QSize(300, 64))
+            item.setSizeHint(QSize(px(300, self.scale), row_height(self.scale)))
             self.list.addItem(item)
             self.list.setItemWidget(item, row)
             row.setToolTip(entry.tooltip)
             if keep is not None and keep == entry.ticket.id:
                 self.list.setCurrentItem(item)
+        if keep is None or self.selected_row() is None:
+            self.list.clearSelection()
+            self.list.setCurrentRow(-1)
+        self.list.blockSignals(False)
         self.title.setText(title)
         self.list.setVisible(bool(entries))
         self.empty.setVisible(not entries)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QGridLayout,
-    QHBoxLayout,
     QLayout,
     QStackedWidget,
     QVBoxLayout,
@@ -48,6 +48,7 @@ from kiosk.ui.counter_widgets import (
     counter_style_sheet,
     label,
     message_text,
+    px,
 )
 from kiosk.ui.staff_common import (
     FEED_WAIT_SECONDS,
@@ -112,6 +113,7 @@ class CounterWindow(QWidget):
         self.started = False
         self._refresh_again = False
         self._message = ""
+        self.scale = 0.0
 
         self.worker = Worker("counter-actions", self)
         self.feed = FeedPoller(
@@ -198,18 +200,19 @@ class CounterWindow(QWidget):
         outer.addWidget(self.pages, 1)
         main = QWidget()
         self.pages.addWidget(main)
-        body = QHBoxLayout(main)
+        # Side by side on a landscape monitor; the line below the patient on a portrait one.
+        self.body = body = QBoxLayout(QBoxLayout.Direction.LeftToRight, main)
         body.setContentsMargins(20, 16, 20, 16)
         body.setSpacing(20)
 
-        left = QVBoxLayout()
+        self.left = left = QVBoxLayout()
         left.setSpacing(14)
         self.card = CurrentCard()
         self.code, self.current_info = self.card.code, self.card.info
         left.addWidget(self.card, 1)
 
         self.buttons: dict[Action, ActionButton] = {}
-        grid = QGridLayout()
+        self.button_grid = grid = QGridLayout()
         grid.setSpacing(12)
         self.buttons[Action.CALL_NEXT] = ActionButton(Action.CALL_NEXT, "primary")
         grid.addWidget(self.buttons[Action.CALL_NEXT], 0, 0, 1, 4)
@@ -225,14 +228,14 @@ class CounterWindow(QWidget):
         self.message = label(wrap=True)
         self.message.setProperty("role", "message")
         left.addWidget(self.message)
-        body.addLayout(left, 1)
+        body.addLayout(left, 3)
 
         self.buttons[Action.CALL_SELECTED] = ActionButton(Action.CALL_SELECTED)
         self.panel = WaitingPanel(self.buttons[Action.CALL_SELECTED])
         self.list = self.panel.list
         self.list.itemSelectionChanged.connect(self.update_actions)
         self.list.itemDoubleClicked.connect(lambda _item: self.trigger(Action.CALL_SELECTED))
-        body.addWidget(self.panel, 1)
+        body.addWidget(self.panel, 2)
 
         for action, button in self.buttons.items():
             button.clicked.connect(lambda _=False, a=action: self.trigger(a))
@@ -263,7 +266,37 @@ class CounterWindow(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self.card.set_code_size(event.size().height())
+        self.set_scale(event.size().width(), event.size().height())
+
+    def set_scale(self, width: int, height: int) -> None:
+        """Sizes for this window: designed at 1366x768, scaled with the smaller ratio (a
+        1152x540 demo window gets 70 %), the line under the patient in portrait."""
+        portrait = height > width
+        base = (768, 1366) if portrait else (1366, 768)
+        scale = max(0.55, min(3.0, width / base[0], height / base[1]))
+        if portrait:
+            self.body.setDirection(QBoxLayout.Direction.TopToBottom)
+            self.body.setStretch(0, 3)
+            self.body.setStretch(1, 2)
+        else:
+            self.body.setDirection(QBoxLayout.Direction.LeftToRight)
+        if scale == self.scale:
+            return
+        self.scale = scale
+        self.setStyleSheet(counter_style_sheet(scale))
+        gap = px(20, scale, 8)
+        self.body.setContentsMargins(gap, px(16, scale, 6), gap, px(16, scale, 6))
+        self.body.setSpacing(gap)
+        self.left.setSpacing(px(14, scale, 6))
+        self.button_grid.setSpacing(px(12, scale, 6))
+        self.header.set_scale(scale)
+        self.card.set_scale(scale)
+        for action, button in self.buttons.items():
+            if action != Action.CALL_SELECTED:
+                button.set_scale(scale)
+        self.panel.set_scale(scale)
+        self.transfer_page.set_scale(scale)
+        self.render_waiting()
 
     # -- texts ----------------------------------------------------------------------------
 
@@ -288,6 +321,8 @@ class CounterWindow(QWidget):
         for action, button in self.buttons.items():
             button.set_caption(names[action])
         self.transfer_page.cancel.setText(self.text.translate("Counter", "Cancel (Esc)"))
+        self.transfer_page.previous.setText("◀  PgUp")
+        self.transfer_page.next.setText("PgDn  ▶")
         self.setWindowTitle(
             self.text.translate("Counter", "Counter") + f" · {self.department} · {self.room}"
         )
@@ -346,8 +381,10 @@ class CounterWindow(QWidget):
         return self.state.can(action, self.selected())
 
     def selected(self) -> Ticket | None:
-        row = self.panel.selected_row()
-        return self.waiting[row] if row is not None and row < len(self.waiting) else None
+        """The ticket of the selected row, by its id: when the line changes under the row
+        (the selected patient was just called), no other patient takes its place."""
+        ticket_id = self.panel.selected_id()
+        return next((t for t in self.waiting if t.id == ticket_id), None)
 
     def trigger(self, action: Action) -> None:
         if self.pages.currentWidget() is self.transfer_page:
@@ -404,11 +441,12 @@ class CounterWindow(QWidget):
         if self.pages.currentWidget() is self.transfer_page:
             if key in (K.Key_Escape, K.Key_F5):
                 self.close_transfer()
+            elif key in (K.Key_PageDown, K.Key_Right, K.Key_Down):
+                self.transfer_page.turn(1)
+            elif key in (K.Key_PageUp, K.Key_Left, K.Key_Up):
+                self.transfer_page.turn(-1)
             elif K.Key_1 <= key <= K.Key_9:
-                targets = self.state.transfer_targets()
-                index = key - K.Key_1
-                if index < len(targets):
-                    self.transfer_to(targets[index].code)
+                self.transfer_page.choose_key(key - K.Key_0)
             return
         if key in (K.Key_Up, K.Key_Down) and self.waiting:
             row = self.list.currentRow()

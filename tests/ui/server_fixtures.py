@@ -73,3 +73,61 @@ def hospital(tmp_path: Path) -> Iterator[Hospital]:
     server.stop()
     engine.dispose()
     kiosk_engine.dispose()
+
+
+# Long names, as hospitals write them: the layouts must hold them at every size.
+EXTRA_DEPARTMENTS = (
+    ("Khám Phục hồi chức năng - Vật lý trị liệu", "Rehabilitation & Physiotherapy"),
+    ("Khám Da liễu - Thẩm mỹ da", "Dermatology & Skin Care"),
+    ("Khám Tim mạch - Huyết áp", "Cardiology & Blood Pressure"),
+    ("Khám Thần kinh - Đột quỵ", "Neurology & Stroke"),
+    ("Khám Nội tiết - Đái tháo đường", "Endocrinology & Diabetes"),
+    ("Khám Hô hấp - Lao và bệnh phổi", "Respiratory Medicine & Tuberculosis"),
+    ("Khám Tiêu hoá - Gan mật", "Gastroenterology & Hepatology"),
+    ("Khám Cơ xương khớp", "Rheumatology & Joints"),
+    ("Khám Ung bướu - Hoá trị ban ngày", "Oncology & Day Chemotherapy"),
+    ("Khám Truyền nhiễm - Nhiệt đới", "Infectious & Tropical Diseases"),
+    ("Khám Tâm thần - Sức khoẻ tâm lý", "Psychiatry & Mental Health"),
+    ("Khám Dinh dưỡng lâm sàng", "Clinical Nutrition"),
+)
+
+
+def set_department_count(engine: Engine, count: int) -> list[str]:
+    """Make the seeded hospital have `count` active departments (4 to 24): the example's
+    twelve, the first of them only, or with long-named ones added (each with two rooms).
+    Returns their codes in display order."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from kiosk.queue.models import Department, Room
+
+    assert 1 <= count <= 12 + len(EXTRA_DEPARTMENTS)
+    with Session(engine) as session, session.begin():
+        existing = session.scalars(
+            select(Department).order_by(Department.sort_order, Department.code)
+        ).all()
+        for index, department in enumerate(existing):
+            department.active = index < count
+        for index, (name_vi, name_en) in enumerate(EXTRA_DEPARTMENTS[: max(0, count - 12)]):
+            code = f"X{index + 1:02d}"
+            department = Department(
+                code=code,
+                name_vi=name_vi,
+                name_en=name_en,
+                prefix=f"X{chr(ord('A') + index)}",
+                color="#2E7D32",
+                sort_order=100 + index,
+            )
+            department.rooms = [
+                Room(code=f"{code}{n}", name_vi=f"Phòng khám {code}{n}", name_en=f"Room {code}{n}")
+                for n in (1, 2)
+            ]
+            session.add(department)
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(Department.code)
+                .where(Department.active)
+                .order_by(Department.sort_order, Department.code)
+            )
+        )

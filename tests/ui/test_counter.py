@@ -21,7 +21,7 @@ from kiosk.ui.style import apply_style, load_fonts
 from server_sync.client import ServerUnreachable, SyncClient
 from server_sync.staff import StaffClient
 from tests.ui import server_fixtures
-from tests.ui.server_fixtures import Hospital
+from tests.ui.server_fixtures import Hospital, set_department_count
 
 hospital = server_fixtures.hospital  # the fixture, for the tests of this module
 
@@ -234,13 +234,76 @@ def test_a_ticket_can_be_called_out_of_order(
     assert not counter.buttons[Action.CALL_SELECTED].isEnabled()
     qtbot.keyClick(counter, Qt.Key.Key_Down)
     qtbot.keyClick(counter, Qt.Key.Key_Down)
-    qtbot.keyClick(counter, Qt.Key.Key_Down)
-    assert counter.selected() is not None and counter.selected().code == "B003"  # type: ignore[union-attr]
+    assert counter.selected() is not None and counter.selected().code == "B002"  # type: ignore[union-attr]
     qtbot.keyClick(counter, Qt.Key.Key_F6)
     qtbot.waitUntil(lambda: counter.current is not None, timeout=5000)
-    assert counter.current is not None and counter.current.code == "B003"
-    qtbot.waitUntil(lambda: bool(board.calls) and board.calls[0].code == "B003", timeout=5000)
-    assert codes(counter.waiting) == ["B001", "B002"]
+    assert counter.current is not None and counter.current.code == "B002"
+    qtbot.waitUntil(lambda: bool(board.calls) and board.calls[0].code == "B002", timeout=5000)
+    qtbot.waitUntil(lambda: codes(counter.waiting) == ["B001", "B003"], timeout=5000)
+    # The selection does not move on to the next patient: a second F6 calls nobody.
+    assert counter.selected() is None and counter.list.selectedItems() == []
+    assert not counter.buttons[Action.CALL_SELECTED].isEnabled()
+
+
+def test_transfer_reaches_every_department_with_the_keys(
+    qtbot: Any, hospital: Hospital, screens: Callable[..., tuple[CounterWindow, BoardWindow]]
+) -> None:
+    """With 24 departments the transfer page pages on (PgDn) and the keys 1-9 choose on the
+    page shown: the 24th department is reachable (F5 once listed the first nine only)."""
+    departments = set_department_count(hospital.engine, 24)
+    ticket = hospital.server_service().issue("NOI").ticket
+    counter, _board = screens()
+    qtbot.waitUntil(lambda: len(counter.waiting) == 1 and len(counter.departments) == 24)
+    qtbot.keyClick(counter, Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: counter.current is not None and counter.pending_call is None)
+    qtbot.keyClick(counter, Qt.Key.Key_F5)
+    assert counter.pages.currentWidget() is counter.transfer_page
+    pages = [counter.transfer_page.shown_codes()]
+    for _ in range(4):
+        qtbot.keyClick(counter, Qt.Key.Key_PageDown)
+        pages.append(counter.transfer_page.shown_codes())
+    offered = [code for page in pages[:3] for code in page]
+    assert offered == [code for code in departments if code != "NOI"]  # each once, in order
+    assert all(len(page) <= 9 for page in pages) and pages[3] == pages[2]  # the last page stays
+    qtbot.keyClick(counter, Qt.Key.Key_PageUp)
+    qtbot.keyClick(counter, Qt.Key.Key_PageDown)
+    last = departments[-1]
+    shown = counter.transfer_page.shown_codes()
+    assert last in shown
+    qtbot.keyClick(counter, getattr(Qt.Key, f"Key_{shown.index(last) + 1}"))
+    service = hospital.server_service()
+    qtbot.waitUntil(lambda: service.get(ticket.id).status == "transferred", timeout=5000)
+    assert counter.pages.currentIndex() == 0
+
+
+def test_disabled_buttons_look_disabled(
+    qtbot: Any, hospital: Hospital, screens: Callable[..., tuple[CounterWindow, BoardWindow]]
+) -> None:
+    """ "Gọi số tiếp" and "Vắng mặt" lose their blue and red when they cannot be used."""
+    from kiosk.ui import style
+
+    hospital.server_service().issue("NOI")
+    counter, _board = screens()
+    counter.resize(1366, 768)
+    counter.show()
+    qtbot.waitUntil(lambda: len(counter.waiting) == 1 and counter.online is True)
+
+    def colour(action: Action) -> str:
+        button = counter.buttons[action]
+        image = button.grab().toImage()
+        return str(image.pixelColor(8, image.height() // 2).name()).upper()
+
+    assert not counter.buttons[Action.NO_SHOW].isEnabled()  # nobody called yet
+    assert colour(Action.NO_SHOW) == style.DISABLED_BG
+    assert colour(Action.CALL_NEXT) == style.PRIMARY
+    qtbot.keyClick(counter, Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: counter.current is not None and counter.pending_call is None)
+    qtbot.waitUntil(lambda: not counter.busy)
+    assert not counter.buttons[Action.CALL_NEXT].isEnabled()  # mid-patient
+    assert colour(Action.CALL_NEXT) == style.DISABLED_BG
+    name = counter.buttons[Action.CALL_NEXT].name
+    assert name.palette().color(name.foregroundRole()).name().upper() == style.DISABLED_TEXT
+    assert colour(Action.NO_SHOW) == style.DANGER
 
 
 def test_a_recall_after_the_last_one_marks_the_patient_absent(
