@@ -130,9 +130,6 @@ class ActionButton(QPushButton):
         self.keys.setText(KEY_HINTS[self.action])
         self.setAccessibleName(name)
 
-    def text(self) -> str:
-        return f"{self.name.text()}\n{self.keys.text()}"
-
     def set_scale(self, scale: float, least: int = 64) -> None:
         self.setMinimumHeight(px(96, scale, least))
         margin = px(10, scale, 4)
@@ -453,6 +450,8 @@ class TransferPage(QWidget):
     def _draw(self) -> None:
         for button in self.buttons:
             self.grid.removeWidget(button)
+            button.hide()
+            button.setParent(None)
             button.deleteLater()
         self.buttons = []
         columns = self._columns()

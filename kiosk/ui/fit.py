@@ -27,6 +27,9 @@ def text_fits(text: str, font: QFont, width: int, height: int, wrap: bool) -> bo
     metrics = QFontMetrics(font)
     line = max(metrics.height(), metrics.lineSpacing())
     if wrap:
+        # Whole words: Qt would break "Odonto-Stomatology" at its hyphen, a reader would not.
+        if any(metrics.horizontalAdvance(word) > width for word in text.split()):
+            return False
         box = metrics.boundingRect(QRect(0, 0, max(1, width), 100_000), _WRAP, text)
         return box.width() <= width and box.height() <= height
     lines = text.split("\n")
@@ -78,6 +81,8 @@ class FitLabel(QLabel):
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setWordWrap(wrap)
+        # Room for glyphs that reach past their advance ("J", italic-like overhangs).
+        self.setContentsMargins(3, 0, 3, 0)
         self.base_px = max_px
         self.min_px = min_px
         self.bold = bold
