@@ -18,8 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFontMetricsF, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -31,7 +32,6 @@ from PySide6.QtWidgets import (
 from kiosk.announcer import Announcer
 from kiosk.app.board import BoardLoad, BoardState, Call
 from kiosk.config import Config
-from kiosk.ui import style
 from kiosk.ui.board_widgets import (
     ACCENT,
     BOARD_BG,
@@ -42,6 +42,7 @@ from kiosk.ui.board_widgets import (
     CallTile,
     Ticker,
 )
+from kiosk.ui.fit import FitLabel
 from kiosk.ui.staff_common import (
     FEED_WAIT_SECONDS,
     RECONNECT_BASE_SECONDS,
@@ -111,6 +112,7 @@ class BoardWindow(QWidget):
         self.state = BoardState(list(departments), config.board.history)
         self.only = self.state.only
         self._refresh_again = False
+        self.scale = 0.0
         self._pulse_on = False
         self._highlight_until = 0.0
 
@@ -159,64 +161,66 @@ class BoardWindow(QWidget):
         outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         header = QWidget()
         header.setStyleSheet(f"background: {PANEL_BG};")
-        head = QHBoxLayout(header)
+        self.head = head = QHBoxLayout(header)
         head.setContentsMargins(32, 10, 32, 10)
-        self.hospital = plain_label()
-        self.hospital.setStyleSheet(f"font-size: 44px; font-weight: bold; color: {BOARD_TEXT};")
+        self.hospital = FitLabel(44, min_px=10, bold=True, colour=BOARD_TEXT)
         self.clock = plain_label()
         self.clock.setStyleSheet(f"font-size: 56px; font-weight: bold; color: {ACCENT};")
         head.addWidget(self.hospital, 1)
         head.addWidget(self.clock)
         outer.addWidget(header)
 
-        self.offline = plain_label()
-        self.offline.setWordWrap(True)
-        self.offline.setStyleSheet(
-            f"background: {OFFLINE_BG}; color: {BOARD_TEXT}; font-size: 36px; "
-            "font-weight: bold; padding: 8px 32px;"
+        self.offline = FitLabel(
+            36,
+            min_px=10,
+            bold=True,
+            wrap=True,
+            colour=BOARD_TEXT,
+            extra=f"background: {OFFLINE_BG}; padding: 8px 32px;",
         )
         outer.addWidget(self.offline)
 
-        body = QHBoxLayout()
+        # Calls beside the counts on a landscape TV, above them on a portrait one.
+        self.body = body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         body.setContentsMargins(24, 20, 24, 20)
         body.setSpacing(24)
-        calls = QVBoxLayout()
+        self.calls_column = calls = QVBoxLayout()
         calls.setSpacing(14)
         self.newest = CallTile(self.family, newest=True)
         self.newest.setObjectName("NewestCall")
-        calls.addWidget(self.newest, 6)
+        calls.addWidget(self.newest, 9)
         self.history: list[CallTile] = []
-        rows = QGridLayout()
+        self.rows = rows = QGridLayout()
         rows.setSpacing(12)
         count = max(0, self.board.history - 1)
         columns = 2 if count > 3 else 1
         for index in range(count):
-            tile = CallTile(self.family)
+            tile = CallTile(self.family, leader=self.newest)
             self.history.append(tile)
             rows.addWidget(tile, index // columns, index % columns)
         history_rows = max(1, -(-count // columns))
         calls.addLayout(rows, history_rows * 3)
-        self.idle = plain_label()
+        self.idle = FitLabel(64, min_px=12, bold=True, wrap=True, colour=BOARD_MUTED)
         self.idle.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.idle.setWordWrap(True)
-        self.idle.setStyleSheet(f"font-size: 64px; font-weight: bold; color: {BOARD_MUTED};")
         calls.addWidget(self.idle)
         body.addLayout(calls, 68)
 
-        side = QVBoxLayout()
+        self.side = side = QVBoxLayout()
         side.setSpacing(10)
-        self.side_title = plain_label()
-        self.side_title.setWordWrap(True)
-        self.side_title.setStyleSheet(f"font-size: 40px; font-weight: bold; color: {ACCENT};")
+        self.side_title = FitLabel(40, min_px=10, bold=True, colour=ACCENT)
         side.addWidget(self.side_title)
-        self.side_rows: list[tuple[QLabel, QLabel]] = []
-        self.side_box = QVBoxLayout()
+        self.side_rows: list[tuple[FitLabel, QLabel]] = []
+        self.side_box = QGridLayout()
         self.side_box.setSpacing(6)
+        self.side_columns = 0
         side.addLayout(self.side_box)
         side.addStretch(1)
-        panel = QWidget()
-        panel.setStyleSheet(f"background: {PANEL_BG}; border-radius: 18px;")
-        panel_layout = QVBoxLayout(panel)
+        self.panel = panel = QWidget()
+        panel.setObjectName("CountsPanel")
+        panel.setStyleSheet(
+            f"QWidget#CountsPanel {{ background: {PANEL_BG}; border-radius: 18px; }}"
+        )
+        self.panel_layout = panel_layout = QVBoxLayout(panel)
         panel_layout.setContentsMargins(24, 20, 24, 20)
         panel_layout.addLayout(side)
         body.addWidget(panel, 32)
@@ -248,7 +252,46 @@ class BoardWindow(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self.set_scale(event.size().width(), event.size().height())
         self.render_counts()
+
+    def set_scale(self, width: int, height: int) -> None:
+        """Sizes for this screen: designed for a 1920x1080 TV (1080x1920 in portrait, where
+        the counts go below the calls), scaled by the smaller ratio."""
+        portrait = height > width
+        base = (1080, 1920) if portrait else (1920, 1080)
+        scale = max(0.3, min(4.0, width / base[0], height / base[1]))
+        self.body.setDirection(
+            QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
+        )
+        self.body.setStretch(0, 75 if portrait else 68)
+        self.body.setStretch(1, 25 if portrait else 32)
+        # In portrait the counts get at most a third of the height, whatever their number.
+        self.panel.setMaximumHeight(height // 3 if portrait else 16_777_215)
+        QTimer.singleShot(0, self.render_counts)
+        if scale == self.scale:
+            return
+        self.scale = scale
+
+        def px(base: float, least: int = 8) -> int:
+            return max(least, round(base * scale))
+
+        self.head.setContentsMargins(px(32), px(10, 2), px(32), px(10, 2))
+        self.hospital.set_scale(scale)
+        self.clock.setStyleSheet(f"font-size: {px(56)}px; font-weight: bold; color: {ACCENT};")
+        self.offline.set_scale(scale)
+        self.body.setContentsMargins(px(24), px(20), px(24), px(20))
+        self.body.setSpacing(px(24))
+        self.calls_column.setSpacing(px(14, 4))
+        self.rows.setSpacing(px(12, 4))
+        self.idle.set_scale(scale)
+        self.side_title.set_scale(scale)
+        self.panel_layout.setContentsMargins(px(24), px(20), px(24), px(20))
+        self.ticker.set_px(px(48))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.set_scale(self.width(), self.height())
 
     # -- loading --------------------------------------------------------------------------
 
@@ -361,9 +404,11 @@ class BoardWindow(QWidget):
 
     def redraw(self) -> None:
         hospital = self.config.hospital
-        self.hospital.setText(
+        name = (
             hospital.name_en if self.text.language == "en" and hospital.name_en else hospital.name
         )
+        self.hospital.setText(name)
+        self.setWindowTitle(f"{self.text.translate('Board', 'Now calling')} · {name}")
         newest = self.calls[0] if self.calls else None
         self.newest.show_call(
             newest,
@@ -375,9 +420,10 @@ class BoardWindow(QWidget):
         for index, tile in enumerate(self.history, start=1):
             call = self.calls[index] if index < len(self.calls) else None
             tile.show_call(call, "" if call is None else self.room_text(call))
-            tile.setVisible(newest is not None)
         self.idle.setVisible(newest is None)
         self.idle.setText(self.text.translate("Board", "Please wait for your number to be called."))
+        for tile in self.history:
+            tile.setVisible(tile.call is not None)
         self.ticker.set_text(self.board.notice)
         self.render_counts()
         self.render_offline()
@@ -393,25 +439,43 @@ class BoardWindow(QWidget):
         self.side_title.setText(self.text.translate("Board", "Waiting"))
         shown = self.state.counted()
         while len(self.side_rows) < len(shown):
-            name, count = plain_label(), plain_label()
+            name = FitLabel(52, min_px=10, colour=BOARD_TEXT)
+            count = plain_label()
             count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            row = QHBoxLayout()
-            row.addWidget(name, 1)
-            row.addWidget(count)
-            self.side_box.addLayout(row)
             self.side_rows.append((name, count))
-        # Fit every department in the panel: as large as the height allows, then smaller until
-        # the longest name fits the width (eliding only below 28 px).
-        # (A TV gives 28 px and up; a small window, e.g. the demo's, goes smaller rather than
-        # drawing rows over each other.)
-        height = max(160, self.height() - 300)
-        px = max(14, min(52, int(height / max(1, len(shown)) / 1.6)))
-        width = max(100, int(self.width() * 0.32) - 60 - int(px * 2.2))
-        longest = max((d.name(self.text.language) for d in shown), key=len, default="")
-        while px > 28 and (
-            QFontMetricsF(style.font(self.family, px)).horizontalAdvance(longest) > width
-        ):
-            px -= 2
+            self.side_columns = 0  # lay them out again
+        # Every department in the panel, one line each: as large as the panel's height allows
+        # (52 px on a 1920x1080 TV), each name shrinking further until it fits its width; a
+        # wide panel (a portrait TV) takes two columns.
+        title = self.side_title.sizeHint().height() + self.side.spacing()
+        margins = self.panel_layout.contentsMargins()
+        room = min(self.panel.height(), self.panel.maximumHeight())
+        inside = room - margins.top() - margins.bottom() - title
+        columns = 2 if self.panel.width() > 1.4 * max(1, room) and len(shown) > 6 else 1
+        # Too many to read on a small screen: the busiest ones, in the hospital's order.
+        floor = max(12, round(20 * self.scale))
+        fit = max(1, int(inside / (floor * 1.45))) * columns
+        if len(shown) > fit:
+            busiest = sorted(shown, key=lambda d: -d.waiting)[:fit]
+            shown = [d for d in shown if d in busiest]
+        rows = max(1, -(-len(shown) // columns))
+        px = max(floor, min(round(52 * max(self.scale, 0.3)), int(inside / rows / 1.45)))
+        if columns != self.side_columns:
+            self.side_columns = columns
+            per_column = -(-len(self.side_rows) // columns)
+            for index, (name, count) in enumerate(self.side_rows):
+                self.side_box.removeWidget(name)
+                self.side_box.removeWidget(count)
+                row, column = index % per_column, index // per_column
+                self.side_box.addWidget(name, row, column * 3)
+                self.side_box.addWidget(count, row, column * 3 + 1)
+            for column in range(6):
+                used = column % 3 == 0 and column // 3 < columns
+                self.side_box.setColumnStretch(column, 1 if used else 0)
+                self.side_box.setColumnMinimumWidth(column, 0)
+            if columns == 2:
+                self.side_box.setColumnMinimumWidth(2, max(12, px))
+        self.side_box.setVerticalSpacing(max(2, px // 6))
         for index, (name, count) in enumerate(self.side_rows):
             visible = index < len(shown)
             name.setVisible(visible)
@@ -419,12 +483,17 @@ class BoardWindow(QWidget):
             if not visible:
                 continue
             department = shown[index]
-            font = style.font(self.family, px)
-            full = department.name(self.text.language)
-            name.setText(QFontMetricsF(font).elidedText(full, Qt.TextElideMode.ElideRight, width))
-            name.setToolTip(full)
-            name.setStyleSheet(f"font-size: {px}px; color: {BOARD_TEXT};")
+            name.base_px = px
+            name.set_scale(1.0)
+            name.setText(department.name(self.text.language))
             count.setText(str(department.waiting))
-            count.setStyleSheet(
-                f"font-size: {int(px * 1.25)}px; font-weight: bold; color: {ACCENT};"
-            )
+            count.setStyleSheet(f"font-size: {px}px; font-weight: bold; color: {ACCENT};")
+        self.fit_ticker()
+
+    def fit_ticker(self) -> None:
+        """The notice in smaller type than any call on screen."""
+        tiles = [t for t in (self.newest, *self.history) if t.isVisible() and t.call is not None]
+        codes = [t.code_px() for t in tiles]
+        cap = min((c for c in codes if c > 0), default=0)
+        wanted = max(8, round(48 * max(self.scale, 0.3)))
+        self.ticker.set_px(min(wanted, int(cap * 0.8)) if cap else wanted)

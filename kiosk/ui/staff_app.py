@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCursor
+from PySide6.QtGui import QCursor, QGuiApplication
+from PySide6.QtWidgets import QWidget
 
 from kiosk.config import Config
 from kiosk.ui.board_window import BoardWindow
@@ -19,6 +20,17 @@ from kiosk.ui.watchdog import SystemdWatchdog
 from server_sync.staff import StaffClient
 
 log = logging.getLogger(__name__)
+
+
+def show_fullscreen(window: QWidget) -> None:
+    """Fullscreen on the screen it is on, with or without a window manager: without one (a
+    bare X server) the fullscreen request is nobody's to honour and the window kept its
+    size hint (1280x275), so it is first given the screen's whole geometry itself."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is not None:
+        window.setGeometry(screen.geometry())
+        screen.geometryChanged.connect(window.setGeometry)
+    window.showFullScreen()
 
 
 def _run(window: Any, *, fullscreen: bool, size: tuple[int, int], screenshot: Path | None) -> int:
@@ -36,7 +48,7 @@ def _run(window: Any, *, fullscreen: bool, size: tuple[int, int], screenshot: Pa
     app.setQuitOnLastWindowClosed(True)
     if fullscreen:
         app.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))
-        window.showFullScreen()
+        show_fullscreen(window)
     else:
         window.resize(*size)
         window.show()

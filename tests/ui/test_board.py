@@ -138,3 +138,21 @@ def test_markup_in_the_hospital_name_is_shown_as_text(
     board = board_of(announcer, (), config)
     assert board.hospital.text() == markup
     assert board.hospital.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_fullscreen_fills_the_screen_even_without_a_window_manager(
+    qtbot: Any, hospital: Hospital, board_of: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a bare X server nobody honours the fullscreen request: the window must already
+    have the screen's geometry (it opened at 1280x275 with its text over each other)."""
+    from PySide6.QtGui import QGuiApplication
+
+    from kiosk.ui.staff_app import show_fullscreen
+
+    announcer = Announcer("{code} {room}", "vi", speech=False, chime=False, player=lambda c: None)
+    board = board_of(announcer, (), hospital.config)
+    monkeypatch.setattr(board, "showFullScreen", board.show)  # what a WM-less X server does
+    show_fullscreen(board)
+    screen = QGuiApplication.primaryScreen()
+    assert board.geometry() == screen.geometry()
+    assert board.windowTitle().endswith(hospital.config.hospital.name)

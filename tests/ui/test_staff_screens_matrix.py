@@ -146,3 +146,60 @@ def test_counter_screens_hold_at_every_size(
                 counter.transfer_page.turn(1)
             counter.close_transfer()
     assert not found, "\n".join(found)
+
+
+def text_sizes(root: QWidget) -> list[tuple[float, str]]:
+    """Every text on screen with its pixel size: labels and self-painted texts."""
+    from PySide6.QtWidgets import QLabel
+
+    sizes: list[tuple[float, str]] = []
+    for widget in geometry.shown_widgets(root):
+        if isinstance(widget, QLabel) and widget.text().strip():
+            widget.ensurePolished()
+            sizes.append((float(widget.font().pixelSize()), geometry.widget_name(widget)))
+        for painted in getattr(widget, "painted_texts", lambda: ())():
+            label = f"{geometry.widget_name(widget)} {painted.lines[0]!r}"
+            sizes.append((float(painted.font.pixelSize()), label))
+    return sizes
+
+
+def board_problems(board: BoardWindow, where: str) -> list[str]:
+    found = problems_of(board, where)
+    newest = board.newest.code_px()
+    if board.calls and not newest:
+        found.append(f"{where}: the newest call is not drawn")
+    codes = [t.code_px() for t in (board.newest, *board.history) if t.isVisible() and t.call]
+    notice = [p.font.pixelSize() for p in board.ticker.painted_texts()]
+    if notice and codes and max(notice) >= min(codes):
+        found.append(f"{where}: the notice ({max(notice)} px) is not smaller than every call")
+    code = board.calls[0].code if board.calls else ""
+    for px, what in text_sizes(board):
+        if board.calls and px >= newest and f"{code!r}" not in what:
+            found.append(f"{where}: {what} at {px:.0f} px is not smaller than the newest code")
+    return found
+
+
+@pytest.mark.parametrize("count", [4, 12, 24])
+def test_board_holds_at_every_size_with_the_newest_code_largest(
+    qtbot: Any, staff_screens: tuple[Hospital, Any], count: int
+) -> None:
+    hospital, make = staff_screens
+    departments = set_department_count(hospital.engine, count)
+    morning(hospital, departments)
+    _counter, board = make("vi")
+    board.board = board.board.model_copy(update={"notice": "Xin giữ trật tự trong phòng chờ"})
+    board.start()
+    qtbot.waitUntil(lambda: board.online is True and len(board.calls) >= 3, timeout=10000)
+    found: list[str] = []
+    for language in LANGUAGES:
+        board.text = ScreenText(language)
+        board.redraw()
+        for size in BOARD_SIZES:
+            name = f"board-{count}-{language}-{size[0]}x{size[1]}"
+            show_at(board, size)
+            board.render_counts()
+            show_at(board, size)
+            found += board_problems(board, name)
+            keep_png(board, name)
+    assert board.windowTitle()
+    assert not found, "\n".join(found)
