@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml
 # (the offscreen default above is dropped when a display exists and nobody chose a platform);
 # without one it runs offscreen. DEMO_ARGS="--quit-after 10" ends it by itself (checks).
 DEMO_ENV := $(if $(and $(filter file,$(origin QT_QPA_PLATFORM)),$(DISPLAY)$(WAYLAND_DISPLAY)),env -u QT_QPA_PLATFORM)
+# First the system libraries Qt's platform plugin needs: one apt-get line, not Qt's abort.
 run: $(STAMP)
+	$(DEMO_ENV) $(BIN)/python -m kiosk.syslibs
 	$(DEMO_ENV) $(BIN)/kiosk demo $(DEMO_ARGS)
 
 test: $(STAMP)

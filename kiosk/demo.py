@@ -3,7 +3,8 @@
 One of the two composition roots (the other is the command line, `kiosk/cli.py` and
 `kiosk/commands/`): the only modules that wire the screens to the server and its clients.
 
-The central server (SQLite) runs in-process on a free port; its devices (kiosk, counter,
+The central server (SQLite) runs in-process on server.port (a free one for screenshots and
+tests); its devices (kiosk, counter,
 board) get tokens; the example hospital is seeded into the server's and the kiosk's
 databases; then the patient kiosk (with a preview printer: tickets on screen and as PNG), a
 counter and a board open. The kiosk pushes its tickets with `server_sync.client.SyncWorker`
@@ -129,9 +130,20 @@ class DemoSetup:
         self.kiosk_engine.dispose()
 
 
+class DemoPortBusy(Exception):
+    """The demo's fixed port (server.port) is taken: one line for the user."""
+
+
 def prepare_demo(directory: Path, *, port: int = 0, notice: str = DEMO_NOTICE) -> DemoSetup:
-    """Seed both databases, register the devices, start the server; nothing on screen yet."""
-    server = EmbeddedServer(port=port)
+    """Seed both databases, register the devices, start the server; nothing on screen yet.
+    `port` 0 takes a free one (tests, screenshots)."""
+    try:
+        server = EmbeddedServer(port=port)
+    except OSError as exc:
+        raise DemoPortBusy(
+            f"cannot serve the demo on 127.0.0.1:{port}: {exc.strerror or exc}; set "
+            "[server] port in the config or pass --port N (0: any free port)"
+        ) from None
     token_file = directory / "kiosk.token"
     config = parse_config(
         {
@@ -262,14 +274,18 @@ def place_windows(windows: DemoWindows, screen: QRect) -> None:
     windows.board.setGeometry(x + kiosk_width, y + height // 2, right, height - height // 2)
 
 
-def run_demo(directory: Path | None = None, *, quit_after: float | None = None) -> int:
-    """Open the kiosk, a counter and a board; returns when the windows are closed."""
-    app = create_application()
-    app.setQuitOnLastWindowClosed(True)
-    family = load_fonts()
-    apply_style(app, family)
-    setup = prepare_demo(directory or new_demo_directory())
+def run_demo(
+    directory: Path | None = None, *, quit_after: float | None = None, port: int = 0
+) -> int:
+    """Open the kiosk, a counter and a board; returns when the windows are closed. The server
+    listens on `port` (`kiosk demo` passes server.port: the tickets' QR codes point at a fixed
+    address)."""
+    setup = prepare_demo(directory or new_demo_directory(), port=port)
     try:
+        app = create_application()
+        app.setQuitOnLastWindowClosed(True)
+        family = load_fonts()
+        apply_style(app, family)
         start_sync(setup)
         windows = open_windows(setup, family=family)
         place_windows(windows, app.primaryScreen().availableGeometry())

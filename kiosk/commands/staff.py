@@ -60,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="render demo-kiosk.png, demo-counter.png, demo-board.png into DIR and exit",
     )
     demo.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="the demo server's port (default: [server] port of the config, 8080; 0: any free)",
+    )
+    demo.add_argument(
         "--quit-after",
         type=float,
         metavar="SECONDS",
@@ -174,6 +180,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for path in render_demo_screenshots(args.screenshot):
             print(f"screenshot written to {path}")
         return 0
-    from kiosk.demo import run_demo
+    from kiosk.demo import DemoPortBusy, run_demo
 
-    return run_demo(quit_after=args.quit_after)
+    config = load_config(args.config)
+    port = config.server.port if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise CommandError(f"--port {port}: expected 0 to 65535", EXIT_USAGE)
+    try:
+        return run_demo(quit_after=args.quit_after, port=port)
+    except DemoPortBusy as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
