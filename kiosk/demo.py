@@ -394,6 +394,7 @@ def render_demo_screenshots(
             written.append(grab(windows.counter, (1366, 768), target / "counter-1366x768.png"))
             written.append(grab(windows.board, (1920, 1080), target / "board-1920x1080.png"))
             written.append(grab(windows.board, (1366, 768), target / "board-1366x768.png"))
+            written.append(grab(windows.board, (1080, 1920), target / "board-1080x1920.png"))
         windows.kiosk.apply_departments(windows.backend.departments())
         show_ticket(windows, views[-1])
         written.append(grab(windows.kiosk, (1080, 1920), target / "demo-kiosk.png"))

@@ -85,6 +85,7 @@ def test_demo_screenshots_of_the_three_screens(tmp_path: Path) -> None:
         "demo-board.png": (1920, 1080),
         "counter-1366x768.png": (1366, 768),
         "board-1920x1080.png": (1920, 1080),
+        "board-1080x1920.png": (1080, 1920),
     }
     for name, size in sizes.items():
         with Image.open(shots / name) as image:
