@@ -14,8 +14,8 @@ when the screen is right), so a test can assert on all of them at once and print
   than the box is cut.
 - `small_texts`: text drawn below a minimum pixel size.
 - `painted_text_problems`: widgets that paint their own text say what they drew through a
-  `painted_texts()` method returning `PaintedText`s (lines, font, the box they must stay in);
-  the same checks apply to them.
+  `painted_texts()` method returning objects shaped like `PaintedText` (lines, font, the box
+  they must stay in, optionally baselines, starts, centred); the same checks apply to them.
 - `glyphs_inside`: the ink of a text drawn at a baseline lies inside a box.
 - `decode_qr`: the texts of the QR codes found in a screenshot (zxing-cpp).
 """
@@ -303,17 +303,19 @@ def painted_text_problems(widget: QWidget, min_px: int = 0) -> list[Problem]:
             problems.append(
                 Problem("small", widget_name(widget), f"{px:.0f} px text {painted.lines[0]!r}")
             )
+        baselines = getattr(painted, "baselines", ())
+        starts = getattr(painted, "starts", ())
         for index, line in enumerate(painted.lines):
             if not line.strip():
                 continue
-            if painted.baselines:
-                baseline = painted.baselines[index]
+            if baselines:
+                baseline = baselines[index]
             else:
                 baseline = painted.box.top() + index * metrics.lineSpacing() + metrics.ascent()
             advance = metrics.horizontalAdvance(line)
-            if painted.starts:
-                x = painted.starts[index]
-            elif painted.centred:
+            if starts:
+                x = starts[index]
+            elif getattr(painted, "centred", False):
                 x = painted.box.left() + (painted.box.width() - advance) / 2
             else:
                 x = painted.box.left()

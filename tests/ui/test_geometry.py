@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QLayout, QPushButton, QVBoxLayout, QWidget
 
@@ -11,6 +13,15 @@ from kiosk.ui import style
 from kiosk.ui.widgets import QrCodeWidget
 from tests.ui import geometry
 from tests.ui.geometry import PaintedText
+
+
+@pytest.fixture(autouse=True)
+def plain_style(qapp: Any) -> Iterator[None]:
+    """Fonts set here are the fonts drawn: no style sheet an earlier screen test left behind."""
+    sheet = qapp.styleSheet()
+    qapp.setStyleSheet("")
+    yield
+    qapp.setStyleSheet(sheet)
 
 
 def shown(qtbot: Any, widget: QWidget, width: int, height: int) -> QWidget:
