@@ -276,7 +276,10 @@ class QueueService:
     def issue(self, department_code: str, priority: str | None = None) -> IssuedTicket:
         """Give the next number of a department; it exists once this returns (committed)."""
         with self.transaction(priority=True) as session:
-            return self.issue_in(session, department_code, priority)
+            issued = self.issue_in(session, department_code, priority)
+        # Only now is it issued: a full disk at the commit raised StorageFull above.
+        log.info("issued %s (%s)", issued.ticket.code, issued.ticket.id)
+        return issued
 
     def issue_in(
         self, session: Session, department_code: str, priority: str | None = None
@@ -317,7 +320,7 @@ class QueueService:
         session.add(ticket)
         session.flush()
         self._record(session, EventType.ISSUED, ticket, now)
-        log.info("issued %s (%s)", ticket.code, ticket.id)
+        log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
         return IssuedTicket(
             ticket=TicketInfo.of(ticket),
             position=self._position(session, ticket, department),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -398,6 +399,55 @@ def test_failed_transaction_leaves_nothing(service: QueueService, engine: Engine
     with Session(engine) as session:
         assert session.scalar(select(Ticket.code)) == "B001"
         assert [e.seq for e in session.scalars(select(Event))] == [1]
+
+
+def test_a_ticket_lost_to_a_full_disk_is_never_logged_as_issued(
+    sqlite_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+    import sqlite3
+
+    from kiosk.queue.db import open_database
+    from kiosk.queue.errors import StorageFull
+    from tests.conftest import seed
+
+    class Kept(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    # On the service's own logger: whatever an earlier test did to the loggers above it
+    # (levels, propagation), this sees every record the service writes.
+    kept = Kept()
+    logger = logging.getLogger("kiosk.queue.service")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(kept)
+    engine = open_database(sqlite_url)
+    try:
+        seed(engine)
+        service = QueueService(engine, origin="kiosk-test", clock=clock)
+
+        def disk_full(connection: Any) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(engine.dialect, "do_commit", disk_full)
+            with pytest.raises(StorageFull):
+                service.issue("NOI")
+        assert any(m.startswith("numbered B001") for m in kept.messages)
+        assert not [m for m in kept.messages if m.startswith("issued")]
+        issued = service.issue("NOI")
+        assert [m for m in kept.messages if m.startswith("issued")] == [
+            f"issued B001 ({issued.ticket.id})"
+        ]
+    finally:
+        logger.removeHandler(kept)
+        logger.setLevel(level)
+        engine.dispose()
 
 
 def test_end_of_day_cancels_only_earlier_waiting_tickets(
