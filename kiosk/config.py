@@ -102,6 +102,9 @@ class KioskConfig(_Section):
     idle_seconds: int = Field(60, ge=5, le=3600)
     cooldown_seconds: int = Field(3, ge=0, le=300)
     result_seconds: int = Field(15, ge=3, le=300)
+    # Touches are ignored this long after every page change (and until the finger that changed
+    # it lifts): a second tap, a tremor or an unsure "did it work?" never chooses anything.
+    tap_guard_ms: int = Field(500, ge=200, le=2000)
     admin_pin_hash: str = ""
 
 

@@ -85,6 +85,10 @@ max_priority_in_row = 2
             "board.language = 'fr' is not allowed; expected 'vi' or 'en'",
         ),
         ({"kiosk": {"id": "kiosk 1"}}, "kiosk.id = 'kiosk 1' is not allowed"),
+        (
+            {"kiosk": {"tap_guard_ms": 50}},
+            "kiosk.tap_guard_ms = 50 is not allowed; expected greater than or equal to 200",
+        ),
     ],
 )
 def test_bad_values_name_key_value_and_allowed(data: dict, expected: str) -> None:  # type: ignore[type-arg]

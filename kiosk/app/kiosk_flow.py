@@ -21,7 +21,7 @@ from kiosk.queue.service import DepartmentStatus
 log = logging.getLogger(__name__)
 
 # Pages that end by themselves: the idle timeout leaves them alone.
-SELF_ENDING_PAGES = frozenset({"printing", "ticket", "message", "attract"})
+SELF_ENDING_PAGES = frozenset({"printing", "ticket", "message"})
 
 
 class Step(enum.Enum):
@@ -54,7 +54,7 @@ class Outcome(enum.Enum):
 
 class Idle(enum.Enum):
     NOTHING = "nothing"
-    ATTRACT = "attract"  # home → the attract screen
+    ATTRACT = "attract"  # home → its attract state (the grid stays: one tap still issues)
     HOME = "home"  # any other page → home
 
 
@@ -154,3 +154,45 @@ class KioskFlow:
 
     def set_departments(self, departments: Sequence[DepartmentStatus]) -> None:
         self.departments = list(departments)
+
+
+@dataclass
+class TapGuard:
+    """Ghost taps: after a page change, touches are ignored until the new page has been shown
+    for the guard time and the finger that was down at the change has lifted.
+
+    A press that starts inside the guard is ignored whole (its moves and its release too), so
+    only a deliberate tap on a page the patient has seen can choose anything. The window feeds
+    it every press, move and release of its screen once (touch and the mouse events Qt makes
+    from it alike); keys (a USB scanner types) are never guarded. Times are seconds of the
+    window's monotonic clock.
+    """
+
+    down: bool = False  # a finger (or mouse button) is down now
+    until: float = 0.0  # presses before this time are ignored
+    wait_lift: bool = False  # the finger down at the last page change has not lifted yet
+    ignoring: bool = False  # the press now under way is being ignored
+
+    def page_changed(self, now: float, guard_s: float) -> None:
+        self.until = max(self.until, now + guard_s)
+        if self.down:
+            self.wait_lift = self.ignoring = True
+
+    def remaining(self, now: float) -> float:
+        """Seconds until a press counts again (0 when it does)."""
+        return max(0.0, self.until - now)
+
+    def press(self, now: float) -> bool:
+        """A finger came down: True when the press counts."""
+        self.ignoring = self.wait_lift or now < self.until
+        self.down = True
+        return not self.ignoring
+
+    def move(self) -> bool:
+        return not self.ignoring
+
+    def release(self) -> bool:
+        """The finger lifted: True when the release counts (its press did)."""
+        counted = not self.ignoring
+        self.down = self.wait_lift = self.ignoring = False
+        return counted

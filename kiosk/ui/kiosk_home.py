@@ -7,14 +7,13 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import (
     QCoreApplication,
-    QSize,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QHBoxLayout,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -23,7 +22,7 @@ from PySide6.QtWidgets import (
 from kiosk.queue.service import DepartmentStatus
 from kiosk.ui import style
 from kiosk.ui.kiosk_pages import Page, label, unavailable_label
-from kiosk.ui.layout import department_grid
+from kiosk.ui.layout import GridLayout, department_grid
 from kiosk.ui.widgets import (
     BigButton,
     DepartmentButton,
@@ -42,7 +41,6 @@ class Header(QWidget):
         super().__init__(parent)
         self.setObjectName("Header")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-        self.setMinimumHeight(150)
         row = QHBoxLayout(self)
         row.setContentsMargins(32, 16, 24, 16)
         row.setSpacing(24)
@@ -50,32 +48,73 @@ class Header(QWidget):
         left.setSpacing(4)
         self.hospital = label("onHeader")
         self.hospital.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        clock_row = QHBoxLayout()
-        clock_row.setSpacing(24)
+        # Time and date side by side, or the date under the time when the header is narrow.
+        self.clock_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.clock_row.setSpacing(24)
         self.time = label("clock", wrap=False)
-        self.date = label("onHeader", wrap=False)
-        self.date.setStyleSheet("font-size: 32px; font-weight: normal;")
-        clock_row.addWidget(self.time)
-        clock_row.addWidget(self.date, 1)
+        self.date = label("date", wrap=False)
+        self.clock_row.addWidget(self.time)
+        self.clock_row.addWidget(self.date, 1)
         left.addWidget(self.hospital)
-        left.addLayout(clock_row)
+        left.addLayout(self.clock_row)
         self.language = BigButton(kind="language")
         self.language.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.language.setFixedSize(270, style.TARGET_PX)
         row.addLayout(left, 1)
         row.addWidget(self.language)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.fit_clock()
+        super().resizeEvent(event)
+
+    def fit_clock(self) -> None:
+        text = self.language.fontMetrics().horizontalAdvance(self.language.text())
+        width = max(200, min(270, text + 72))
+        if self.language.width() != width:
+            self.language.setFixedSize(width, style.TARGET_PX)
+        room = self.width() - 32 - 24 - 24 - width
+        needed = (
+            self.time.fontMetrics().horizontalAdvance(self.time.text())
+            + 24
+            + self.date.fontMetrics().horizontalAdvance(self.date.text())
+            + 8
+        )
+        direction = (
+            QBoxLayout.Direction.LeftToRight if needed <= room else QBoxLayout.Direction.TopToBottom
+        )
+        if self.clock_row.direction() != direction:
+            self.clock_row.setDirection(direction)
+
 
 class DepartmentGrid(QWidget):
-    """Department tiles placed by `department_grid` maths for the space it is given."""
+    """Department tiles placed by `department_grid` maths for the space it is given; when they
+    do not all fit at a finger's size, a page at a time with large buttons to turn pages."""
 
     tapped = Signal(str)
+    page_turned = Signal()
 
     def __init__(self, family: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.family = family
         self.buttons: dict[str, DepartmentButton] = {}
-        self._viewport = QSize(0, 0)
+        self.page = 0
+        self.pages = 1
+        self.pager = QWidget(self)
+        row = QHBoxLayout(self.pager)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(style.GAP_PX)
+        self.previous = BigButton()
+        self.page_label = label("body", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
+        self.next = BigButton(kind="primary")
+        for button in (self.previous, self.next):
+            button.setProperty("pager", True)
+            button.setFixedHeight(style.TARGET_PX)
+        row.addWidget(self.previous, 1)
+        row.addWidget(self.page_label, 0)
+        row.addWidget(self.next, 1)
+        self.previous.clicked.connect(lambda: self.turn(-1))
+        self.next.clicked.connect(lambda: self.turn(1))
+        self.pager.hide()
 
     def set_departments(self, departments: Sequence[DepartmentStatus]) -> None:
         codes = [d.code for d in departments]
@@ -90,46 +129,75 @@ class DepartmentGrid(QWidget):
                     button.deleteLater()
                 button = DepartmentButton(department.code, department.color, self.family, self)
                 button.clicked.connect(lambda _=False, c=department.code: self.tapped.emit(c))
-                button.show()
             ordered[department.code] = button
         self.buttons = ordered
         self.relayout()
 
-    def set_viewport(self, size: QSize) -> None:
-        self._viewport = size
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
         self.relayout()
 
-    def relayout(self) -> None:
-        width, height = self._viewport.width(), self._viewport.height()
+    def turn(self, step: int) -> None:
+        page = max(0, min(self.pages - 1, self.page + step))
+        if page != self.page:
+            self.page = page
+            self.relayout()
+            self.page_turned.emit()
+
+    def first_page(self) -> None:
+        if self.page:
+            self.page = 0
+            self.relayout()
+
+    def page_of(self, code: str) -> int:
+        codes = list(self.buttons)
+        grid = self._grid()
+        return codes.index(code) // grid.per_page if grid and code in codes else 0
+
+    def pager_height(self) -> int:
+        return style.TARGET_PX
+
+    def _grid(self) -> GridLayout | None:
+        width, height = self.width(), self.height()
         if not self.buttons or width <= 0 or height <= 0:
+            return None
+        return department_grid(
+            len(self.buttons), width, height, gap=style.GAP_PX, pager_height=self.pager_height()
+        )
+
+    def relayout(self) -> None:
+        grid = self._grid()
+        if grid is None:
             return
-        grid = department_grid(len(self.buttons), width, height, gap=style.GAP_PX)
-        total = grid.rows * grid.cell_height + (grid.rows - 1) * style.GAP_PX
-        self.setMinimumHeight(total if grid.scrolls else 0)
+        self.pages = grid.pages
+        self.page = min(self.page, grid.pages - 1)
         for index, button in enumerate(self.buttons.values()):
-            row, column = divmod(index, grid.columns)
+            page, slot = divmod(index, grid.per_page)
+            row, column = divmod(slot, grid.columns)
             button.setGeometry(
                 column * (grid.cell_width + style.GAP_PX),
                 row * (grid.cell_height + style.GAP_PX),
                 grid.cell_width,
                 grid.cell_height,
             )
+            button.setVisible(page == self.page)
+        self.pager.setVisible(grid.pages > 1)
+        if grid.pages > 1:
+            self.pager.setGeometry(
+                0, self.height() - style.TARGET_PX, self.width(), style.TARGET_PX
+            )
+            self.previous.setEnabled(self.page > 0)
+            self.next.setEnabled(self.page < grid.pages - 1)
+            self.retranslate()
 
-
-class GridScroll(QScrollArea):
-    def __init__(self, grid: DepartmentGrid, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.grid = grid
-        self.setWidget(grid)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.viewport().setAutoFillBackground(False)
-        grid.setAutoFillBackground(False)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.grid.set_viewport(self.viewport().size())
+    def retranslate(self) -> None:
+        self.previous.setText(translate("Kiosk", "◀ Previous"))
+        self.next.setText(translate("Kiosk", "Next page ▶"))
+        self.page_label.setText(
+            translate("Kiosk", "Page {page} of {pages}").format(
+                page=self.page + 1, pages=self.pages
+            )
+        )
 
 
 class HomePage(Page):
@@ -144,19 +212,19 @@ class HomePage(Page):
         self.header = Header(family)
         column.addWidget(self.header)
         body = QVBoxLayout()
-        body.setContentsMargins(32, 24, 32, 32)
+        body.setContentsMargins(32, 20, 32, 32)
         body.setSpacing(20)
         self.instruction = label("title", align=Qt.AlignmentFlag.AlignCenter)
         self.banner = label("alert", align=Qt.AlignmentFlag.AlignCenter)
         self.banner.hide()
         self.grid = DepartmentGrid(family)
-        self.grid_scroll = GridScroll(self.grid)
         body.addWidget(self.instruction)
         body.addWidget(self.banner)
-        body.addWidget(self.grid_scroll, 1)
+        body.addWidget(self.grid, 1)
         column.addLayout(body, 1)
         self.departments: list[DepartmentStatus] = []
         self.language = "vi"
+        self.attract = False
 
     def show_departments(self, departments: Sequence[DepartmentStatus], language: str) -> None:
         self.departments = list(departments)
@@ -170,14 +238,38 @@ class HomePage(Page):
             button = self.grid.buttons.get(department.code)
             if button is not None:
                 button.set_texts(department_texts(department, self.language))
+        self.grid.retranslate()
+        self.header.fit_clock()
+        self.fit_instruction()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.fit_instruction()
+        super().resizeEvent(event)
+
+    def fit_instruction(self) -> None:
+        """The instruction on one line where it can be: from the title size down to 36 px."""
+        room = self.width() - 64 - 48
+        text = self.instruction.text()
+        px = style.TITLE_PX
+        while px > 36:
+            if QFontMetricsF(style.font(self.family, px, True)).horizontalAdvance(text) <= room:
+                break
+            px -= 2
+        sheet = f"font-size: {px}px;"
+        if self.instruction.styleSheet() != sheet:
+            self.instruction.setStyleSheet(sheet)
+
+    def set_attract(self, on: bool) -> None:
+        """Nobody is using the kiosk: the same page (one tap on a department still issues), its
+        instruction lit up to draw the eye."""
+        if on != self.attract:
+            self.attract = on
+            _set_role(self.instruction, "attract" if on else "title")
 
     def set_banner(self, text: str, role: str = "alert") -> None:
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
-        if self.banner.property("role") != role:
-            self.banner.setProperty("role", role)
-            self.banner.style().unpolish(self.banner)
-            self.banner.style().polish(self.banner)
+        _set_role(self.banner, role)
 
     def set_enabled(self, can_issue: bool) -> None:
         for department in self.departments:
@@ -185,6 +277,13 @@ class HomePage(Page):
             if button is not None:
                 button.setEnabled(can_issue and department.unavailable is None)
                 button.update()
+
+
+def _set_role(widget: QWidget, role: str) -> None:
+    if widget.property("role") != role:
+        widget.setProperty("role", role)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
 
 
 def department_texts(department: DepartmentStatus, language: str) -> DepartmentTileText:

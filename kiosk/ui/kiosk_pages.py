@@ -1,5 +1,5 @@
 """The patient kiosk's pages: home (the department grid), priority, printing, your number,
-messages and the attract screen, with the labels they share. Each page shows what it is given
+and messages, with the labels they share. Each page shows what it is given
 and signals what the patient tapped; kiosk/ui/kiosk_window.py moves between them.
 """
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import (
     QCoreApplication,
+    QRect,
     QSize,
     Qt,
     Signal,
@@ -17,7 +18,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -30,6 +30,7 @@ from kiosk.app.backend import (
 )
 from kiosk.texts import priority_name
 from kiosk.ui import style
+from kiosk.ui.layout import Box, priority_layout
 from kiosk.ui.widgets import (
     AlertIcon,
     BigButton,
@@ -112,6 +113,10 @@ class Page(QWidget):
 
 
 class PriorityPage(Page):
+    """Are you in a priority group? "Not in a priority group" covers the band where the
+    department tile was (a second tap on the department lands on it, never on a group); the
+    groups and the title fill the space above and below (`layout.priority_layout`)."""
+
     name = "priority"
     chosen = Signal(object)  # a reason, or None for "not in a priority group"
     back = Signal()
@@ -119,46 +124,76 @@ class PriorityPage(Page):
     def __init__(self, reasons: Sequence[str], family: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.language = "vi"
-        column = QVBoxLayout(self)
-        column.setContentsMargins(40, 36, 40, 40)
-        column.setSpacing(20)
+        self.heading = QWidget(self)
+        row = QHBoxLayout(self.heading)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(24)
+        texts = QVBoxLayout()
+        texts.setSpacing(HEADING_SPACING)
         self.department = label("body")
         self.department.setStyleSheet(f"color: {style.HEADER}; font-weight: bold;")
         self.title = label("title")
         self.hint = label("body")
-        column.addWidget(self.department)
-        column.addWidget(self.title)
-        column.addWidget(self.hint)
-        self.grid = QGridLayout()
-        self.grid.setSpacing(style.GAP_PX)
+        for widget in (self.department, self.title, self.hint):
+            texts.addWidget(widget)
+        texts.addStretch(1)
+        row.addLayout(texts, 1)
+        self.back_button = BigButton()
+        self.back_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.back_button.clicked.connect(self.back.emit)
+        row.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignTop)
         self.buttons: list[PriorityButton] = []
         for reason in reasons:
-            button = PriorityButton(reason, family)
+            button = PriorityButton(reason, family, self)
             button.clicked.connect(lambda _=False, r=reason: self.chosen.emit(r))
             self.buttons.append(button)
-        column.addLayout(self.grid, 1)
-        self.skip = BigButton(kind="primary")
-        self.skip.setMinimumHeight(170)
-        self.skip.setStyleSheet("font-size: 44px;")
+        self.skip = BigButton(kind="primary", parent=self)
+        self.skip.setProperty("size", "large")
         self.skip.clicked.connect(lambda: self.chosen.emit(None))
-        column.addWidget(self.skip)
-        self.back_button = BigButton()
-        self.back_button.clicked.connect(self.back.emit)
-        column.addWidget(self.back_button)
-        self._columns = 0
+        self.band: tuple[int, int] | None = None
+        self.tile_columns = 0
         self._name = ""
 
     def set_department(self, name: str) -> None:
         self._name = name
         self.retranslate()
 
+    def set_band(self, band: tuple[int, int] | None) -> None:
+        """Where the tapped department was (top and bottom in this page's coordinates)."""
+        self.band = band
+        self.relayout()
+
     def resizeEvent(self, event: QResizeEvent) -> None:
-        columns = 3 if self.width() > self.height() else 2
-        if columns != self._columns:
-            self._columns = columns
-            for index, button in enumerate(self.buttons):
-                self.grid.addWidget(button, *divmod(index, columns))
         super().resizeEvent(event)
+        self.relayout()
+
+    def relayout(self) -> None:
+        width, height = self.width(), self.height()
+        if width <= 0 or height <= 0:
+            return
+        margin = PAGE_MARGIN
+        back_width = max(240, self.back_button.sizeHint().width())
+        self.back_button.setFixedSize(back_width, style.TARGET_PX)
+        text_width = max(1, width - 2 * margin - back_width - 24)
+        heights = [w.heightForWidth(text_width) for w in (self.department, self.title)]
+        short = sum(heights) + HEADING_SPACING
+        full = short + HEADING_SPACING + self.hint.heightForWidth(text_width)
+        band = self.band or (round(height * 0.6) - 85, round(height * 0.6) + 85)
+        placement = priority_layout(
+            width,
+            height,
+            len(self.buttons),
+            band,
+            [max(style.TARGET_PX, full), max(style.TARGET_PX, short)],
+            margin=margin,
+        )
+        self.tile_columns = placement.tile_columns
+        # Short of room, the hint ("tap the blue button") goes: the button says it itself.
+        self.hint.setVisible(placement.title_option == 0)
+        self.heading.setGeometry(_rect(placement.title))
+        self.skip.setGeometry(_rect(placement.skip))
+        for button, box in zip(self.buttons, placement.tiles, strict=True):
+            button.setGeometry(_rect(box))
 
     def retranslate(self) -> None:
         self.department.setText(translate("Kiosk", "Department: {name}").format(name=self._name))
@@ -171,6 +206,15 @@ class PriorityPage(Page):
             button.setAccessibleName(button.text())
         self.skip.setText(translate("Kiosk", "Not in a priority group"))
         self.back_button.setText(translate("Kiosk", "Back"))
+        self.relayout()
+
+
+PAGE_MARGIN = 32
+HEADING_SPACING = 8
+
+
+def _rect(box: Box) -> QRect:
+    return QRect(box.x, box.y, box.width, box.height)
 
 
 class PrintingPage(Page):
@@ -203,8 +247,9 @@ class TappablePage(Page):
         super().mouseReleaseEvent(event)
 
 
-class TicketPage(TappablePage):
-    """Your number, huge, with the department, where to go, people ahead and the QR."""
+class TicketPage(Page):
+    """Your number, huge, with the department, where to go, people ahead and the QR. Only
+    "Done" leaves it early (a tap anywhere else is a patient checking it worked)."""
 
     name = "ticket"
     done = Signal()
@@ -267,7 +312,6 @@ class TicketPage(TappablePage):
         # Portrait: everything together at the top, the space left over below it (a gap in the
         # middle would split the number from "take your ticket").
         self.box.addStretch(0)
-        self.tapped.connect(self.done.emit)
 
     def show_ticket(self, view: TicketView, language: str) -> None:
         self.view = view
@@ -369,40 +413,3 @@ class MessagePage(TappablePage):
             self.body.setText(translate("Kiosk", "Your number could not be given."))
         self.hint.setText(ask_reception())
         self.ok.setText(translate("Kiosk", "Back to the start"))
-
-
-class AttractPage(TappablePage):
-    name = "attract"
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(60, 60, 60, 60)
-        column.setSpacing(40)
-        column.addStretch(2)
-        self.hospital = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.hospital.setStyleSheet(f"font-size: 64px; color: {style.HEADER};")
-        self.welcome = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.touch = QLabel()
-        self.touch.setTextFormat(Qt.TextFormat.PlainText)
-        self.touch.setProperty("role", "alert")
-        self.touch.setWordWrap(True)
-        self.touch.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.touch.setStyleSheet(
-            f"background: {style.PRIMARY}; color: {style.ON_PRIMARY}; font-size: 56px;"
-            "padding: 48px; border-radius: 28px;"
-        )
-        self.time = label("title", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
-        self.time.setStyleSheet("font-size: 96px;")
-        column.addWidget(self.hospital)
-        column.addWidget(self.welcome)
-        column.addWidget(self.time)
-        column.addStretch(1)
-        column.addWidget(self.touch)
-        column.addStretch(2)
-        self.hospital_name = ""
-
-    def retranslate(self) -> None:
-        self.hospital.setText(self.hospital_name)
-        self.welcome.setText(translate("Kiosk", "Welcome"))
-        self.touch.setText(translate("Kiosk", "Touch the screen to get a queue number"))

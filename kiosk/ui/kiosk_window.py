@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +19,12 @@ from PySide6.QtCore import (
     QDate,
     QEvent,
     QObject,
+    QPoint,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QCloseEvent, QMouseEvent
+from PySide6.QtGui import QCloseEvent, QMouseEvent, QWindow
 from PySide6.QtWidgets import (
     QApplication,
     QLayout,
@@ -36,7 +38,7 @@ from kiosk.app.backend import (
     PrinterHealth,
     TicketView,
 )
-from kiosk.app.kiosk_flow import Banner, Idle, KioskFlow, Outcome, Step
+from kiosk.app.kiosk_flow import Banner, Idle, KioskFlow, Outcome, Step, TapGuard
 from kiosk.app.pin import PinLockout
 from kiosk.config import Config, KioskConfig
 from kiosk.queue.service import DepartmentStatus
@@ -45,7 +47,6 @@ from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
 from kiosk.ui.kiosk_home import HomePage
 from kiosk.ui.kiosk_pages import (
     LANGUAGE_NAMES,
-    AttractPage,
     MessagePage,
     Page,
     PrintingPage,
@@ -73,6 +74,11 @@ class KioskTimings:
     refresh_ms: int = 10_000
     admin_taps: int = 5
     admin_tap_window_s: float = 3.0
+    # Touches ignored after every page change (kiosk.tap_guard_ms), and longer on the number
+    # screen: a "did it work?" tap must not take the number away.
+    tap_guard_ms: int = 500
+    ticket_guard_ms: int = 2500
+    countdown_ms: int = 250  # how often the number screen's countdown is redrawn
 
     @classmethod
     def from_config(cls, kiosk: KioskConfig) -> KioskTimings:
@@ -81,7 +87,17 @@ class KioskTimings:
             cooldown_ms=kiosk.cooldown_seconds * 1000,
             result_ms=kiosk.result_seconds * 1000,
             message_ms=kiosk.result_seconds * 1000,
+            tap_guard_ms=kiosk.tap_guard_ms,
+            ticket_guard_ms=max(kiosk.tap_guard_ms, TICKET_GUARD_MS),
         )
+
+
+# The number screen ignores touches this long after it appears (at least the tap guard).
+TICKET_GUARD_MS = 2500
+
+PRESSES = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.TouchBegin)
+MOVES = (QEvent.Type.MouseMove, QEvent.Type.TouchUpdate)
+RELEASES = (QEvent.Type.MouseButtonRelease, QEvent.Type.TouchEnd, QEvent.Type.TouchCancel)
 
 
 class KioskWindow(QWidget):
@@ -126,6 +142,8 @@ class KioskWindow(QWidget):
         self.languages = self.flow.languages
         self.default_language = self.flow.default_language
         self.allow_close = False
+        self.guard = TapGuard()
+        self.ticket_deadline = 0.0
 
         self.stack = QStackedWidget(self)
         outer = QVBoxLayout(self)
@@ -139,7 +157,6 @@ class KioskWindow(QWidget):
         self.printing = PrintingPage()
         self.ticket = TicketPage(family)
         self.message = MessagePage()
-        self.attract = AttractPage()
         self.pin = PinPage()
         self.admin = AdminPage()
         self.pages: list[Page] = [
@@ -148,7 +165,6 @@ class KioskWindow(QWidget):
             self.printing,
             self.ticket,
             self.message,
-            self.attract,
             self.pin,
             self.admin,
         ]
@@ -158,11 +174,11 @@ class KioskWindow(QWidget):
         self.home.header.language.clicked.connect(self.next_language)
         self.home.header.language.setVisible(len(self.languages) > 1)
         self.home.grid.tapped.connect(self.department_tapped)
+        self.home.grid.page_turned.connect(self.arm_guard)
         self.priority.chosen.connect(self.issue)
         self.priority.back.connect(self.go_home)
         self.ticket.done.connect(self.finish_ticket)
         self.message.done.connect(self.finish_ticket)
-        self.attract.tapped.connect(self.go_home)
         self.staff = StaffDesk(self)
         self.pin.submitted.connect(self.staff.check_pin)
         self.pin.cancelled.connect(self.go_home)
@@ -179,6 +195,7 @@ class KioskWindow(QWidget):
         self.cooldown_timer = self._timer(self.timings.cooldown_ms, self.end_cooldown, single=True)
         self.result_timer = self._timer(self.timings.result_ms, self.finish_ticket, single=True)
         self.message_timer = self._timer(self.timings.message_ms, self.clear_transient, single=True)
+        self.countdown_timer = self._timer(self.timings.countdown_ms, self.update_countdown)
 
         self.set_language(self.language)
         self.tick()
@@ -265,7 +282,19 @@ class KioskWindow(QWidget):
         if self.stack.currentWidget() is not page:
             self.stack.setCurrentWidget(page)
             log.debug("page %s", page.name)
+            guard = self.timings.ticket_guard_ms if page is self.ticket else None
+            self.arm_guard(guard)
         self.page_changed.emit(page.name)
+
+    def arm_guard(self, guard_ms: int | None = None) -> None:
+        """What is under the finger changed: ignore touches for the guard time (and until the
+        finger that is down now lifts)."""
+        ms = self.timings.tap_guard_ms if guard_ms is None else guard_ms
+        self.guard.page_changed(self.monotonic(), ms / 1000)
+
+    def guard_remaining(self) -> float:
+        """Seconds until a touch counts again (tests advance their clock by this)."""
+        return self.guard.remaining(self.monotonic())
 
     def set_language(self, language: str) -> None:
         self.flow.language = language
@@ -279,7 +308,6 @@ class KioskWindow(QWidget):
         hospital = self.config.hospital
         name = hospital.name_en if self.language == "en" and hospital.name_en else hospital.name
         self.home.header.hospital.setText(name)
-        self.attract.hospital_name = name
         nxt = self.flow.next_language()
         self.home.header.language.setText(LANGUAGE_NAMES.get(nxt, nxt))
         self.home.language = self.language
@@ -299,7 +327,7 @@ class KioskWindow(QWidget):
         text = self.translations.locale().toString(date, "dddd, dd/MM/yyyy")
         self.home.header.time.setText(now.strftime("%H:%M"))
         self.home.header.date.setText(text[:1].upper() + text[1:])
-        self.attract.time.setText(now.strftime("%H:%M"))
+        self.home.header.fit_clock()
 
     # -- data ---------------------------------------------------------------------------
 
@@ -366,6 +394,8 @@ class KioskWindow(QWidget):
             )
         else:
             self.home.set_banner("")
+        # "Tap the department you need" only when a tap can give a number.
+        self.home.instruction.setVisible(banner in (Banner.NONE, Banner.TRANSIENT))
         self.home.set_enabled(self.can_issue())
 
     # -- the patient's flow -------------------------------------------------------------
@@ -374,9 +404,18 @@ class KioskWindow(QWidget):
         step = self.flow.tap(code, self.current_page())
         if step == Step.PRIORITY:
             self.priority.set_department(self._department_name(code))
+            self.priority.set_band(self._tile_band(code))
             self.show_page(self.priority)
         elif step == Step.ISSUE:
             self.issue(None)
+
+    def _tile_band(self, code: str) -> tuple[int, int] | None:
+        """The department tile's top and bottom on the priority page (same place on screen)."""
+        tile = self.home.grid.buttons.get(code)
+        if tile is None or not tile.isVisible():
+            return None
+        top = self.priority.mapFrom(self, tile.mapTo(self, QPoint(0, 0))).y()
+        return top, top + tile.height()
 
     def issue(self, priority: object) -> None:
         request = self.flow.begin_issue(priority if isinstance(priority, str) else None)
@@ -397,7 +436,9 @@ class KioskWindow(QWidget):
         self.ticket.show_ticket(view, self.language)
         self.show_page(self.ticket)
         self.result_timer.start()
-        self.ticket.set_seconds_left(self.timings.result_ms // 1000)
+        self.ticket_deadline = self.monotonic() + self.timings.result_ms / 1000
+        self.update_countdown()
+        self.countdown_timer.start()
         self.refresh_departments()
         self.ticket_shown.emit(view)
 
@@ -444,11 +485,21 @@ class KioskWindow(QWidget):
         self.flow.cooling = False
         self.update_home()
 
+    def update_countdown(self) -> None:
+        """The number screen's "closes by itself in N s", counting down as it goes."""
+        left = max(0, math.ceil(self.ticket_deadline - self.monotonic()))
+        if self.ticket.seconds_left != left:
+            self.ticket.set_seconds_left(left)
+        if self.current_page() != "ticket":
+            self.countdown_timer.stop()
+
     def finish_ticket(self) -> None:
         """The result or message screen is done: home, in the default language again."""
         self.result_timer.stop()
+        self.countdown_timer.stop()
         if self.language != self.default_language:
             self.set_language(self.default_language)
+        self.home.grid.first_page()
         self.go_home()
 
     def go_home(self) -> None:
@@ -464,8 +515,11 @@ class KioskWindow(QWidget):
             return  # these pages end by themselves
         if self.language != self.default_language:
             self.set_language(self.default_language)
+        self.home.grid.first_page()
         if step == Idle.ATTRACT:
-            self.show_page(self.attract)
+            # The attract screen is the home page itself, lit up: the next patient's first tap
+            # on a department already counts (no wake-up tap).
+            self.home.set_attract(True)
         else:
             self.go_home()
 
@@ -473,6 +527,8 @@ class KioskWindow(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
+        if isinstance(watched, QWindow) and watched is self.windowHandle():
+            return self.guard_input(kind)
         user_input = kind in (
             QEvent.Type.MouseButtonPress,
             QEvent.Type.TouchBegin,
@@ -481,6 +537,22 @@ class KioskWindow(QWidget):
         if user_input and isinstance(watched, QWidget) and watched.window() is self:
             if self.idle_timer.interval() > 0 and self.current_page() != "printing":
                 self.idle_timer.start()
+            self.home.set_attract(False)
             if kind == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
                 self.staff.corner_tap(watched.mapTo(self, event.position().toPoint()))
         return False
+
+    def guard_input(self, kind: QEvent.Type) -> bool:
+        """Every touch and mouse event of this window's screen passes here once, before any
+        widget: True swallows it (a ghost tap). Keys pass (a USB scanner types)."""
+        if kind in PRESSES:
+            counted = self.guard.press(self.monotonic())
+            if not counted:
+                log.info("tap ignored on %s: the page has just changed", self.current_page())
+        elif kind in MOVES:
+            counted = self.guard.move()
+        elif kind in RELEASES:
+            counted = self.guard.release()
+        else:
+            return False
+        return not counted

@@ -89,6 +89,11 @@ QWidget#Header {{ background: {HEADER}; }}
 QLabel {{ font-size: {BODY_PX}px; background: transparent; }}
 QLabel[role="onHeader"] {{ color: {ON_HEADER}; font-size: 40px; font-weight: bold; }}
 QLabel[role="clock"] {{ color: {ON_HEADER}; font-size: 40px; font-weight: bold; }}
+QLabel[role="date"] {{ color: {ON_HEADER}; font-size: 32px; }}
+QLabel[role="attract"] {{
+    font-size: {TITLE_PX}px; font-weight: bold; color: {ON_PRIMARY}; background: {PRIMARY};
+    border-radius: 16px; padding: 12px 24px;
+}}
 QLabel[role="title"] {{ font-size: {TITLE_PX}px; font-weight: bold; }}
 QLabel[role="body"] {{ font-size: {BODY_PX}px; }}
 QLabel[role="muted"] {{ font-size: {SMALL_PX}px; color: {TEXT_MUTED}; }}
@@ -112,6 +117,8 @@ QPushButton[kind="primary"] {{
     background: {PRIMARY}; color: {ON_PRIMARY}; border-color: {PRIMARY};
 }}
 QPushButton[kind="primary"]:pressed {{ background: {HEADER}; }}
+QPushButton[size="large"] {{ font-size: 44px; }}
+QPushButton[pager="true"] {{ min-height: 0px; padding: 0px 8px; font-size: 32px; }}
 QPushButton[kind="language"] {{
     background: {SURFACE}; color: {HEADER}; border: 3px solid {SURFACE}; font-size: 36px;
 }}

@@ -85,6 +85,49 @@ def fit_text(
     return candidate, wrap_lines(text, candidate, width)
 
 
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines of text placed in a box: where each starts and its baseline (widget coordinates).
+    Painting draws exactly this; the layout tests check it (`painted_texts()`)."""
+
+    lines: list[str]
+    font: QFont
+    box: QRectF
+    starts: list[float]
+    baselines: list[float]
+
+
+def place_lines(
+    lines: Sequence[str],
+    font: QFont,
+    rect: QRectF,
+    *,
+    align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft,
+    vcenter: bool = False,
+) -> TextBlock:
+    """Lines at 1.3 em spacing from the top of `rect` (or centred in it)."""
+    metrics = QFontMetricsF(font)
+    step = font.pixelSize() * LINE_HEIGHT
+    used = step * len(lines)
+    top = rect.top() + ((rect.height() - used) / 2 if vcenter else 0)
+    starts: list[float] = []
+    baselines: list[float] = []
+    for index, line in enumerate(lines):
+        # Centre the glyph box inside its 1.3 em slot: room above for stacked accents.
+        baselines.append(top + index * step + (step - metrics.height()) / 2 + metrics.ascent())
+        x = rect.left()
+        if align == Qt.AlignmentFlag.AlignHCenter:
+            x = rect.left() + (rect.width() - metrics.horizontalAdvance(line)) / 2
+        starts.append(x)
+    return TextBlock(list(lines), font, rect, starts, baselines)
+
+
+def draw_block(painter: QPainter, block: TextBlock) -> None:
+    painter.setFont(block.font)
+    for line, x, baseline in zip(block.lines, block.starts, block.baselines, strict=True):
+        painter.drawText(QPointF(x, baseline), line)
+
+
 def draw_lines(
     painter: QPainter,
     lines: Sequence[str],
@@ -95,19 +138,8 @@ def draw_lines(
     vcenter: bool = False,
 ) -> float:
     """Draw lines at 1.3 em spacing from the top of `rect`; returns the height used."""
-    painter.setFont(font)
-    metrics = QFontMetricsF(font)
-    step = font.pixelSize() * LINE_HEIGHT
-    used = step * len(lines)
-    top = rect.top() + ((rect.height() - used) / 2 if vcenter else 0)
-    for index, line in enumerate(lines):
-        # Centre the glyph box inside its 1.3 em slot: room above for stacked accents.
-        baseline = top + index * step + (step - metrics.height()) / 2 + metrics.ascent()
-        x = rect.left()
-        if align == Qt.AlignmentFlag.AlignHCenter:
-            x = rect.left() + (rect.width() - metrics.horizontalAdvance(line)) / 2
-        painter.drawText(QPointF(x, baseline), line)
-    return used
+    draw_block(painter, place_lines(lines, font, rect, align=align, vcenter=vcenter))
+    return font.pixelSize() * LINE_HEIGHT * len(lines)
 
 
 class BigButton(QPushButton):
@@ -182,30 +214,62 @@ class DepartmentButton(QAbstractButton):
         painter.setPen(QPen(border, 4 if self.isDown() else 3))
         painter.drawPath(path)
 
+        name, status = self.text_blocks()
+        painter.setPen(QColor(style.TEXT if enabled else style.DISABLED_TEXT))
+        draw_block(painter, name)
+        painter.setPen(QColor(style.DANGER if unavailable else style.TEXT_MUTED))
+        draw_block(painter, status)
+        painter.end()
+
+    def text_blocks(self) -> tuple[TextBlock, TextBlock]:
+        """The name, as large as fits and never smaller than the status line under it."""
+        rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        band = 30 if rect.width() >= 420 else 22
         pad = 18.0
-        inner = rect.adjusted(band + pad, pad * 0.6, -pad, -pad * 0.6)
-        text_color = QColor(style.TEXT if enabled else style.DISABLED_TEXT)
-        status = self.texts.unavailable or self.texts.status
-        status_font = style.font(self.family, 32, bold=unavailable)
-        if QFontMetricsF(status_font).horizontalAdvance(status) > inner.width():
-            status = self.texts.unavailable or self.texts.status_short
-        status_lines = wrap_lines(status, status_font, inner.width())[:2]
-        status_height = 32 * LINE_HEIGHT * len(status_lines)
+        inner = rect.adjusted(band + pad, pad * 0.5, -pad, -pad * 0.5)
+        unavailable = bool(self.texts.unavailable)
+        name_max = int(max(style.NAME_PX, min(72, rect.height() * 0.26)))
+        status_max = int(max(28, min(40, rect.height() * 0.15)))
+        status_lines, status_font, status_px = self._status(inner.width(), status_max, unavailable)
+        status_height = status_px * LINE_HEIGHT * len(status_lines)
         name_box = QRectF(inner.left(), inner.top(), inner.width(), inner.height() - status_height)
         name_font, name_lines = fit_text(
             self.texts.name,
             self.family,
             name_box.width(),
             name_box.height(),
-            max_px=style.NAME_PX,
-            min_px=style.NAME_MIN_PX,
+            max_px=name_max,
+            min_px=max(status_px, NAME_FLOOR_PX),
         )
-        painter.setPen(text_color)
-        draw_lines(painter, name_lines, name_font, name_box, vcenter=True)
-        painter.setPen(QColor(style.DANGER if unavailable else style.TEXT_MUTED))
         status_box = QRectF(inner.left(), inner.bottom() - status_height, inner.width(), 0)
-        draw_lines(painter, status_lines, status_font, status_box)
-        painter.end()
+        status_box.setHeight(status_height)
+        return (
+            place_lines(name_lines, name_font, name_box, vcenter=True),
+            place_lines(status_lines, status_font, status_box),
+        )
+
+    def _status(self, width: float, max_px: int, unavailable: bool) -> tuple[list[str], QFont, int]:
+        """The status on one line, full or short, as large as fits (it stays under the name's
+        size); two lines only when not even the short form fits at the smallest size."""
+        full = self.texts.unavailable or self.texts.status
+        short = self.texts.unavailable or self.texts.status_short
+        for px in range(max_px, STATUS_MIN_PX - 1, -2):
+            status_font = style.font(self.family, px, bold=unavailable)
+            metrics = QFontMetricsF(status_font)
+            for text in (full, short):
+                if metrics.horizontalAdvance(text) <= width:
+                    return [text], status_font, px
+        status_font = style.font(self.family, STATUS_MIN_PX, bold=unavailable)
+        return wrap_lines(short, status_font, width)[:2], status_font, STATUS_MIN_PX
+
+    def painted_texts(self) -> list[TextBlock]:
+        return list(self.text_blocks())
+
+
+# The status line under a department's name ("12 người chờ") shrinks to this before the name
+# would have to go below it; a name never goes below NAME_FLOOR_PX.
+STATUS_MIN_PX = 24
+NAME_FLOOR_PX = 24
 
 
 class PriorityButton(QAbstractButton):
@@ -217,7 +281,7 @@ class PriorityButton(QAbstractButton):
         self.family = family
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(style.TARGET_PX + 40)
+        self.setMinimumHeight(style.TARGET_PX)
         self.setObjectName(f"priority-{reason}")
 
     def sizeHint(self) -> QSize:
@@ -232,20 +296,32 @@ class PriorityButton(QAbstractButton):
         painter.fillPath(path, QColor(style.PRESSED if self.isDown() else style.SURFACE))
         painter.setPen(QPen(QColor(style.PRIMARY if self.isDown() else style.BORDER), 3))
         painter.drawPath(path)
-        icon_side = min(rect.height() - 32, 130.0)
-        icon = QRectF(rect.left() + 20, rect.center().y() - icon_side / 2, icon_side, icon_side)
+        icon = self._icon_rect()
         tile = QPainterPath()
         tile.addRoundedRect(icon.adjusted(-6, -6, 6, 6), 14, 14)
         painter.fillPath(tile, QColor("#E3ECF8"))
         paint_pictogram(painter, icon, self.reason)
-        text_box = QRectF(icon.right() + 24, rect.top() + 12, 0, rect.height() - 24)
-        text_box.setRight(rect.right() - 18)
-        text_font, lines = fit_text(
-            self.text(), self.family, text_box.width(), text_box.height(), max_px=40, min_px=32
-        )
         painter.setPen(QColor(style.TEXT))
-        draw_lines(painter, lines, text_font, text_box, vcenter=True)
+        draw_block(painter, self.text_block())
         painter.end()
+
+    def _icon_rect(self) -> QRectF:
+        rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        icon_side = min(rect.height() - 32, 130.0, rect.width() * 0.3)
+        return QRectF(rect.left() + 20, rect.center().y() - icon_side / 2, icon_side, icon_side)
+
+    def text_block(self) -> TextBlock:
+        rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        icon = self._icon_rect()
+        text_box = QRectF(icon.right() + 24, rect.top() + 8, 0, rect.height() - 16)
+        text_box.setRight(rect.right() - 16)
+        text_font, lines = fit_text(
+            self.text(), self.family, text_box.width(), text_box.height(), max_px=40, min_px=28
+        )
+        return place_lines(lines, text_font, text_box, vcenter=True)
+
+    def painted_texts(self) -> list[TextBlock]:
+        return [self.text_block()]
 
 
 class QrCodeWidget(QWidget):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.app.backend import PrinterHealth, PrinterNotReady, TicketNotPrinted
-from kiosk.app.kiosk_flow import Banner, Idle, IssueRequest, KioskFlow, Outcome, Step
+from kiosk.app.kiosk_flow import Banner, Idle, IssueRequest, KioskFlow, Outcome, Step, TapGuard
 from kiosk.queue.errors import DepartmentUnavailable, StorageFull
 from kiosk.queue.service import DepartmentStatus
 
@@ -81,5 +81,22 @@ def test_idle_goes_to_the_attract_screen_or_home(flow: KioskFlow) -> None:
     assert flow.idle("home") == Idle.ATTRACT
     flow.tap("NOI", "home")
     assert flow.idle("priority") == Idle.HOME and flow.chosen is None
-    for page in ("printing", "ticket", "message", "attract"):
+    for page in ("printing", "ticket", "message"):
         assert flow.idle(page) == Idle.NOTHING
+
+
+def test_tap_guard_ignores_presses_inside_the_guard_and_the_finger_down_at_a_change() -> None:
+    guard = TapGuard()
+    guard.page_changed(10.0, 0.5)
+    assert not guard.press(10.05) and not guard.move() and not guard.release()
+    assert not guard.press(10.45)
+    assert not guard.release()  # a press begun inside the guard stays ignored when lifted late
+    assert guard.press(10.6) and guard.release()
+    assert guard.remaining(10.6) == 0.0
+    # The page changes while a finger is down: that finger's lifting does not count, however
+    # long after; the next press does.
+    assert guard.press(20.0)
+    guard.page_changed(20.0, 0.5)
+    assert not guard.move()
+    assert not guard.release()
+    assert guard.press(30.0) and guard.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,11 +24,14 @@ class FakePrinter:
         self.state = PrinterState.READY
         self.fail = False
         self.printed: list[Any] = []
+        self.gate: threading.Event | None = None  # set: printing waits until the test opens it
 
     def status(self) -> PrinterStatus:
         return PrinterStatus(self.state, f"fake printer: {self.state}")
 
     def print_ticket(self, image: Any, content: Any) -> None:
+        if self.gate is not None and not self.gate.wait(10):
+            raise AssertionError("the test never let the print finish")
         if self.fail:
             raise PrintFailed("fake printer: paper jam while printing")
         self.printed.append(content)
@@ -50,9 +54,31 @@ def make_config(**kiosk: Any) -> Config:
     return parse_config({"kiosk": settings})
 
 
+class FakeMonotonic:
+    """The kiosk window's monotonic clock (tap guard, countdown, admin taps), moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def monotonic() -> FakeMonotonic:
+    return FakeMonotonic()
+
+
 @pytest.fixture
 def make_window(
-    qtbot: Any, service: QueueService, fake_printer: FakePrinter, clock: Any
+    qtbot: Any,
+    service: QueueService,
+    fake_printer: FakePrinter,
+    clock: Any,
+    monotonic: FakeMonotonic,
 ) -> Iterator[Callable[..., Any]]:
     from kiosk.app.backend import KioskBackend
     from kiosk.ui.i18n import Translations
@@ -82,6 +108,7 @@ def make_window(
             family=family,
             translations=Translations(),
             timings=KioskTimings(**defaults),
+            monotonic=monotonic,
             now=lambda: clock().astimezone(config.hospital.tz),
         )
         windows.append(window)

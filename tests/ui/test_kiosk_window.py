@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractButton, QLabel
+from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
 
 from kiosk.queue.service import QueueService
 from kiosk.ui.kiosk_window import KioskWindow
@@ -16,9 +16,21 @@ from tests.ui.conftest import PIN, FakePrinter, make_config
 LEFT = Qt.MouseButton.LeftButton
 
 
+def settle(widget: QWidget) -> None:
+    """Let the page under `widget` be shown for its tap guard (the patient looks, then taps)."""
+    window = widget.window()
+    if isinstance(window, KioskWindow):
+        window.monotonic.advance(window.guard_remaining() + 0.01)
+
+
+def click(qtbot: Any, widget: QWidget, **kwargs: Any) -> None:
+    settle(widget)
+    qtbot.mouseClick(widget, LEFT, **kwargs)
+
+
 def tap(qtbot: Any, widget: QAbstractButton) -> None:
     assert widget.isVisible() and widget.isEnabled(), widget.objectName()
-    qtbot.mouseClick(widget, LEFT)
+    click(qtbot, widget)
 
 
 def take_number(qtbot: Any, window: KioskWindow, code: str, reason: str | None = None) -> Any:
@@ -147,7 +159,7 @@ def test_paper_out_disables_the_grid_and_recovery_enables_it(
     assert window.home.banner.isVisible()
     assert "hết giấy" in window.home.banner.text()
     assert "quầy tiếp đón" in window.home.banner.text()
-    qtbot.mouseClick(buttons[0], LEFT)  # a tap on a disabled tile does nothing
+    click(qtbot, buttons[0])  # a tap on a disabled tile does nothing
     assert window.current_page() == "home"
     fake_printer.state = PrinterState.READY
     qtbot.waitUntil(lambda: all(b.isEnabled() for b in buttons), timeout=5000)
@@ -192,24 +204,24 @@ def test_failed_print_cancels_the_ticket_and_shows_no_number(
 
 def open_pin(qtbot: Any, window: KioskWindow) -> None:
     for _ in range(5):
-        qtbot.mouseClick(window, LEFT, pos=QPoint(20, 20))
+        click(qtbot, window, pos=QPoint(20, 20))
     assert window.current_page() == "pin"
 
 
 def enter_pin(qtbot: Any, window: KioskWindow, pin: str) -> str:
     for digit in pin:
-        qtbot.mouseClick(window.pin.keys[digit], LEFT)
+        click(qtbot, window.pin.keys[digit])
     with qtbot.waitSignal(window.admin_result, timeout=5000) as blocker:
-        qtbot.mouseClick(window.pin.enter, LEFT)
+        click(qtbot, window.pin.enter)
     return str(blocker.args[0])
 
 
 def test_four_taps_do_not_open_the_admin_pin(qtbot: Any, make_window: Any) -> None:
     window = make_window()
     for _ in range(4):
-        qtbot.mouseClick(window, LEFT, pos=QPoint(20, 20))
-    qtbot.mouseClick(window, LEFT, pos=QPoint(600, 20))
-    qtbot.mouseClick(window, LEFT, pos=QPoint(20, 20))
+        click(qtbot, window, pos=QPoint(20, 20))
+    click(qtbot, window, pos=QPoint(600, 20))
+    click(qtbot, window, pos=QPoint(20, 20))
     assert window.current_page() == "home"
 
 
@@ -231,19 +243,19 @@ def test_admin_pin_opens_the_panel_which_pauses_a_department(
     assert enter_pin(qtbot, window, PIN) == "ok"
     assert window.current_page() == "admin"
     with qtbot.waitSignal(window.admin_result, timeout=5000) as blocker:
-        qtbot.mouseClick(window.admin.pause_buttons["NOI"], LEFT)
+        click(qtbot, window.admin.pause_buttons["NOI"])
     assert blocker.args == ["pause"]
     assert not window.home.grid.buttons["NOI"].isEnabled()
     assert window.home.grid.buttons["NOI"].texts.unavailable == "Tạm ngừng cấp số"
     with qtbot.waitSignal(window.admin_result, timeout=5000) as blocker:
-        qtbot.mouseClick(window.admin.test_button, LEFT)
+        click(qtbot, window.admin.test_button)
     assert blocker.args == ["test_print"]
     assert len(fake_printer.printed) == 1
-    qtbot.mouseClick(window.admin.close_button, LEFT)
+    click(qtbot, window.admin.close_button)
     assert window.current_page() == "home"
 
 
-def test_idle_timer_returns_home_then_shows_the_attract_screen(
+def test_idle_timer_returns_home_then_lights_up_the_attract_state(
     qtbot: Any, make_window: Any
 ) -> None:
     window = make_window()
@@ -254,11 +266,14 @@ def test_idle_timer_returns_home_then_shows_the_attract_screen(
     window.page_changed.connect(pages.append)
     window.idle_timer.setInterval(1)  # the patient walked away: idle from now on
     window.idle_timer.start()
-    qtbot.waitUntil(lambda: window.current_page() == "attract", timeout=5000)
-    assert pages == ["home", "attract"]  # first back home, then (still idle) the attract screen
+    qtbot.waitUntil(lambda: window.home.attract, timeout=5000)
+    assert pages == ["home"]  # back home, then (still idle) the attract state of the home page
     assert window.language == "vi"
-    qtbot.mouseClick(window.attract, LEFT)
-    assert window.current_page() == "home"
+    window.idle_timer.stop()
+    # The attract screen is the grid: the next patient's first tap chooses the department.
+    tap(qtbot, window.home.grid.buttons["NHI"])
+    assert window.current_page() == "priority"
+    assert not window.home.attract
 
 
 def test_number_screen_goes_home_by_itself(qtbot: Any, make_window: Any) -> None:

@@ -15,18 +15,23 @@ from kiosk.ui.layout import contrast_ratio, department_grid, text_color_on
 def test_grid_fits_touch_sized_tiles(count: int, width: int, height: int) -> None:
     """Portrait 1080x1920 and landscape 1920x1080 grid areas, 4 to 20 departments."""
     grid = department_grid(count, width, height, gap=20)
-    assert not grid.scrolls
+    assert grid.pages == 1
     assert grid.columns * grid.rows >= count
-    assert grid.cell_height >= 120 and grid.cell_width >= 400
+    assert grid.cell_height >= 150 and grid.cell_width >= 300
     assert grid.columns * grid.cell_width + (grid.columns - 1) * 20 <= width
     assert grid.rows * grid.cell_height + (grid.rows - 1) * 20 <= height
 
 
-def test_grid_prefers_few_wide_columns_and_scrolls_rather_than_shrink() -> None:
+def test_grid_prefers_few_wide_columns_and_turns_pages_rather_than_shrink() -> None:
     assert department_grid(12, 1016, 1600).columns == 2
     assert department_grid(4, 1016, 1600).columns == 1
     crowded = department_grid(60, 1016, 1600)
-    assert crowded.scrolls and crowded.cell_height == 120
+    assert crowded.pages > 1 and crowded.cell_height >= 150
+    assert crowded.rows * crowded.cell_height + crowded.rows * 20 + 120 <= 1600
+    # 1366x768: columns from the width (four of 300+ px); 24 take pages.
+    landscape = department_grid(12, 1302, 530)
+    assert (landscape.columns, landscape.pages) == (4, 1)
+    assert department_grid(24, 1302, 530).pages == 3
 
 
 def test_contrast_maths_and_text_colour_choice() -> None:

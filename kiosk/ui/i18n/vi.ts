@@ -100,6 +100,18 @@
             <translation>Chạm vào khoa bạn cần khám</translation>
         </message>
         <message>
+            <source>◀ Previous</source>
+            <translation>◀ Trang trước</translation>
+        </message>
+        <message>
+            <source>Next page ▶</source>
+            <translation>Trang sau ▶</translation>
+        </message>
+        <message>
+            <source>Page {page} of {pages}</source>
+            <translation>Trang {page}/{pages}</translation>
+        </message>
+        <message>
             <source>No one waiting</source>
             <translation>Không có người chờ</translation>
         </message>
