@@ -167,6 +167,11 @@ class ServerConfig(_Section):
         return self
 
 
+def _on_this_machine(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or _is_loopback(host)
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -253,11 +258,21 @@ class Config(_Section):
 
     @property
     def public_base_url(self) -> str:
-        """Where patients' phones reach the server (the QR on the ticket points here)."""
+        """Where patients' phones reach the server, as the server itself announces it."""
         base = self.server.public_url or self.server.url
         return (base or f"http://{self.server.host}:{self.server.port}").rstrip("/")
 
     def status_url(self, ticket_id: str) -> str:
+        """The ticket's status page for a patient's phone (the QR on the ticket and the number
+        screen), or "" when there is none: a kiosk working alone (no server.url) has a page
+        only if server.public_url names one; an address on this machine is never printed."""
+        base = (self.server.public_url or self.server.url).rstrip("/")
+        if not base or _on_this_machine(base):
+            return ""
+        return f"{base}/t/{ticket_id}"
+
+    def server_status_url(self, ticket_id: str) -> str:
+        """The status page as the central server answers it (its own address by default)."""
         return f"{self.public_base_url}/t/{ticket_id}"
 
 

@@ -557,8 +557,9 @@ def _layout(content: TicketContent, paper: int) -> tuple[Block, ...]:
     add("space", 6)
     add("issued", f"{words['issued']}: {_local_time(content.issued_at)}")
     add("rule", True, kind="rule")
-    blocks.append(_qr(content.status_url, paper))
-    add("scan", words["scan"])
+    if content.status_url:  # a kiosk working alone has no page a phone could open
+        blocks.append(_qr(content.status_url, paper))
+        add("scan", words["scan"])
     if content.footer:
         add("space", 8)
         add("footer", content.footer)

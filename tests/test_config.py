@@ -18,7 +18,9 @@ def test_defaults_give_a_working_demo(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert config.hospital.timezone == "Asia/Ho_Chi_Minh"
     assert config.numbering.width == 3 and config.numbering.offset == 0
     assert config.kiosk_database_url == f"sqlite:///{tmp_path / 'kiosk.db'}"
-    assert config.status_url("abc") == "http://127.0.0.1:8080/t/abc"
+    # Working alone, the kiosk has no status page a phone could open: no QR, no link.
+    assert config.status_url("abc") == ""
+    assert config.server_status_url("abc") == "http://127.0.0.1:8080/t/abc"
     assert "elderly_75" in config.queue.priority_reasons
 
 
@@ -98,6 +100,23 @@ def test_bad_values_name_key_value_and_allowed(data: dict, expected: str) -> Non
     assert message.startswith("kiosk.toml: ")
     assert expected in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        ({}, ""),
+        ({"url": "http://127.0.0.1:8080"}, ""),  # the demo's own server: no phone reaches it
+        ({"public_url": "https://queue.benhvien.vn/"}, "https://queue.benhvien.vn/t/x"),
+        ({"url": "https://queue.benhvien.local"}, "https://queue.benhvien.local/t/x"),
+        (
+            {"url": "http://localhost:8080", "public_url": "https://q.benhvien.vn"},
+            "https://q.benhvien.vn/t/x",
+        ),
+    ],
+)
+def test_status_link_only_where_a_phone_can_open_it(server: dict, expected: str) -> None:  # type: ignore[type-arg]
+    assert parse_config({"server": server}).status_url("x") == expected
 
 
 def test_unreadable_and_broken_files(tmp_path: Path) -> None:

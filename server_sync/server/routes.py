@@ -186,7 +186,7 @@ def public_ticket(state: StateDep, ticket_id: TicketPath) -> PublicTicket:
     ticket = state.service.get(ticket_id)
     position = state.service.position(ticket_id)
     names = state.service.department_names(ticket.department)
-    return PublicTicket.build(ticket, position, names, state.config.status_url(ticket.id))
+    return PublicTicket.build(ticket, position, names, state.config.server_status_url(ticket.id))
 
 
 @router.get("/devices", response_model=DeviceList, responses=AUTH_ERRORS, tags=["admin"])

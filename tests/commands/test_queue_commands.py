@@ -30,7 +30,10 @@ def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Compl
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     config = tmp_path / "kiosk.toml"
-    config.write_text('[kiosk]\nid = "kiosk-hall-1"\n', encoding="utf-8")
+    config.write_text(
+        '[kiosk]\nid = "kiosk-hall-1"\n[server]\npublic_url = "https://queue.benhvien.vn"\n',
+        encoding="utf-8",
+    )
     return {**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data"), "KIOSK_CONFIG": str(config)}
 
 
@@ -56,7 +59,7 @@ def test_seed_issue_three_times_and_report(env: dict[str, str]) -> None:
         "estimated_wait_minutes",
         "status_url",
     }
-    assert first["status_url"].endswith(f"/t/{first['id']}")
+    assert first["status_url"] == f"https://queue.benhvien.vn/t/{first['id']}"
     assert first["status"] == "waiting" and first["priority"] is None
 
     elder = json.loads(run("issue", "noi", "--priority", "elderly_75", env=env).stdout)

@@ -73,6 +73,14 @@ def test_qr_code_decodes_to_the_status_url(paper: int) -> None:
     assert [r.text for r in results if r.format == zxingcpp.BarcodeFormat.QRCode] == [URL]
 
 
+def test_a_kiosk_working_alone_prints_no_qr_code() -> None:
+    """No status page a phone could open (server.url empty): no QR and no "scan" line."""
+    blocks = layout_ticket(content(status_url=""), 80)
+    assert not [b for b in blocks if b.name in ("qr", "scan")]
+    image = render_ticket(content(status_url=""), 80)
+    assert zxingcpp.read_barcodes(image.convert("L")) == []
+
+
 @pytest.mark.parametrize("paper", [80, 58])
 def test_qr_code_has_four_modules_of_quiet_zone(paper: int) -> None:
     qr = next(b for b in layout_ticket(content(), paper) if b.name == "qr")
