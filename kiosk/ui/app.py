@@ -131,10 +131,13 @@ def render_screenshot(
     window = build_window(config, service, _NoPrinter(), timings=KioskTimings(idle_ms=0))
     try:
         window.resize(*size)
+        window.show()  # laid out: the priority step sits where the tapped tile is
+        app.processEvents()
         window.apply_departments(service.departments())
         window.apply_printer(READY)
         window.set_language(language)
         if screen == "priority" and window.departments:
+            app.processEvents()
             window.department_tapped(window.departments[min(1, len(window.departments) - 1)].code)
         elif screen == "ticket":
             view = TicketView.of(sample_issued(service, config), config)

@@ -120,12 +120,15 @@ class DepartmentGrid(QWidget):
         codes = [d.code for d in departments]
         for code in list(self.buttons):
             if code not in codes:
-                self.buttons.pop(code).deleteLater()
+                gone = self.buttons.pop(code)
+                gone.hide()  # now, not when the event loop gets round to deleting it
+                gone.deleteLater()
         ordered: dict[str, DepartmentButton] = {}
         for department in departments:
             button = self.buttons.get(department.code)
             if button is None or button.color != department.color:
                 if button is not None:
+                    button.hide()
                     button.deleteLater()
                 button = DepartmentButton(department.code, department.color, self.family, self)
                 button.clicked.connect(lambda _=False, c=department.code: self.tapped.emit(c))

@@ -35,6 +35,7 @@ from kiosk.ui.widgets import (
     AlertIcon,
     BigButton,
     BusySpinner,
+    CodeBox,
     PriorityButton,
     QrCodeWidget,
 )
@@ -260,27 +261,19 @@ class TicketPage(Page):
         self.language = "vi"
         self.seconds_left = 0
         self.box = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
-        self.box.setContentsMargins(48, 40, 48, 40)
-        self.box.setSpacing(32)
+        self.box.setContentsMargins(40, 32, 40, 32)
+        self.box.setSpacing(28)
 
         main = QVBoxLayout()
         main.setSpacing(12)
         self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.code = label("code", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
+        self.code = CodeBox(family)
         self.code.setObjectName("TicketCode")
-        self.code.setStyleSheet(
-            f"background: {style.SURFACE}; border: 6px solid {style.TEXT}; border-radius: 28px;"
-            "padding: 0px 40px;"
-        )
-        self.code.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.department = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.department.setStyleSheet("font-size: 52px;")
+        self.department = label("large", align=Qt.AlignmentFlag.AlignCenter)
         self.priority = label("body", align=Qt.AlignmentFlag.AlignCenter)
         self.priority.setStyleSheet("font-weight: bold;")
-        self.go_to = label("body", align=Qt.AlignmentFlag.AlignCenter)
-        self.go_to.setStyleSheet("font-size: 40px;")
-        self.ahead = label("body", align=Qt.AlignmentFlag.AlignCenter)
-        self.ahead.setStyleSheet("font-size: 40px;")
+        self.go_to = label("lead", align=Qt.AlignmentFlag.AlignCenter)
+        self.ahead = label("lead", align=Qt.AlignmentFlag.AlignCenter)
         for widget in (self.title, self.code, self.department, self.priority):
             main.addWidget(widget)
         main.addSpacing(8)
@@ -291,21 +284,29 @@ class TicketPage(Page):
         side = QVBoxLayout()
         side.setSpacing(20)
         self.take = label("notice", align=Qt.AlignmentFlag.AlignCenter)
-        self.take.setStyleSheet("font-size: 40px;")
-        qr_row = QHBoxLayout()
+        self.take.setStyleSheet("font-size: 38px;")
+        # The QR beside "Done" (with what it is for above the button): it is never covered, and
+        # the page stays short enough for a 1024-px-tall screen.
+        self.qr_row = QWidget()
+        qr_row = QHBoxLayout(self.qr_row)
+        qr_row.setContentsMargins(0, 0, 0, 0)
         qr_row.setSpacing(24)
         self.qr = QrCodeWidget()
-        self.qr.setFixedSize(230, 230)
         self.qr_hint = label("muted")
-        qr_row.addWidget(self.qr)
-        qr_row.addWidget(self.qr_hint, 1)
         self.done_button = BigButton(kind="primary")
         self.done_button.clicked.connect(self.done.emit)
+        beside = QVBoxLayout()
+        beside.setSpacing(12)
+        beside.addWidget(self.qr_hint)
+        beside.addStretch(1)
+        beside.addWidget(self.done_button)
+        qr_row.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignTop)
+        qr_row.addLayout(beside, 1)
         self.countdown = label("muted", align=Qt.AlignmentFlag.AlignCenter)
         side.addWidget(self.take)
-        side.addLayout(qr_row)
-        side.addWidget(self.done_button)
+        side.addWidget(self.qr_row)
         side.addWidget(self.countdown)
+        side.addStretch(1)
 
         self.box.addLayout(main, 3)
         self.box.addLayout(side, 2)
@@ -317,7 +318,41 @@ class TicketPage(Page):
         self.view = view
         self.language = language
         self.qr.set_data(view.status_url)
+        # A kiosk working alone has no status page a phone could open: no QR at all.
+        self.qr.setVisible(bool(view.status_url))
+        self.qr_hint.setVisible(bool(view.status_url))
         self.retranslate()
+
+    def fit(self) -> None:
+        """The QR and the number's box take their size from the screen and what else is on it;
+        the number's type then comes from its box (CodeBox), never a fixed size a narrow
+        screen cuts."""
+        width, height = self.width(), self.height()
+        if width <= 0 or height <= 0:
+            return
+        landscape = width > height
+        qr_side = int(max(170, min(300, min(width, height) * 0.22)))
+        self.qr.setFixedSize(qr_side, qr_side)
+        margins = self.box.contentsMargins()
+        inner_w = width - margins.left() - margins.right()
+        main_w = (inner_w - self.box.spacing()) * 3 // 5 if landscape else inner_w
+        side_w = inner_w - main_w - self.box.spacing() if landscape else inner_w
+
+        def tall(widget: QWidget, column: int) -> int:
+            if widget.isHidden():
+                return 0
+            if widget.hasHeightForWidth():
+                return max(widget.heightForWidth(column), widget.minimumHeight())
+            return max(widget.sizeHint().height(), widget.minimumHeight())
+
+        main = [self.title, self.department, self.priority, self.go_to, self.ahead]
+        used = sum(tall(w, main_w) for w in main) + 12 * 5 + 8
+        if not landscape:
+            side = [self.take, self.qr_row, self.countdown]
+            used += self.box.spacing() + sum(tall(w, side_w) for w in side) + 20 * 2
+        room = height - margins.top() - margins.bottom() - used - 24
+        wanted = min(main_w * 0.42, height * (0.4 if landscape else 0.26))
+        self.code.setFixedHeight(int(max(140, min(wanted, room))))
 
     def set_seconds_left(self, seconds: int) -> None:
         self.seconds_left = seconds
@@ -330,12 +365,14 @@ class TicketPage(Page):
         )
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        landscape = self.width() > self.height()
+        width, height = self.width(), self.height()
+        landscape = width > height
         self.box.setDirection(
             QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
         )
         for index, stretch in enumerate((3, 2, 0) if landscape else (0, 0, 1)):
             self.box.setStretch(index, stretch)
+        self.fit()
         super().resizeEvent(event)
 
     def retranslate(self) -> None:
@@ -369,6 +406,7 @@ class TicketPage(Page):
         self.qr_hint.setText(translate("Kiosk", "Scan with a phone to follow your turn."))
         self.done_button.setText(translate("Kiosk", "Done"))
         self.set_seconds_left(self.seconds_left)
+        self.fit()
 
 
 class MessagePage(TappablePage):
@@ -380,12 +418,13 @@ class MessagePage(TappablePage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         column = QVBoxLayout(self)
-        column.setContentsMargins(60, 60, 60, 60)
-        column.setSpacing(36)
+        column.setContentsMargins(48, 40, 48, 40)
+        column.setSpacing(28)
         column.addStretch(1)
-        column.addWidget(AlertIcon(), 0, Qt.AlignmentFlag.AlignHCenter)
+        self.icon = AlertIcon()
+        column.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignHCenter)
         self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.title.setStyleSheet("font-size: 56px;")
+        self.title.setStyleSheet("font-size: 52px;")
         self.body = label("body", align=Qt.AlignmentFlag.AlignCenter)
         self.body.setStyleSheet("font-size: 40px;")
         self.hint = label("notice", align=Qt.AlignmentFlag.AlignCenter)
@@ -399,6 +438,11 @@ class MessagePage(TappablePage):
         column.addStretch(1)
         self.kind = "print_failed"
         self.tapped.connect(self.done.emit)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        side = int(max(90, min(200, self.height() * 0.16)))
+        self.icon.setFixedSize(side, side * 9 // 10)
+        super().resizeEvent(event)
 
     def show_message(self, kind: str) -> None:
         self.kind = kind

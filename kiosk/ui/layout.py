@@ -87,6 +87,9 @@ class Box:
     height: int
 
 
+NARROWEST_PRIORITY_TILE = 290
+
+
 @dataclass(frozen=True)
 class PriorityPlacement:
     """Where the priority step's parts go. `skip` ("not in a priority group") covers the band
@@ -114,7 +117,7 @@ def priority_layout(
     skip_min_height: int = 150,
     tile_min_height: int = MIN_TARGET_HEIGHT,
     tile_max_height: int = 220,
-    tile_min_width: int = 300,
+    tile_min_width: int = 330,
     max_columns: int = 4,
 ) -> PriorityPlacement:
     """Place the priority step in `width` x `height` around `band` (top, bottom: where the tapped
@@ -157,16 +160,32 @@ def priority_layout(
 
     Choice = tuple[int, int, int, int, list[tuple[int, int]]]  # option, zone, h, columns, zones
     chosen: Choice | None = None
-    for option in range(len(title_heights)):
-        found = [
-            (option, zone, *result)
-            for zone in (0, 1)
-            if (result := attempt(option, zone)) is not None
-        ]
-        if found:
-            chosen = max(found, key=lambda choice: choice[2])
+    # The title above the band where it fits (reading order), fullest first; else below it.
+    for zone in (0, 1):
+        for option in range(len(title_heights)):
+            result = attempt(option, zone)
+            if result is not None:
+                chosen = (option, zone, *result)
+                break
+        if chosen is not None:
             break
     fits = chosen is not None
+    if chosen is None and tile_min_width > NARROWEST_PRIORITY_TILE:
+        # Narrower tiles (three across a 1024-px screen) before rows too short for a finger.
+        return priority_layout(
+            width,
+            height,
+            count,
+            band,
+            title_heights,
+            margin=margin,
+            gap=gap,
+            skip_min_height=skip_min_height,
+            tile_min_height=tile_min_height,
+            tile_max_height=tile_max_height,
+            tile_min_width=NARROWEST_PRIORITY_TILE,
+            max_columns=max_columns,
+        )
     if chosen is None:
         # Nothing fits (a window smaller than any kiosk): the shortest title above the band,
         # the rows shared out in what is left, smaller than a finger wants.

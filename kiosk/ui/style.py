@@ -42,7 +42,6 @@ SMALL_PX = 30
 TITLE_PX = 48
 NAME_PX = 44
 NAME_MIN_PX = 32
-CODE_PX = 300
 TARGET_PX = 120
 GAP_PX = 20
 
@@ -96,6 +95,8 @@ QLabel[role="attract"] {{
 }}
 QLabel[role="title"] {{ font-size: {TITLE_PX}px; font-weight: bold; }}
 QLabel[role="body"] {{ font-size: {BODY_PX}px; }}
+QLabel[role="lead"] {{ font-size: 40px; }}
+QLabel[role="large"] {{ font-size: 52px; font-weight: bold; }}
 QLabel[role="muted"] {{ font-size: {SMALL_PX}px; color: {TEXT_MUTED}; }}
 QLabel[role="notice"] {{
     background: {NOTICE_BG}; color: {NOTICE_TEXT}; font-size: {BODY_PX}px; font-weight: bold;
@@ -105,7 +106,6 @@ QLabel[role="alert"] {{
     background: {DANGER}; color: {ON_DANGER}; font-size: 40px; font-weight: bold;
     border-radius: 12px; padding: 20px 28px;
 }}
-QLabel[role="code"] {{ font-size: {CODE_PX}px; font-weight: bold; color: {TEXT}; }}
 QPushButton {{
     font-size: {BODY_PX}px; font-weight: bold; min-height: {TARGET_PX}px;
     padding: 8px 28px; border-radius: 16px;

@@ -6,6 +6,7 @@ Vietnamese diacritics (Ấ, ỗ, ậ) are never clipped, and shrunk to fit, neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,8 +52,11 @@ def wrap_lines(text: str, font: QFont, width: float) -> list[str]:
 
 
 def words_fit(text: str, font: QFont, width: float) -> bool:
+    """Every piece a line may not break inside fits: words, split after their hyphens
+    ("Odonto-" "Stomatology")."""
     metrics = QFontMetricsF(font)
-    return all(metrics.horizontalAdvance(word) <= width for word in text.split())
+    pieces = [piece for word in text.split() for piece in re.split(r"(?<=-)", word) if piece]
+    return all(metrics.horizontalAdvance(piece) <= width for piece in pieces)
 
 
 SMALLEST_PX = 14
@@ -230,17 +234,26 @@ class DepartmentButton(QAbstractButton):
         unavailable = bool(self.texts.unavailable)
         name_max = int(max(style.NAME_PX, min(72, rect.height() * 0.26)))
         status_max = int(max(28, min(40, rect.height() * 0.15)))
-        status_lines, status_font, status_px = self._status(inner.width(), status_max, unavailable)
-        status_height = status_px * LINE_HEIGHT * len(status_lines)
-        name_box = QRectF(inner.left(), inner.top(), inner.width(), inner.height() - status_height)
-        name_font, name_lines = fit_text(
-            self.texts.name,
-            self.family,
-            name_box.width(),
-            name_box.height(),
-            max_px=name_max,
-            min_px=max(status_px, NAME_FLOOR_PX),
-        )
+        for _ in range(3):
+            status_lines, status_font, status_px = self._status(
+                inner.width(), status_max, unavailable
+            )
+            status_height = status_px * LINE_HEIGHT * len(status_lines)
+            name_box = QRectF(
+                inner.left(), inner.top(), inner.width(), inner.height() - status_height
+            )
+            name_font, name_lines = fit_text(
+                self.texts.name,
+                self.family,
+                name_box.width(),
+                name_box.height(),
+                max_px=name_max,
+                min_px=max(status_px, NAME_FLOOR_PX),
+            )
+            if name_font.pixelSize() >= status_px or status_px <= STATUS_MIN_PX:
+                break
+            # The name had to go below the status line: the status line gives way first.
+            status_max = max(STATUS_MIN_PX, name_font.pixelSize())
         status_box = QRectF(inner.left(), inner.bottom() - status_height, inner.width(), 0)
         status_box.setHeight(status_height)
         return (
@@ -307,14 +320,14 @@ class PriorityButton(QAbstractButton):
 
     def _icon_rect(self) -> QRectF:
         rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
-        icon_side = min(rect.height() - 32, 130.0, rect.width() * 0.3)
+        icon_side = min(rect.height() - 32, 130.0, rect.width() * 0.24)
         return QRectF(rect.left() + 20, rect.center().y() - icon_side / 2, icon_side, icon_side)
 
     def text_block(self) -> TextBlock:
         rect = QRectF(self.rect()).adjusted(2, 2, -2, -2)
         icon = self._icon_rect()
-        text_box = QRectF(icon.right() + 24, rect.top() + 8, 0, rect.height() - 16)
-        text_box.setRight(rect.right() - 16)
+        text_box = QRectF(icon.right() + 18, rect.top() + 8, 0, rect.height() - 16)
+        text_box.setRight(rect.right() - 12)
         text_font, lines = fit_text(
             self.text(), self.family, text_box.width(), text_box.height(), max_px=40, min_px=28
         )
@@ -322,6 +335,76 @@ class PriorityButton(QAbstractButton):
 
     def painted_texts(self) -> list[TextBlock]:
         return [self.text_block()]
+
+
+class CodeBox(QWidget):
+    """The issued number in a framed box, in the largest bold type whose glyphs fit inside the
+    frame with a margin: its size comes from the box (the screen), never a fixed pixel size."""
+
+    BORDER = 6.0
+    RADIUS = 28.0
+
+    def __init__(self, family: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.family = family
+        self._text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumSize(200, 120)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:
+        self._text = text
+        self.setAccessibleName(text)
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, 300)
+
+    def inner(self) -> QRectF:
+        """Where the glyphs may go: inside the frame, with air around them."""
+        frame = QRectF(self.rect()).adjusted(self.BORDER, self.BORDER, -self.BORDER, -self.BORDER)
+        pad_x = max(12.0, frame.width() * 0.06)
+        pad_y = max(8.0, frame.height() * 0.1)
+        return frame.adjusted(pad_x, pad_y, -pad_x, -pad_y)
+
+    def text_block(self) -> TextBlock:
+        inner = self.inner()
+        text = self._text or " "
+        low, high = 10, max(10, int(inner.height() * 1.6))
+        while low < high:  # the largest size whose ink (and advance) fits the inner box
+            middle = (low + high + 1) // 2
+            metrics = QFontMetricsF(style.font(self.family, middle, bold=True))
+            ink = metrics.tightBoundingRect(text)
+            wide = max(ink.width(), metrics.horizontalAdvance(text))
+            if wide <= inner.width() and ink.height() <= inner.height():
+                low = middle
+            else:
+                high = middle - 1
+        font = style.font(self.family, low, bold=True)
+        ink = QFontMetricsF(font).tightBoundingRect(text)
+        x = inner.center().x() - ink.width() / 2 - ink.left()
+        baseline = inner.center().y() - ink.height() / 2 - ink.top()
+        return TextBlock([self._text], font, inner, [x], [baseline])
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        half = self.BORDER / 2
+        frame = QRectF(self.rect()).adjusted(half, half, -half, -half)
+        path = QPainterPath()
+        path.addRoundedRect(frame, self.RADIUS, self.RADIUS)
+        painter.fillPath(path, QColor(style.SURFACE))
+        painter.setPen(QPen(QColor(style.TEXT), self.BORDER))
+        painter.drawPath(path)
+        if self._text:
+            painter.setPen(QColor(style.TEXT))
+            draw_block(painter, self.text_block())
+        painter.end()
+
+    def painted_texts(self) -> list[TextBlock]:
+        return [self.text_block()] if self._text else []
 
 
 class QrCodeWidget(QWidget):

@@ -11,6 +11,7 @@ from kiosk.queue.service import QueueService
 from kiosk.ui.kiosk_window import KioskWindow
 from kiosk.ui.widgets import DepartmentButton
 from printer.status import PrinterState
+from tests.ui import geometry
 from tests.ui.conftest import PIN, FakePrinter, make_config
 
 LEFT = Qt.MouseButton.LeftButton
@@ -58,6 +59,9 @@ def test_tap_a_department_shows_its_committed_number(
     assert stored.status == "waiting" and stored.code == "B001" and stored.priority is None
     assert [c.code for c in fake_printer.printed] == ["B001"]
     assert "Khám Nội" in window.ticket.department.text()
+    # Working alone (no server.url): no QR to an address no phone can open.
+    assert view.status_url == "" and not window.ticket.qr.isVisible()
+    assert geometry.decode_qr(window.grab().toImage()) == []
 
 
 def test_without_priority_groups_a_tap_goes_straight_to_the_number(
