@@ -134,12 +134,16 @@ def priority_layout(
     skip = Box(margin, skip_y, inner_w, skip_h)
     free = [(margin, skip_y - gap), (skip_y + skip_h + gap, height - margin)]
 
-    def attempt(option: int, title_zone: int) -> tuple[int, int, list[tuple[int, int]]] | None:
+    def attempt(
+        option: int, title_zone: int, above: bool = True
+    ) -> tuple[int, int, list[tuple[int, int]]] | None:
         title_h = title_heights[option]
         zones = [list(z) for z in free]
         if zones[title_zone][1] - zones[title_zone][0] < title_h:
             return None
         zones[title_zone][0] += title_h + gap
+        if not above:  # no groups above the band (they would come before their question)
+            zones[0][1] = zones[0][0]
         spans = [max(0, end - start) for start, end in zones]
         best: tuple[int, int] | None = None  # (tile height, columns)
         for columns in range(1, min(max_columns, max(1, count)) + 1):
@@ -160,10 +164,11 @@ def priority_layout(
 
     Choice = tuple[int, int, int, int, list[tuple[int, int]]]  # option, zone, h, columns, zones
     chosen: Choice | None = None
-    # The title above the band where it fits (reading order), fullest first; else below it.
-    for zone in (0, 1):
+    # The title above the band where it fits (reading order), fullest first; else below it,
+    # with the groups under it too if they fit there.
+    for zone, above in ((0, True), (1, False), (1, True)):
         for option in range(len(title_heights)):
-            result = attempt(option, zone)
+            result = attempt(option, zone, above)
             if result is not None:
                 chosen = (option, zone, *result)
                 break
