@@ -257,9 +257,11 @@ def test_clock_offset_from_the_date_header(
     client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
     client.sync_once()
     # Server and kiosk share this machine's clock: the estimate is within its own error bar,
-    # however slow a busy machine made the exchanges.
+    # however slow a busy machine made the exchanges - plus a second, because uvicorn refreshes
+    # its Date header from its event loop's once-a-second tick, which a loaded machine delays
+    # (seen: -1.94 s against a bar of 1.72 s while another test suite ran).
     offset, error = client.clock_offset_seconds, client.clock_offset_error_seconds
-    assert offset is not None and error is not None and abs(offset) <= error + 0.01
+    assert offset is not None and error is not None and abs(offset) <= error + 1.0
     client._clock_samples.clear()
     ahead = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
     now = dt.datetime.now(dt.UTC).timestamp()
