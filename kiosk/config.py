@@ -132,6 +132,9 @@ class PrinterConfig(_Section):
         return value
 
 
+MAX_SERVER_WORKERS = 32
+
+
 class ServerConfig(_Section):
     url: str = ""  # the central server the kiosk syncs with; empty: no sync
     token_file: str = ""
@@ -148,6 +151,9 @@ class ServerConfig(_Section):
     allow_plain_http: bool = False
     # /docs and /redoc (the API's browsable documentation); off in production if wanted.
     api_docs: bool = True
+    # Server processes on the one port (uvicorn's process model); more than one needs
+    # PostgreSQL, whose notifications wake the long-polls of every process.
+    workers: int = Field(1, ge=1, le=MAX_SERVER_WORKERS, strict=True)
 
     @model_validator(mode="after")
     def _tls_unless_loopback(self) -> ServerConfig:

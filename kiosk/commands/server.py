@@ -38,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     server.add_argument(
         "--database", metavar="URL", help="database URL (default: server.database_url)"
     )
+    server.add_argument(
+        "--workers",
+        type=_worker_count,
+        metavar="N",
+        help="server processes on the one port (default: server.workers; more than 1 needs "
+        "PostgreSQL)",
+    )
     server.set_defaults(handler=cmd_server, long_running=True)
     devices = server.add_subparsers(dest="server_command", metavar="SUBCOMMAND")
 
@@ -105,6 +112,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sync.add_argument("--once", action="store_true", help="one round, print what moved, exit")
     sync.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
     sync.set_defaults(handler=cmd_sync, long_running=True)
+
+
+def _worker_count(value: str) -> int:
+    from kiosk.config import MAX_SERVER_WORKERS
+
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_SERVER_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not allowed; expected a whole number from 1 to {MAX_SERVER_WORKERS}"
+        )
+    return count
 
 
 @contextmanager
@@ -212,26 +233,87 @@ def cmd_server(args: argparse.Namespace) -> int:
     with _server_database(args) as (config, engine):
         host = args.host or config.server.host
         port = args.port or config.server.port
+        workers = args.workers or config.server.workers
         try:
             check_listen_settings(config, host)
         except UnsafeServerConfig as exc:
             raise CommandError(str(exc), EXIT_USAGE) from None
-        app = create_app(engine, config)
+        if workers > 1 and engine.dialect.name != "postgresql":
+            raise CommandError(
+                f"server.workers = {workers} needs PostgreSQL (server.database_url): the "
+                "processes of a SQLite server cannot wake each other's long-polls; use 1",
+                EXIT_USAGE,
+            )
+        tls = {
+            "ssl_certfile": config.server.cert_file or None,
+            "ssl_keyfile": config.server.key_file or None,
+        }
+        scheme = "https" if config.server.cert_file else "http"
+        log.info(
+            "serving %s on %s://%s:%d with %d worker%s",
+            engine.url.render_as_string(),
+            scheme,
+            host,
+            port,
+            workers,
+            "s" if workers > 1 else "",
+        )
+        if workers > 1:
+            return _serve_with_workers(args, engine, host, port, workers, tls)
         uv_config = uvicorn.Config(
-            app,
+            create_app(engine, config),
             host=host,
             port=port,
-            ssl_certfile=config.server.cert_file or None,
-            ssl_keyfile=config.server.key_file or None,
             proxy_headers=True,
             timeout_graceful_shutdown=5,
             server_header=False,
+            **tls,  # type: ignore[arg-type]
         )
-        scheme = "https" if config.server.cert_file else "http"
-        log.info("serving %s on %s://%s:%d", engine.url.render_as_string(), scheme, host, port)
         server = NotifyingServer(uv_config)
         server.run()
         return 0 if server.started else EXIT_FAULT
+
+
+def _serve_with_workers(
+    args: argparse.Namespace,
+    engine: Engine,
+    host: str,
+    port: int,
+    workers: int,
+    tls: dict[str, str | None],
+) -> int:
+    """uvicorn's process model: the socket bound here once, `workers` processes accepting on
+    it, each building the app from the environment set here (`serving.worker_app`)."""
+    import os
+
+    import uvicorn
+
+    from kiosk.config import resolve_config_path
+    from server_sync.server import serving
+
+    config_path = resolve_config_path(args.config)
+    os.environ[serving.WORKER_CONFIG_ENV] = str(config_path) if config_path else ""
+    os.environ[serving.WORKER_DATABASE_ENV] = engine.url.render_as_string(hide_password=False)
+    os.environ[serving.WORKER_VERBOSE_ENV] = "1" if getattr(args, "verbose", False) else "0"
+    engine.dispose()  # the workers open their own connections
+    uv_config = uvicorn.Config(
+        serving.WORKER_APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        **tls,  # type: ignore[arg-type]
+    )
+    sock = uv_config.bind_socket()
+    try:
+        supervisor = serving.WorkerSupervisor(uv_config, sockets=[sock])
+        supervisor.run()
+    finally:
+        sock.close()
+    return 0 if supervisor.ready else EXIT_FAULT
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

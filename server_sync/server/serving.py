@@ -2,18 +2,33 @@
 
 kiosk-server.service is `Type=notify`, so `systemctl start` returns (and units ordered after it
 start) only when the server really listens — not when its process merely exists.
+
+With `server.workers` > 1, uvicorn's own process model serves the port: the master binds the
+socket once and starts N worker processes that accept on it (`WorkerSupervisor`); each worker
+builds the application with `worker_app()` from what the master put in its environment. Every
+worker LISTENs on PostgreSQL, so a call made through one wakes the long-polls of all.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 
 import uvicorn
+from fastapi import FastAPI
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from kiosk import systemd
 
 log = logging.getLogger("kiosk.server")
+
+# What a worker process needs to build the same application as the master would.
+WORKER_CONFIG_ENV = "KIOSK_SERVER_WORKER_CONFIG"
+WORKER_DATABASE_ENV = "KIOSK_SERVER_WORKER_DATABASE"
+WORKER_VERBOSE_ENV = "KIOSK_SERVER_WORKER_VERBOSE"
+# The import string uvicorn's workers load (a factory: called once in each worker).
+WORKER_APP = "server_sync.server.serving:worker_app"
 
 
 class NotifyingServer(uvicorn.Server):
@@ -37,3 +52,52 @@ class NotifyingServer(uvicorn.Server):
         status = f"listening on {where}" + (f" with {workers} workers" if workers > 1 else "")
         if systemd.notify(f"READY=1\nSTATUS={status}"):
             log.info("told systemd: ready, %s", status)
+
+
+class WorkerSupervisor(Multiprocess):
+    """uvicorn's multiprocess master, telling systemd READY=1 once every worker has started
+    (its lifespan ran, so it LISTENs on PostgreSQL, and it accepts on the shared socket).
+
+    uvicorn restarts a worker that dies; a worker that fails at start-up stops the master
+    (a broken config or database fails the same way every time).
+    """
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets)
+        self.announcer = NotifyingServer(config)
+        self.ready = False
+
+    def run(self) -> None:
+        log.info("master process %d starting %d workers", os.getpid(), self.processes_num)
+        self.init_processes()
+        while not self.should_exit.wait(0.2):
+            self.handle_signals()
+            self.keep_subprocess_alive()
+            if not self.ready and not self.should_exit.is_set() and self._all_ready():
+                self.ready = True
+                self.announcer.announce_ready(len(self.processes))
+                log.info("all %d workers listen", len(self.processes))
+        systemd.notify("STOPPING=1")
+        self.terminate_all()
+        self.join_all()
+        log.info("master process %d stopped", os.getpid())
+
+    def _all_ready(self) -> bool:
+        return len(self.processes) == self.processes_num and all(
+            process.is_ready(timeout=1) for process in self.processes
+        )
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker process (uvicorn calls this factory in each worker)."""
+    from kiosk.config import load_config
+    from kiosk.logs import setup_logging
+    from kiosk.queue.db import open_engine
+    from server_sync.server.app import create_app
+
+    setup_logging(os.environ.get(WORKER_VERBOSE_ENV) == "1", long_running=True)
+    config = load_config(os.environ.get(WORKER_CONFIG_ENV) or None)
+    # The master migrated the database before it started the workers.
+    engine = open_engine(os.environ.get(WORKER_DATABASE_ENV) or config.server_database_url)
+    log.info("worker process %d serving", os.getpid())
+    return create_app(engine, config)
