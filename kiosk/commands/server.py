@@ -267,6 +267,8 @@ def cmd_server(args: argparse.Namespace) -> int:
             proxy_headers=True,
             timeout_graceful_shutdown=5,
             server_header=False,
+            # One log line per request costs more than answering /health: only with -v.
+            access_log=args.verbose,
             **tls,  # type: ignore[arg-type]
         )
         server = NotifyingServer(uv_config)
@@ -305,6 +307,7 @@ def _serve_with_workers(
         proxy_headers=True,
         timeout_graceful_shutdown=5,
         server_header=False,
+        access_log=bool(getattr(args, "verbose", False)),
         **tls,  # type: ignore[arg-type]
     )
     sock = uv_config.bind_socket()

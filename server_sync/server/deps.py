@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.config import Config
 from kiosk.queue.db import read_session
@@ -27,6 +29,7 @@ LAST_SEEN_EVERY_SECONDS = 60.0
 TOKEN_CACHE_SECONDS = 60.0
 
 
+@functools.cache
 def server_version() -> str:
     try:
         return importlib.metadata.version("hospital-queue-kiosk")
@@ -88,13 +91,18 @@ class ServerState:
 
     def seen(self, name: str) -> None:
         """Record the device's visit now and then, not on every request (it is a write)."""
+        if self.seen_due(name):
+            touch_device(self.engine, name, self.now())
+
+    def seen_due(self, name: str) -> bool:
+        """Whether the device's visit is to be written now (then it counts as written)."""
         moment = time.monotonic()
         with self._seen_lock:
             last = self._seen.get(name)
             if last is not None and moment - last < LAST_SEEN_EVERY_SECONDS:
-                return
+                return False
             self._seen[name] = moment
-        touch_device(self.engine, name, self.now())
+        return True
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,8 @@ class Caller:
     block_size: int = 0
 
 
-def get_state(request: Request) -> ServerState:
+async def get_state(request: Request) -> ServerState:
+    # `async def`: a dependency that does no I/O runs on the event loop, not in a thread.
     state: ServerState = request.app.state.kiosk
     return state
 
@@ -121,42 +130,48 @@ bearer = HTTPBearer(
 )
 
 
-def current_caller(
+async def current_caller(
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Caller:
+    """The device behind the bearer token. A token this process has looked up is answered
+    from memory while PostgreSQL tells every process of device changes; otherwise (and
+    for the occasional last-seen write) the database is asked in a worker thread."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthenticated", "a device token is required", challenge)
     digest = hash_token(credentials.credentials)
-    cached = state.cached_caller(digest)
-    if cached is not None:
-        state.seen(cached.name)
-        return cached
-    with read_session(state.engine) as session:
-        device = authenticate(session, credentials.credentials)
-        caller = (
-            None
-            if device is None
-            else Caller(
-                device.name,
-                device.role,
-                origin=device.origin,
-                numbering_offset=device.numbering_offset,
-                block_size=device.block_size,
-            )
-        )
+    caller = state.cached_caller(digest)
     if caller is None:
-        raise ApiError(401, "unauthenticated", "unknown or revoked device token", challenge)
-    state.remember_caller(digest, caller)
-    state.seen(caller.name)
+        caller = await run_in_threadpool(_look_up, state, credentials.credentials)
+        if caller is None:
+            raise ApiError(401, "unauthenticated", "unknown or revoked device token", challenge)
+        state.remember_caller(digest, caller)
+    if state.seen_due(caller.name):
+        await run_in_threadpool(touch_device, state.engine, caller.name, state.now())
     return caller
 
 
-def require(*roles: DeviceRole, admin: bool = True) -> Callable[[Caller], Caller]:
+def _look_up(state: ServerState, token: str) -> Caller | None:
+    with read_session(state.engine) as session:
+        device = authenticate(session, token)
+        if device is None:
+            return None
+        return Caller(
+            device.name,
+            device.role,
+            origin=device.origin,
+            numbering_offset=device.numbering_offset,
+            block_size=device.block_size,
+        )
+
+
+def require(
+    *roles: DeviceRole, admin: bool = True
+) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
     allowed = {str(role) for role in roles} | ({str(DeviceRole.ADMIN)} if admin else set())
 
-    def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
         if caller.role not in allowed:
             raise ApiError(
                 403,
