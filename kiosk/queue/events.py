@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 import uuid
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kiosk.queue.models import Event, Sequence
 
 FEED_SEQUENCE = "feed"
 # Session.info key: events of this transaction still waiting for their feed position.
 PENDING_POSITIONS = "kiosk_pending_feed_positions"
+# Session.info key: events made here whose `seq` is given at commit (PostgreSQL).
+PENDING_SEQS = "kiosk_pending_seqs"
+# Stand-in seqs until commit: negative, random, so that concurrent writers' rows do not clash
+# on (origin, seq) (one that did would only wait for the other's commit).
+MAX_STAND_IN = 2**31 - 2
 
 
 class EventType(enum.StrEnum):
@@ -84,28 +91,94 @@ def store_event(session: Session, event: Event, now: dt.datetime) -> Event:
     return event
 
 
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _give_feed_positions(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: positions come with the outermost commit only
     pending = session.info.pop(PENDING_POSITIONS, None)
-    if not pending:
+    seqs = session.info.pop(PENDING_SEQS, None)
+    if not pending and not seqs:
         return
     # Events of a savepoint that was rolled back are no longer in the session.
-    events = [e for e in pending if e in session]
-    if not events:
+    events = [e for e in pending or [] if e in session]
+    numbered = [e for e in seqs or [] if e in session]
+    if not events and not numbered:
         return
     session.flush()
+    if _is_postgresql(session):
+        _number_at_commit_postgresql(session, events, numbered)
+        return
     last = bump_sequence(session, FEED_SEQUENCE, step=len(events))
     for offset, stored in enumerate(events, start=last - len(events) + 1):
         stored.position = offset
     session.flush()
 
 
+def _number_at_commit_postgresql(
+    session: Session, events: list[Event], numbered: list[Event]
+) -> None:
+    """One statement, the transaction's last before COMMIT: bump the feed counter (and the
+    `seq:<origin>` counter of events made here) and write the values into the events.
+
+    The counter rows are locked from this statement to the commit and by nothing else: no
+    writer waits for another's work, only for its commit. One statement, so no Python runs
+    (and waits for the interpreter lock) while the rows are held.
+    """
+    counts: dict[str, int] = {}
+    if events:
+        counts[FEED_SEQUENCE] = len(events)
+    rows: dict[str, dict[str, Any]] = {}
+    for ordinal, stored in enumerate(events, start=1):
+        rows[stored.id] = {"pos": ordinal, "seq_name": None, "seq_ord": 0}
+    for stored in numbered:
+        name = f"seq:{stored.origin}"
+        counts[name] = counts.get(name, 0) + 1
+        row = rows.setdefault(stored.id, {"pos": 0, "seq_name": None, "seq_ord": 0})
+        row["seq_name"], row["seq_ord"] = name, counts[name]
+    params: dict[str, Any] = {"feed": FEED_SEQUENCE, "n_feed": counts.get(FEED_SEQUENCE, 0)}
+    bumps, values = [], []
+    for i, (name, count) in enumerate(counts.items()):
+        bumps.append(f"(:name{i}, :count{i})")
+        params[f"name{i}"], params[f"count{i}"] = name, count
+    for i, (event_id, row) in enumerate(rows.items()):
+        values.append(
+            f"(CAST(:id{i} AS text), CAST(:pos{i} AS integer), CAST(:sn{i} AS text), "
+            f"CAST(:so{i} AS integer), CAST(:st{i} AS integer))"
+        )
+        params[f"id{i}"], params[f"pos{i}"] = event_id, row["pos"]
+        params[f"sn{i}"], params[f"so{i}"] = row["seq_name"], row["seq_ord"]
+        params[f"st{i}"] = counts.get(row["seq_name"], 0) if row["seq_name"] else 0
+    statement = text(
+        "WITH bumped AS ("
+        f"INSERT INTO sequences (name, last) VALUES {', '.join(bumps)} "
+        "ON CONFLICT (name) DO UPDATE SET last = sequences.last + excluded.last "
+        "RETURNING name, last) "
+        "UPDATE events AS e SET "
+        "position = CASE WHEN v.pos > 0 THEN f.last - :n_feed + v.pos ELSE e.position END, "
+        "seq = CASE WHEN v.sn IS NULL THEN e.seq ELSE s.last - v.st + v.so END "
+        f"FROM (VALUES {', '.join(values)}) AS v(id, pos, sn, so, st) "
+        "LEFT JOIN bumped AS f ON f.name = :feed "
+        "LEFT JOIN bumped AS s ON s.name = v.sn "
+        "WHERE e.id = v.id "
+        "RETURNING e.id, e.position, e.seq"
+    )
+    by_id = {stored.id: stored for stored in (*events, *numbered)}
+    for event_id, position, seq in session.execute(statement, params):
+        stored = by_id[event_id]
+        # Written by the statement: set without marking the objects changed.
+        set_committed_value(stored, "position", position)
+        set_committed_value(stored, "seq", seq)
+
+
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_feed_positions(session: Session) -> None:
     if not session.in_transaction():
         session.info.pop(PENDING_POSITIONS, None)
+        session.info.pop(PENDING_SEQS, None)
 
 
 def append_event(
@@ -118,17 +191,27 @@ def append_event(
     department_code: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Record a state change made here, with this origin's next gap-free `seq`."""
+    """Record a state change made here, with this origin's next gap-free `seq`.
+
+    On PostgreSQL the seq, like the feed position, is taken in the statement just before
+    COMMIT (until then the event holds a unique negative stand-in): the origin's counter row
+    is not held while the transaction works. SQLite serialises its writers anyway.
+    """
+    postgresql = _is_postgresql(session)
     event = Event(
         id=str(uuid.uuid4()),
         origin=origin,
-        seq=bump_sequence(session, f"seq:{origin}"),
+        seq=-1 - secrets.randbelow(MAX_STAND_IN)
+        if postgresql
+        else bump_sequence(session, f"seq:{origin}"),
         type=str(type),
         occurred_at=now,
         ticket_id=ticket_id,
         department_code=department_code,
         data=data or {},
     )
+    if postgresql:
+        session.info.setdefault(PENDING_SEQS, []).append(event)
     return store_event(session, event, now)
 
 

@@ -316,72 +316,178 @@ def _judged_seq(session: Session, origin: str) -> int:
     return max(stored, rejected)
 
 
+@dataclass
+class _Batch:
+    """What one push has judged so far, and what the database held when it began: the events
+    of a batch are checked against these in memory, and written together at its end."""
+
+    # Events judged in this batch: id -> (digest, None) if stored, (digest, (code, reason))
+    # if rejected; and which id took each seq.
+    judged: dict[str, tuple[str, tuple[str, str] | None]] = field(default_factory=dict)
+    seq_holders: dict[int, str] = field(default_factory=dict)
+    # Tickets stored by this batch (not yet flushed), and every ticket id / (department,
+    # service date, number) known: the database's, fetched at the start, and this batch's.
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    ticket_ids: set[str] = field(default_factory=set)
+    numbers: dict[tuple[str, dt.date, int], str] = field(default_factory=dict)
+
+
 def ingest_batch(
     session: Session, origin: str, wire_events: Sequence[dict[str, Any]], rules: IngestRules
 ) -> IngestOutcome:
     """Judge a kiosk's batch event by event in `seq` order, inside the caller's transaction.
 
-    Each event is all-or-nothing (a savepoint). A known id answers "duplicate" (same content)
-    or `conflict`; a seq below the expected one under a new id is `seq_taken`; a gap stops the
-    batch. A rejected event is recorded and consumes its seq.
+    Every event is validated completely before anything of it is written, so a rejected one
+    leaves nothing behind (no savepoint per event). What the checks need from the database
+    (known event ids, ticket ids and numbers) is fetched for the whole batch in a few
+    queries; the accepted tickets and events are written together at the end (multi-row
+    INSERTs). A known id answers "duplicate" (same content) or `conflict`; a seq below the
+    expected one under a new id is `seq_taken`; a gap stops the batch. A rejected event is
+    recorded and consumes its seq.
     """
     last = last_received_seq(session, origin, lock=True)
     outcome = IngestOutcome(expected_seq=last + 1)
     known_ids = _known_ids(session, [str(w.get("id")) for w in wire_events])
-    for wire in sorted(wire_events, key=_seq_of):
-        event_id = str(wire.get("id"))
-        seq = _seq_of(wire)
-        digest = content_hash(wire)
-        known = _known_answer(session, event_id, digest) if event_id in known_ids else None
-        if known == "duplicate":
-            outcome.duplicates.append(event_id)
-            continue
-        if known is not None:
-            outcome.rejected.append(Rejection(event_id, seq, known[0], known[1]))
-            continue
-        if seq < outcome.expected_seq:
-            holder = _holder_of_seq(session, origin, seq)
-            outcome.rejected.append(
-                Rejection(
-                    event_id,
-                    seq,
-                    SeqTaken.code,
-                    f"seq {seq} of {origin} is already held by event {holder}: this kiosk's "
-                    "store is behind the server (restored from a backup?); it moves past the "
-                    "server's high-water marks and sends this event again under a new seq",
-                )
-            )
-            continue
-        if seq > outcome.expected_seq:
-            break  # a gap: the kiosk resends from expected_seq
-        try:
-            with session.begin_nested():
-                closed = _apply_pushed(session, wire, rules)
-        except QueueError as exc:
-            log.warning("rejected event %s (seq %d) from %s: %s", event_id, seq, origin, exc)
-            session.add(
-                RejectedEvent(
-                    id=event_id,
-                    origin=origin,
-                    seq=seq,
-                    code=exc.code,
-                    reason=str(exc),
-                    content_hash=digest,
-                    received_at=rules.now,
-                )
-            )
-            outcome.rejected.append(Rejection(event_id, seq, exc.code, str(exc)))
-        else:
-            outcome.accepted.append(event_id)
-            outcome.closed_late += closed
-        known_ids.add(event_id)  # the same id again later in this batch
-        outcome.expected_seq = seq + 1
+    batch = _prefetch_tickets(session, wire_events)
+    with session.no_autoflush:
+        for wire in sorted(wire_events, key=_seq_of):
+            if not _judge(session, origin, wire, rules, outcome, known_ids, batch):
+                break  # a gap: the kiosk resends from expected_seq
     if outcome.expected_seq - 1 > last:
         counter = session.get(Counter, received_counter(origin))
         assert counter is not None
         counter.last = outcome.expected_seq - 1
     session.flush()
     return outcome
+
+
+def _judge(
+    session: Session,
+    origin: str,
+    wire: dict[str, Any],
+    rules: IngestRules,
+    outcome: IngestOutcome,
+    known_ids: set[str],
+    batch: _Batch,
+) -> bool:
+    """Judge one event of a batch; False when the batch stops here (a gap in seq)."""
+    event_id = str(wire.get("id"))
+    seq = _seq_of(wire)
+    digest = content_hash(wire)
+    known: Literal["duplicate"] | tuple[str, str] | None
+    if event_id in batch.judged:
+        known = _judged_again(event_id, digest, batch.judged[event_id])
+    elif event_id in known_ids:
+        known = _known_answer(session, event_id, digest)
+    else:
+        known = None
+    if known == "duplicate":
+        outcome.duplicates.append(event_id)
+        return True
+    if known is not None:
+        outcome.rejected.append(Rejection(event_id, seq, known[0], known[1]))
+        return True
+    if seq < outcome.expected_seq:
+        holder = batch.seq_holders.get(seq) or _holder_of_seq(session, origin, seq)
+        outcome.rejected.append(
+            Rejection(
+                event_id,
+                seq,
+                SeqTaken.code,
+                f"seq {seq} of {origin} is already held by event {holder}: this kiosk's "
+                "store is behind the server (restored from a backup?); it moves past the "
+                "server's high-water marks and sends this event again under a new seq",
+            )
+        )
+        return True
+    if seq > outcome.expected_seq:
+        return False
+    try:
+        closed = _apply_pushed(session, wire, rules, batch)
+    except QueueError as exc:
+        log.warning("rejected event %s (seq %d) from %s: %s", event_id, seq, origin, exc)
+        session.add(
+            RejectedEvent(
+                id=event_id,
+                origin=origin,
+                seq=seq,
+                code=exc.code,
+                reason=str(exc),
+                content_hash=digest,
+                received_at=rules.now,
+            )
+        )
+        outcome.rejected.append(Rejection(event_id, seq, exc.code, str(exc)))
+        batch.judged[event_id] = (digest, (exc.code, str(exc)))
+    else:
+        outcome.accepted.append(event_id)
+        outcome.closed_late += closed
+        batch.judged[event_id] = (digest, None)
+    batch.seq_holders[seq] = event_id
+    outcome.expected_seq = seq + 1
+    return True
+
+
+def _judged_again(
+    event_id: str, digest: str, first: tuple[str, tuple[str, str] | None]
+) -> Literal["duplicate"] | tuple[str, str]:
+    """An id sent twice in one batch: answered as if the first had been stored before."""
+    first_digest, rejection = first
+    if rejection is None:
+        if first_digest == digest:
+            return "duplicate"
+        return (
+            EventConflict.code,
+            f"event {event_id} is already stored with other content; a kiosk never changes "
+            "an event it sent",
+        )
+    if first_digest == digest:
+        return rejection
+    return (
+        EventConflict.code,
+        f"event {event_id} was already received (and rejected) with other content",
+    )
+
+
+def _prefetch_tickets(session: Session, wire_events: Sequence[dict[str, Any]]) -> _Batch:
+    """The stored tickets a batch's issued tickets could clash with (same id, or the same
+    number of the department that day), in one query: a superset, matched exactly later."""
+    batch = _Batch()
+    ids: set[str] = set()
+    departments: set[str] = set()
+    numbers: set[int] = set()
+    dates: set[dt.date] = set()
+    for wire in wire_events:
+        data = wire.get("data")
+        ticket = data.get("ticket") if isinstance(data, dict) else None
+        if not isinstance(ticket, dict):
+            continue
+        if isinstance(ticket.get("id"), str):
+            ids.add(ticket["id"])
+        number, department, day = ticket.get("number"), ticket.get("department"), None
+        with contextlib.suppress(TypeError, ValueError):
+            day = dt.date.fromisoformat(str(ticket.get("service_date")))
+        if isinstance(number, int) and isinstance(department, str) and day is not None:
+            numbers.add(number)
+            departments.add(department)
+            dates.add(day)
+    if not ids and not numbers:
+        return batch
+    same_number = and_(
+        Ticket.number.in_(sorted(numbers)),
+        Ticket.department_code.in_(sorted(departments)),
+        Ticket.service_date.in_(sorted(dates)),
+    )
+    rows = session.execute(
+        select(
+            Ticket.id, Ticket.origin, Ticket.department_code, Ticket.service_date, Ticket.number
+        ).where(or_(Ticket.id.in_(sorted(ids)), same_number) if numbers else Ticket.id.in_(ids))
+    ).all()
+    for row in rows:
+        batch.ticket_ids.add(row.id)
+        if row.number is not None:
+            batch.numbers[(row.department_code, row.service_date, row.number)] = row.origin
+    return batch
 
 
 def _known_ids(session: Session, ids: list[str]) -> set[str]:
@@ -435,7 +541,7 @@ def _holder_of_seq(session: Session, origin: str, seq: int) -> str:
     return holder or "(unknown)"
 
 
-def _apply_pushed(session: Session, wire: dict[str, Any], rules: IngestRules) -> int:
+def _apply_pushed(session: Session, wire: dict[str, Any], rules: IngestRules, batch: _Batch) -> int:
     """Validate and store one pushed event; returns 1 when it was closed as end-of-day."""
     if json_size(wire.get("data") or {}) > MAX_DATA_BYTES:
         raise InvalidEvent(f"event data is larger than {MAX_DATA_BYTES} bytes")
@@ -447,12 +553,12 @@ def _apply_pushed(session: Session, wire: dict[str, Any], rules: IngestRules) ->
     _check_time(event.occurred_at, rules, "event.occurred_at")
     closed = 0
     if event.type == EventType.ISSUED:
-        closed = _ingest_issued(session, event, rules)
+        closed = _ingest_issued(session, event, rules, batch)
     elif event.type == EventType.CANCELLED:
-        _apply_kiosk_cancel(session, event)
+        _apply_kiosk_cancel(session, event, batch)
     _store(session, event, rules.now)
     if closed:
-        _close_late_ticket(session, event, rules)
+        _close_late_ticket(session, event, rules, batch)
     return closed
 
 
@@ -468,7 +574,7 @@ def _check_time(value: dt.datetime, rules: IngestRules, where: str) -> None:
         )
 
 
-def _ingest_issued(session: Session, event: WireEvent, rules: IngestRules) -> int:
+def _ingest_issued(session: Session, event: WireEvent, rules: IngestRules, batch: _Batch) -> int:
     snap = _snapshot(event, "ticket")
     if snap.id != event.ticket_id or snap.department != event.department:
         raise InvalidEvent("data.ticket does not match the event's ticket_id and department")
@@ -514,35 +620,26 @@ def _ingest_issued(session: Session, event: WireEvent, rules: IngestRules) -> in
     expected_code = f"{department.prefix}{snap.number:0{rules.numbering_width}d}"
     if snap.code != expected_code:
         raise InvalidEvent(f"data.ticket.code {snap.code!r} should be {expected_code!r}")
-    # One query for both clashes: the same ticket id, or the same number that day.
-    clash = session.execute(
-        select(Ticket.id, Ticket.origin)
-        .where(
-            or_(
-                Ticket.id == snap.id,
-                and_(
-                    Ticket.department_code == snap.department,
-                    Ticket.service_date == snap.service_date,
-                    Ticket.number == snap.number,
-                ),
-            )
-        )
-        .limit(1)
-    ).first()
-    if clash is not None:
-        if clash.id == snap.id:
-            raise InvalidEvent(f"ticket id {snap.id} already exists")
-        raise DuplicateNumber(
-            snap.department, snap.service_date.isoformat(), snap.number, clash.origin
-        )
-    session.add(_new_ticket(snap))
+    # Both clashes from what the batch fetched at its start and what it stored since.
+    if snap.id in batch.ticket_ids:
+        raise InvalidEvent(f"ticket id {snap.id} already exists")
+    key = (snap.department, snap.service_date, snap.number)
+    holder = batch.numbers.get(key)
+    if holder is not None:
+        raise DuplicateNumber(snap.department, snap.service_date.isoformat(), snap.number, holder)
+    ticket = _new_ticket(snap)
+    session.add(ticket)
+    batch.tickets[ticket.id] = ticket
+    batch.ticket_ids.add(ticket.id)
+    batch.numbers[key] = snap.origin
     # Late from an earlier day (an offline kiosk): kept for the record, never in today's line.
     return 1 if snap.service_date < rules.service_date(rules.now) else 0
 
 
-def _close_late_ticket(session: Session, event: WireEvent, rules: IngestRules) -> None:
-    ticket = session.get(Ticket, event.ticket_id)
-    assert ticket is not None
+def _close_late_ticket(
+    session: Session, event: WireEvent, rules: IngestRules, batch: _Batch
+) -> None:
+    ticket = batch.tickets[str(event.ticket_id)]
     ticket.status = TicketStatus.CANCELLED
     ticket.finished_at = rules.now
     ticket.cancel_reason = "end_of_day"
@@ -557,11 +654,11 @@ def _close_late_ticket(session: Session, event: WireEvent, rules: IngestRules) -
     )
 
 
-def _apply_kiosk_cancel(session: Session, event: WireEvent) -> None:
+def _apply_kiosk_cancel(session: Session, event: WireEvent, batch: _Batch) -> None:
     snap = _snapshot(event, "ticket")
     if snap.id != event.ticket_id:
         raise InvalidEvent("data.ticket does not match the event's ticket_id")
-    ticket = session.get(Ticket, snap.id, with_for_update=True)
+    ticket = batch.tickets.get(snap.id) or session.get(Ticket, snap.id, with_for_update=True)
     if ticket is None:
         raise InvalidEvent(f"cannot cancel ticket {snap.code}: the server has no such ticket")
     if ticket.origin != event.origin:
