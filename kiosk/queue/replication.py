@@ -329,6 +329,8 @@ class _Batch:
     # service date, number) known: the database's, fetched at the start, and this batch's.
     tickets: dict[str, Ticket] = field(default_factory=dict)
     ticket_ids: set[str] = field(default_factory=set)
+    # Departments read once per batch (the session's identity map holds them only weakly).
+    departments: dict[str, Department | None] = field(default_factory=dict)
     numbers: dict[tuple[str, dt.date, int], str] = field(default_factory=dict)
 
 
@@ -608,7 +610,9 @@ def _ingest_issued(session: Session, event: WireEvent, rules: IngestRules, batch
             f"data.ticket.priority {snap.priority!r} is not one of the server's priority groups "
             f"({', '.join(sorted(rules.priority_reasons))})"
         )
-    department = session.get(Department, snap.department)
+    if snap.department not in batch.departments:
+        batch.departments[snap.department] = session.get(Department, snap.department)
+    department = batch.departments[snap.department]
     if department is None:
         raise UnknownDepartment(snap.department, session.scalars(select(Department.code)).all())
     if snap.number not in rules.block:
