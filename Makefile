@@ -46,7 +46,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The server benchmark (bench/bench_wrk.py) drives it with wrk, Debian's package (apt-get install
+# wrk; .ci/run installs it). Not part of `make test`.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
 	$(BIN)/python -m bench.run_all
 
 # Issuing while the sync applies a 10,000-event backlog (minutes; not part of `make bench`).
