@@ -58,9 +58,9 @@ from server_sync.server.devices import add_device  # noqa: E402
 SEED_FILE = ROOT / "seeds" / "provincial-general-hospital.toml"
 LUA = Path(__file__).resolve().parent / "wrk"
 ROOMS = {"TIEPDON": "Q1", "NOI": "101", "NGOAI": "104", "SAN": "201"}
-# The kiosks' pushed tickets wait in a fifth department: the counters' queues stay the
+# The kiosks' pushed tickets wait in the other departments: the counters' queues stay the
 # benchmark's own, and the push still competes for the server and the database.
-KIOSK_DEPARTMENT = "NHI"
+KIOSK_DEPARTMENTS = ("NHI", "TMH", "MAT", "RHM", "YHCT", "XN", "CDHA", "DALIEU")
 TICKETS_PER_DEPARTMENT = int(os.environ.get("BENCH_TICKETS_PER_DEPARTMENT", "500"))
 BACKLOG_EVENTS = int(os.environ.get("BENCH_BACKLOG_EVENTS", "10000"))
 PUSH_EVENTS = 1000
@@ -406,8 +406,8 @@ def kiosk_store(
         kiosk_engine, origin=name, numbering_offset=offset, numbering_block_size=KIOSK_BLOCK
     )
     with service.transaction() as session:
-        for _ in range(events):
-            service.issue_in(session, KIOSK_DEPARTMENT)
+        for i in range(events):
+            service.issue_in(session, KIOSK_DEPARTMENTS[i % len(KIOSK_DEPARTMENTS)])
     try:
         yield kiosk_engine, token
     finally:
