@@ -60,7 +60,7 @@ LUA = Path(__file__).resolve().parent / "wrk"
 ROOMS = {"TIEPDON": "Q1", "NOI": "101", "NGOAI": "104", "SAN": "201"}
 # The kiosks' pushed tickets wait in the other departments: the counters' queues stay the
 # benchmark's own, and the push still competes for the server and the database.
-KIOSK_DEPARTMENTS = ("NHI", "TMH", "MAT", "RHM", "YHCT", "XN", "CDHA", "DALIEU")
+KIOSK_DEPARTMENTS = ("NHI", "TMH", "MAT", "RHM", "YHCT", "XN", "CDHA")
 TICKETS_PER_DEPARTMENT = int(os.environ.get("BENCH_TICKETS_PER_DEPARTMENT", "500"))
 BACKLOG_EVENTS = int(os.environ.get("BENCH_BACKLOG_EVENTS", "10000"))
 PUSH_EVENTS = 1000
