@@ -675,6 +675,8 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main() -> int:
+    # A stopped benchmark still stops its server and drops its schema.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     try:
         results = run()
     except BenchFailed as exc:

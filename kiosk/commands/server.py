@@ -297,6 +297,7 @@ def _serve_with_workers(
     os.environ[serving.WORKER_CONFIG_ENV] = str(config_path) if config_path else ""
     os.environ[serving.WORKER_DATABASE_ENV] = engine.url.render_as_string(hide_password=False)
     os.environ[serving.WORKER_VERBOSE_ENV] = "1" if getattr(args, "verbose", False) else "0"
+    os.environ[serving.WORKER_COUNT_ENV] = str(workers)
     engine.dispose()  # the workers open their own connections
     uv_config = uvicorn.Config(
         serving.WORKER_APP,

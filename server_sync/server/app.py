@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -77,8 +78,13 @@ def create_app(
     *,
     origin: str = SERVER_ORIGIN,
     clock: Clock = utc_now,
+    request_threads: int | None = None,
 ) -> FastAPI:
-    """The API over a migrated database; uvicorn (or a test) serves it."""
+    """The API over a migrated database; uvicorn (or a test) serves it.
+
+    `request_threads`: how many requests run database work at once in this process (AnyIO's
+    thread pool, 40 by default); a worker of several gets as many as its connection pool holds,
+    so no thread waits for a connection and N workers stay within PostgreSQL's connections."""
     notifier = FeedNotifier()
     state = ServerState(
         engine=engine,
@@ -92,6 +98,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         notifier.attach(asyncio.get_running_loop())
+        if request_threads is not None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
         listener = None
         if engine.dialect.name == "postgresql":
             listener = PostgresListener(engine, notifier, state.forget_callers)

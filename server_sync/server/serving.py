@@ -27,6 +27,12 @@ log = logging.getLogger("kiosk.server")
 WORKER_CONFIG_ENV = "KIOSK_SERVER_WORKER_CONFIG"
 WORKER_DATABASE_ENV = "KIOSK_SERVER_WORKER_DATABASE"
 WORKER_VERBOSE_ENV = "KIOSK_SERVER_WORKER_VERBOSE"
+WORKER_COUNT_ENV = "KIOSK_SERVER_WORKER_COUNT"
+# Database connections of all workers together (each gets its share, at least 8; a core serves
+# a dozen concurrent requests well), so that N workers stay well inside PostgreSQL's
+# max_connections (100 by default) with room to spare.
+CONNECTIONS_PER_SERVER = 24
+MIN_CONNECTIONS_PER_WORKER = 8
 # The import string uvicorn's workers load (a factory: called once in each worker).
 WORKER_APP = "server_sync.server.serving:worker_app"
 
@@ -97,7 +103,13 @@ def worker_app() -> FastAPI:
 
     setup_logging(os.environ.get(WORKER_VERBOSE_ENV) == "1", long_running=True)
     config = load_config(os.environ.get(WORKER_CONFIG_ENV) or None)
+    workers = max(1, int(os.environ.get(WORKER_COUNT_ENV) or "1"))
+    connections = max(MIN_CONNECTIONS_PER_WORKER, CONNECTIONS_PER_SERVER // workers)
     # The master migrated the database before it started the workers.
-    engine = open_engine(os.environ.get(WORKER_DATABASE_ENV) or config.server_database_url)
-    log.info("worker process %d serving", os.getpid())
-    return create_app(engine, config)
+    engine = open_engine(
+        os.environ.get(WORKER_DATABASE_ENV) or config.server_database_url,
+        pool_size=connections // 2,
+        max_overflow=connections - connections // 2,
+    )
+    log.info("worker process %d serving with %d connections", os.getpid(), connections)
+    return create_app(engine, config, request_threads=connections)
