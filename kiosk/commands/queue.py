@@ -42,6 +42,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     issue.add_argument("department", metavar="CODE", help="department code, e.g. NOI")
     issue.add_argument("--priority", metavar="REASON", help="priority reason from config")
+    issue.add_argument(
+        "--id-qr",
+        metavar="-",
+        dest="id_qr",
+        help="read a citizen ID card's QR text from standard input (only '-' is taken) and "
+        "give the priority its date of birth calls for (aged 75+, child under 6); nothing of "
+        "the card is kept, printed or logged",
+    )
     issue.add_argument("--database", metavar="URL", help="database URL (default: the kiosk's)")
     issue.add_argument(
         "--print",
@@ -139,6 +147,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
             "no departments in the database; load them first: kiosk seed seeds/<file>.toml",
             EXIT_USAGE,
         )
+    if args.id_qr is not None:
+        args.priority = _priority_from_card(args, service, config)
     if service.issuing_hold() is not None and config.server.url:
         _reach_server_first(config, service)
     if args.print:
@@ -153,6 +163,38 @@ def cmd_issue(args: argparse.Namespace) -> int:
             _save_png(render_ticket(content, config.printer.paper_width_mm), args.png)
     print(json.dumps(issued_ticket_json(issued, config), ensure_ascii=False))
     return 0
+
+
+def _priority_from_card(
+    args: argparse.Namespace, service: QueueService, config: Config
+) -> str | None:
+    """The priority of the card on standard input. The card's text is never echoed: not in
+    an error, a log line or the command line (only "-" is accepted there)."""
+    from kiosk.app.citizen_card import MAX_LENGTH, NotACard, read_card
+
+    if args.id_qr != "-":
+        raise CommandError(
+            "--id-qr takes only '-': the card's text is read from standard input, never from "
+            "the command line (it would show in ps and the shell's history)",
+            EXIT_USAGE,
+        )
+    if args.priority is not None:
+        raise CommandError("give --priority or --id-qr, not both", EXIT_USAGE)
+    # One line is ~250 bytes of UTF-8; read a bounded amount, whatever is piped in.
+    raw = sys.stdin.buffer.read(MAX_LENGTH * 4 + 1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    reading = read_card(text, service.service_date(), config.queue.priority_reasons)
+    del raw, text
+    if isinstance(reading, NotACard):
+        raise CommandError(
+            "standard input is not a citizen ID card's QR text "
+            f"({reading.reason.value}); no ticket issued",
+            EXIT_USAGE,
+        )
+    return reading.priority
 
 
 def _reach_server_first(config: Config, service: QueueService) -> None:
