@@ -154,6 +154,9 @@ class ServerConfig(_Section):
     # Server processes on the one port (uvicorn's process model); more than one needs
     # PostgreSQL, whose notifications wake the long-polls of every process.
     workers: int = Field(1, ge=1, le=MAX_SERVER_WORKERS, strict=True)
+    # The patient's status page says "Sắp đến lượt" (your turn is near) when at most this many
+    # people are ahead (0: only when next).
+    status_near_ahead: int = Field(3, ge=0, le=50)
 
     @model_validator(mode="after")
     def _tls_unless_loopback(self) -> ServerConfig:

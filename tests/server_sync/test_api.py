@@ -45,6 +45,7 @@ def endpoints(
         ("POST", f"/api/v1/tickets/{ticket}/transfer", {"department": "NGOAI"}, COUNTER),
         ("GET", f"/api/v1/tickets/{ticket}", None, PUBLIC),
         ("GET", f"/t/{ticket}", None, PUBLIC),
+        ("GET", f"/api/v1/tickets/{ticket}/live?wait=0", None, PUBLIC),
         ("GET", "/api/v1/devices", None, {"admin"}),
     ]
 
@@ -287,12 +288,15 @@ def test_patient_page_and_json_for_a_called_ticket(
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     html = page.text
-    assert first.code in html and "Mời quý khách vào phòng khám" in html and "Please go in" in html
+    assert first.code in html and "Mời vào" in html and "P101" in html
     assert 'name="viewport"' in html and 'http-equiv="refresh"' in html
-    assert len(page.content) < 10_000
+    assert len(page.content) < 30_000
+    english = requests.get(f"{live.url}/t/{first.id}?lang=en", timeout=10).text
+    assert "Please go to" in english and "Mời vào" not in english
 
     waiting = requests.get(f"{live.url}/t/{third.id}", timeout=10).text
-    assert "Số người phía trước" in waiting and "People ahead" in waiting
+    assert "Số người phía trước" in waiting and "People ahead" not in waiting
+    assert "People ahead" in requests.get(f"{live.url}/t/{third.id}?lang=en", timeout=10).text
 
     info = requests.get(f"{live.url}/api/v1/tickets/{third.id}", timeout=10).json()
     assert info["status"] == "waiting" and info["ahead"] == 1 and info["code"] == third.code
