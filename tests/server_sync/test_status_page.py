@@ -68,19 +68,19 @@ def test_near_when_few_are_ahead_then_called_with_the_room(
     assert first["state"] == "waiting" and first["live"] and "Sắp đến lượt" not in first["html"]
     assert '<dd class="big" id="ahead">4</dd>' in first["html"]
     counter = api("counter")
-    counter.post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
+    counter.post("/api/v1/departments/NOI/call-next", json={"room": "101"})
     near = live_answer(live, mine.id, wait=0)
     assert near["state"] == "near" and "Sắp đến lượt" in near["html"]
     assert near["v"] != first["v"]
     english = live_answer(live, mine.id, wait=0, lang="en")
     assert "Your turn is near" in english["html"] and "Sắp" not in english["html"]
     for _ in range(3):
-        counter.post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
+        counter.post("/api/v1/departments/NOI/call-next", json={"room": "101"})
     assert "Bạn là người tiếp theo" in live_answer(live, mine.id, wait=0)["html"]
-    counter.post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
+    counter.post("/api/v1/departments/NOI/call-next", json={"room": "101"})
     called = live_answer(live, mine.id, wait=0)
     assert called["state"] == "called" and "Mời vào" in called["html"]
-    assert "P101" in called["html"] or "101" in called["html"]
+    assert "Mời vào Phòng khám 101" in called["html"]
     assert called["title"].startswith(mine.code)
     counter.post(f"/api/v1/tickets/{mine.id}/serve")
     done = live_answer(live, mine.id, wait=30)  # a finished ticket answers at once
@@ -93,7 +93,7 @@ def test_the_near_threshold_is_the_configured_one(
 ) -> None:
     tickets = [server_service.issue("NOI").ticket for _ in range(3)]
     assert live_answer(live, tickets[2].id, wait=0)["state"] == "waiting"  # 2 ahead
-    api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
+    api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "101"})
     assert live_answer(live, tickets[2].id, wait=0)["state"] == "near"  # 1 ahead
 
 
@@ -119,7 +119,7 @@ def test_a_long_poll_answers_when_a_counter_calls(
     poll.start()
     notifier = state_of(live).notifier
     wait_until(lambda: notifier.waiters >= 1, 30, "the long-poll to wait")
-    api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
+    api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "101"})
     poll.join(timeout=60)
     assert answers and answers[0]["state"] == "near" and answers[0]["v"] != now["v"]
 
@@ -152,7 +152,7 @@ def test_hundreds_of_waiting_phones_hold_no_database_connection(
         ]
         wait_until(lambda: notifier.waiters >= phones, 60, f"{phones} long-polls to wait")
         assert server_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
-        answer = api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "P101"})
+        answer = api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "101"})
         assert answer.status_code == 200
         results = [future.result(timeout=120) for future in futures]
     assert all(result["v"] != version for result in results)
