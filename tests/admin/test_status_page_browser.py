@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from kiosk.queue.service import QueueService
-from tests.admin.conftest import chromium_browser  # noqa: F401 - the session's Chromium
 from tests.server_sync.conftest import Api, LiveServer
+from tests.server_sync.conftest import server_service as server_service
 
 PHONE = {"width": 360, "height": 740}
 
@@ -30,7 +30,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def phone(chromium_browser: Any) -> Iterator[Any]:  # noqa: F811
+def phone(chromium_browser: Any) -> Iterator[Any]:
     context = chromium_browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN"
     )
@@ -114,7 +114,7 @@ def test_near_then_called_without_a_reload(
 def test_without_script_the_page_refreshes_itself(
     live: LiveServer,
     server_service: QueueService,
-    chromium_browser: Any,  # noqa: F811
+    chromium_browser: Any,
 ) -> None:
     ticket = server_service.issue("NOI").ticket
     for script in (False, True):
