@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kiosk.app.backend import READY, PrinterHealth, PrinterNotReady, TicketNotPrinted
+from kiosk.app.citizen_card import CardReading, ScanResult
 from kiosk.queue.errors import DepartmentUnavailable, StorageFull
 from kiosk.queue.service import DepartmentStatus
 
@@ -52,6 +53,20 @@ class Outcome(enum.Enum):
     ERROR = "error"  # a bug: logged with its traceback
 
 
+class Scan(enum.Enum):
+    """What a scanned code does (the card's text is never kept: only its priority)."""
+
+    IGNORED = "ignored"  # staff pages, or a ticket being printed
+    NOT_A_CARD = "not_a_card"  # a short friendly message
+    NO_PRIORITY = "no_priority"  # a card, but no group the hospital gives priority to
+    HELD = "held"  # a priority kept for the department the patient taps next
+    PRESELECTED = "preselected"  # on the priority step: shown to confirm or decline
+
+
+# Pages where a scan belongs to a patient (anything else is staff's or a ticket in progress).
+SCAN_PAGES = frozenset({"home", "priority", "ticket", "message", "attract"})
+
+
 class Idle(enum.Enum):
     NOTHING = "nothing"
     ATTRACT = "attract"  # home → its attract state (the grid stays: one tap still issues)
@@ -76,6 +91,7 @@ class KioskFlow:
     chosen: str | None = None  # the department tapped
     transient: str = ""  # a short message for the home page
     language: str = ""
+    scanned: str | None = None  # the priority a scanned ID card calls for, until home
 
     def __post_init__(self) -> None:
         self.language = self.language or self.default_language
@@ -110,7 +126,27 @@ class KioskFlow:
         if page != "home" or not self.can_issue():
             return Step.NOTHING
         self.chosen = code
-        return Step.PRIORITY if self.priority_step else Step.ISSUE
+        return Step.PRIORITY if self.priority_step or self.scanned else Step.ISSUE
+
+    def scan(self, result: ScanResult, page: str) -> Scan:
+        """A code scanned on `page`. A card's priority (only a configured group: the reader
+        checked) is held for the priority step; anything else holds nothing."""
+        if page not in SCAN_PAGES or self.busy:
+            return Scan.IGNORED
+        if not isinstance(result, CardReading):
+            return Scan.NOT_A_CARD
+        self.scanned = result.priority
+        if result.priority is None:
+            return Scan.NO_PRIORITY
+        return Scan.PRESELECTED if page == "priority" and self.chosen else Scan.HELD
+
+    def decline_scanned(self) -> None:
+        """The patient says the scanned priority is not theirs (or not wanted)."""
+        self.scanned = None
+
+    def home(self) -> None:
+        """Back on the home page: a scanned priority belonged to the patient who left."""
+        self.scanned = None
 
     def begin_issue(self, priority: str | None) -> IssueRequest | None:
         """What to issue now, or None (nothing chosen, or a ticket already in progress)."""
@@ -122,11 +158,13 @@ class KioskFlow:
     def issued(self) -> None:
         self.busy = False
         self.chosen = None
+        self.scanned = None
 
     def not_issued(self, error: BaseException) -> Outcome:
         """What went wrong; the health follows when issuing must stop."""
         self.busy = False
         self.chosen = None
+        self.scanned = None
         if isinstance(error, PrinterNotReady):
             log.warning("not issued: %s", error)
             self.health = error.health
@@ -147,6 +185,7 @@ class KioskFlow:
         """The idle timeout: back to the default language, and home (or the attract screen)."""
         if page in SELF_ENDING_PAGES:
             return Idle.NOTHING
+        self.scanned = None
         if page == "home":
             return Idle.ATTRACT
         self.chosen = None

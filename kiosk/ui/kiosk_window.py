@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QCloseEvent, QMouseEvent, QWindow
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QMouseEvent, QWindow
 from PySide6.QtWidgets import (
     QApplication,
     QLayout,
@@ -38,10 +38,13 @@ from kiosk.app.backend import (
     PrinterHealth,
     TicketView,
 )
-from kiosk.app.kiosk_flow import Banner, Idle, KioskFlow, Outcome, Step, TapGuard
+from kiosk.app.citizen_card import read_card
+from kiosk.app.kiosk_flow import Banner, Idle, KioskFlow, Outcome, Scan, Step, TapGuard
 from kiosk.app.pin import PinLockout
+from kiosk.app.scanner import KeystrokeScanner
 from kiosk.config import Config, KioskConfig
 from kiosk.queue.service import DepartmentStatus
+from kiosk.texts import priority_name
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
 from kiosk.ui.kiosk_home import HomePage
@@ -55,9 +58,15 @@ from kiosk.ui.kiosk_pages import (
     ask_reception,
     printer_fault_label,
 )
+from kiosk.ui.kiosk_scan import TOP_MARGIN_PX, ScannedPriorityPage
 from kiosk.ui.worker import Worker
 
 log = logging.getLogger(__name__)
+
+# Pages whose keys are a scanner's (the staff's PIN and admin pages keep theirs).
+SCANNER_PAGES = frozenset(
+    {"home", "priority", "scanned_priority", "printing", "ticket", "message", "attract"}
+)
 
 translate = QCoreApplication.translate
 
@@ -109,6 +118,7 @@ class KioskWindow(QWidget):
     ticket_shown = Signal(object)
     issue_failed = Signal(str)
     admin_result = Signal(str)
+    scanned = Signal(str)  # what a scanned code did (a kiosk_flow.Scan value); never the code
 
     def __init__(
         self,
@@ -154,6 +164,7 @@ class KioskWindow(QWidget):
         outer.addWidget(self.stack)
         self.home = HomePage(family)
         self.priority = PriorityPage(config.queue.priority_reasons, family)
+        self.scanned_priority = ScannedPriorityPage(family)
         self.printing = PrintingPage()
         self.ticket = TicketPage(family)
         self.message = MessagePage()
@@ -162,6 +173,7 @@ class KioskWindow(QWidget):
         self.pages: list[Page] = [
             self.home,
             self.priority,
+            self.scanned_priority,
             self.printing,
             self.ticket,
             self.message,
@@ -177,6 +189,12 @@ class KioskWindow(QWidget):
         self.home.grid.page_turned.connect(self.arm_guard)
         self.priority.chosen.connect(self.issue)
         self.priority.back.connect(self.go_home)
+        self.scanned_priority.confirmed.connect(self.issue)
+        self.scanned_priority.declined.connect(self.decline_scanned)
+        self.scanned_priority.back.connect(self.go_home)
+        # A USB code scanner types like a keyboard: its keys are told from a person's by time.
+        self.scanner = KeystrokeScanner()
+        self.scan_clock: Callable[[], float] = time.monotonic
         self.ticket.done.connect(self.finish_ticket)
         self.message.done.connect(self.finish_ticket)
         self.staff = StaffDesk(self)
@@ -313,6 +331,7 @@ class KioskWindow(QWidget):
         self.home.language = self.language
         self.ticket.language = self.language
         self.priority.language = self.language
+        self.scanned_priority.language = self.language
         self.admin.language = self.language
         if self.chosen:
             self.priority.set_department(self._department_name(self.chosen))
@@ -402,7 +421,9 @@ class KioskWindow(QWidget):
 
     def department_tapped(self, code: str) -> None:
         step = self.flow.tap(code, self.current_page())
-        if step == Step.PRIORITY:
+        if step == Step.PRIORITY and self.flow.scanned:
+            self.show_scanned_priority(self.flow.scanned)
+        elif step == Step.PRIORITY:
             self.priority.set_department(self._department_name(code))
             self.priority.set_band(self._tile_band(code))
             self.show_page(self.priority)
@@ -504,6 +525,7 @@ class KioskWindow(QWidget):
 
     def go_home(self) -> None:
         self.result_timer.stop()
+        self.flow.home()
         self.pin.reset()
         self.show_page(self.home)
         self.update_home()
@@ -523,6 +545,92 @@ class KioskWindow(QWidget):
         else:
             self.go_home()
 
+    # -- the citizen ID card -------------------------------------------------------------
+
+    def confirm_height(self) -> int:
+        """How tall the scanned priority's confirm button may be: its bottom stays a gap above
+        the home page's department grid, so a second tap meant for a tile cannot reach it."""
+        # The grid starts a spacing below the instruction, lower still under a banner: the
+        # instruction's bottom is the highest a tile ever reaches on this screen.
+        instruction = self.home.instruction
+        highest_tile = instruction.mapTo(self, QPoint(0, instruction.height())).y()
+        top = self.scanned_priority.mapTo(self, QPoint(0, 0)).y()
+        return highest_tile - top - TOP_MARGIN_PX
+
+    def show_scanned_priority(self, reason: str) -> None:
+        if self.chosen is None:
+            return
+        self.scanned_priority.show_priority(
+            reason, self._department_name(self.chosen), self.confirm_height()
+        )
+        self.show_page(self.scanned_priority)
+
+    def decline_scanned(self) -> None:
+        self.flow.decline_scanned()
+        if self.chosen is None:
+            self.go_home()
+            return
+        self.priority.set_department(self._department_name(self.chosen))
+        self.show_page(self.priority)
+
+    def scan(self, text: str) -> None:
+        """A code the scanner typed. Only the priority a card calls for is kept; the text
+        goes no further than the reader (not in a log, a signal or the screen)."""
+        page = self.current_page()
+        result = read_card(text, self.now().date(), self.config.queue.priority_reasons)
+        del text
+        if page in ("ticket", "message", "attract") and not self.busy:
+            if page == "attract":
+                self.go_home()
+            else:
+                self.finish_ticket()
+            page = self.current_page()
+        outcome = self.flow.scan(result, page)
+        log.info("scanned code on %s: %s", page, outcome.value)
+        if outcome == Scan.PRESELECTED and self.flow.scanned:
+            self.show_scanned_priority(self.flow.scanned)
+        elif outcome == Scan.HELD and self.flow.scanned:
+            group = priority_name(self.flow.scanned, self.language)
+            self.show_transient(
+                translate("Kiosk", "ID card read: priority {group}.").format(group=group)
+                + " "
+                + translate("Kiosk", "Tap the department you need")
+            )
+        elif outcome in (Scan.NOT_A_CARD, Scan.NO_PRIORITY):
+            text = (
+                translate(
+                    "Kiosk",
+                    "This code is not an ID card. Please scan the QR code on your citizen ID card.",
+                )
+                if outcome == Scan.NOT_A_CARD
+                else translate("Kiosk", "ID card read: no priority by age.")
+            )
+            if page == "priority":
+                self.priority.hint.setText(text)
+            elif page == "scanned_priority":
+                self.decline_scanned()
+                self.priority.hint.setText(text)
+            else:
+                self.show_transient(text)
+        self.scanned.emit(outcome.value)
+
+    def _scanner_key(self, event: QKeyEvent) -> bool:
+        """Feed a key press to the scanner; True when it is the kiosk's to keep (patients'
+        pages have no text field: their keys are a scanner's, or nobody's)."""
+        if self.current_page() not in SCANNER_PAGES:
+            self.scanner.reset()
+            return False
+        at = self.scan_clock()
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            text = self.scanner.enter(at)
+            if text is not None:
+                self.scan(text)
+            return True
+        typed = event.text()
+        if typed and typed.isprintable():
+            self.scanner.key(typed, at)
+        return True
+
     # -- staff --------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -534,6 +642,16 @@ class KioskWindow(QWidget):
             QEvent.Type.TouchBegin,
             QEvent.Type.KeyPress,
         )
+        if (
+            kind == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and isinstance(watched, QWidget)
+            and watched.window() is self
+            and self._scanner_key(event)
+        ):
+            if self.idle_timer.interval() > 0 and self.current_page() != "printing":
+                self.idle_timer.start()
+            return True
         if user_input and isinstance(watched, QWidget) and watched.window() is self:
             if self.idle_timer.interval() > 0 and self.current_page() != "printing":
                 self.idle_timer.start()

@@ -335,6 +335,26 @@
             <source>Ticket {code} was printed again.</source>
             <translation>Đã in lại phiếu {code}.</translation>
         </message>
+        <message>
+            <source>Your ID card gives you priority. Tap the blue button.</source>
+            <translation>Thẻ căn cước cho thấy bạn được ưu tiên. Chạm vào nút màu xanh.</translation>
+        </message>
+        <message>
+            <source>Not me: choose myself</source>
+            <translation>Không đúng: tôi tự chọn</translation>
+        </message>
+        <message>
+            <source>ID card read: priority {group}.</source>
+            <translation>Đã đọc thẻ căn cước: ưu tiên {group}.</translation>
+        </message>
+        <message>
+            <source>This code is not an ID card. Please scan the QR code on your citizen ID card.</source>
+            <translation>Mã này không phải thẻ căn cước. Vui lòng quét mã QR trên thẻ căn cước của bạn.</translation>
+        </message>
+        <message>
+            <source>ID card read: no priority by age.</source>
+            <translation>Đã đọc thẻ căn cước: không thuộc nhóm ưu tiên theo tuổi.</translation>
+        </message>
     </context>
     <context>
         <name>Board</name>
