@@ -64,7 +64,7 @@ class Scan(enum.Enum):
 
 
 # Pages where a scan belongs to a patient (anything else is staff's or a ticket in progress).
-SCAN_PAGES = frozenset({"home", "priority", "ticket", "message", "attract"})
+SCAN_PAGES = frozenset({"home", "priority", "scanned_priority", "ticket", "message", "attract"})
 
 
 class Idle(enum.Enum):
@@ -138,7 +138,8 @@ class KioskFlow:
         self.scanned = result.priority
         if result.priority is None:
             return Scan.NO_PRIORITY
-        return Scan.PRESELECTED if page == "priority" and self.chosen else Scan.HELD
+        on_step = page in ("priority", "scanned_priority")
+        return Scan.PRESELECTED if on_step and self.chosen else Scan.HELD
 
     def decline_scanned(self) -> None:
         """The patient says the scanned priority is not theirs (or not wanted)."""

@@ -9,6 +9,7 @@ its height): a second tap meant for a department can never land on it.
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from kiosk.texts import priority_name
@@ -19,6 +20,7 @@ from kiosk.ui.widgets import BigButton
 translate = QCoreApplication.translate
 
 TOP_MARGIN_PX = 24
+CONFIRM_PADDING_PX = 24
 
 
 class ScannedPriorityPage(Page):
@@ -37,7 +39,6 @@ class ScannedPriorityPage(Page):
         column.setSpacing(style.GAP_PX)
         self.confirm = BigButton(kind="primary")
         self.confirm.setObjectName("ScannedConfirm")
-        self.confirm.setStyleSheet("font-size: 52px; font-weight: bold;")
         self.confirm.clicked.connect(lambda: self.confirmed.emit(self.reason))
         column.addWidget(self.confirm)
         self.department = label("body", align=Qt.AlignmentFlag.AlignCenter)
@@ -62,10 +63,44 @@ class ScannedPriorityPage(Page):
         self.confirm.setFixedHeight(max(style.TARGET_PX, confirm_height))
         self.retranslate()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_confirm()
+
+    def fit_confirm(self) -> None:
+        """The group on one line in the largest type that fits (52 px down to 40), else on
+        two lines ("Ưu tiên:" above the group): never cut on a narrow screen."""
+        text = self.confirm.accessibleName()
+        width = self.confirm.width() - 2 * (CONFIRM_PADDING_PX + 3)
+        height = self.confirm.height() - 16
+        head, _, tail = text.partition(": ")
+        candidates = [(text, px) for px in range(52, 38, -2)]
+        if tail:
+            candidates += [(f"{head}:\n{tail}", px) for px in range(52, 26, -2)]
+        chosen = candidates[-1]
+        for lines, px in candidates:
+            font = QFont(self.confirm.font())
+            font.setPixelSize(px)
+            metrics = QFontMetrics(font)
+            rows = lines.split("\n")
+            if (
+                max(metrics.horizontalAdvance(row) for row in rows) <= width
+                and metrics.lineSpacing() * len(rows) <= height
+            ):
+                chosen = (lines, px)
+                break
+        lines, px = chosen
+        self.confirm.setStyleSheet(
+            f"font-size: {px}px; font-weight: bold; padding: 8px {CONFIRM_PADDING_PX}px;"
+        )
+        self.confirm.setText(lines)
+
     def retranslate(self) -> None:
         group = priority_name(self.reason, self.language) if self.reason else ""
-        self.confirm.setText(translate("Kiosk", "Priority: {group}").format(group=group))
-        self.confirm.setAccessibleName(self.confirm.text())
+        text = translate("Kiosk", "Priority: {group}").format(group=group)
+        self.confirm.setAccessibleName(text)
+        self.confirm.setText(text)
+        self.fit_confirm()
         self.department.setText(
             translate("Kiosk", "Department: {name}").format(name=self._department)
         )

@@ -553,7 +553,10 @@ class KioskWindow(QWidget):
         # The grid starts a spacing below the instruction, lower still under a banner: the
         # instruction's bottom is the highest a tile ever reaches on this screen.
         instruction = self.home.instruction
-        highest_tile = instruction.mapTo(self, QPoint(0, instruction.height())).y()
+        highest_tile = self.home.grid_scroll.mapTo(self, QPoint(0, 0)).y()
+        if instruction.isVisible():
+            bottom = instruction.mapTo(self, QPoint(0, instruction.height())).y()
+            highest_tile = min(highest_tile, bottom)
         top = self.scanned_priority.mapTo(self, QPoint(0, 0)).y()
         return highest_tile - top - TOP_MARGIN_PX
 
@@ -620,7 +623,9 @@ class KioskWindow(QWidget):
         if self.current_page() not in SCANNER_PAGES:
             self.scanner.reset()
             return False
-        at = self.scan_clock()
+        # When the key was pressed (the input system's time): a busy event loop that handles
+        # a scanner's keys late must not spread them out. Synthetic keys carry none.
+        at = event.timestamp() / 1000 if event.timestamp() else self.scan_clock()
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             text = self.scanner.enter(at)
             if text is not None:
