@@ -64,7 +64,7 @@ class Scan(enum.Enum):
 
 
 # Pages where a scan belongs to a patient (anything else is staff's or a ticket in progress).
-SCAN_PAGES = frozenset({"home", "priority", "scanned_priority", "ticket", "message", "attract"})
+SCAN_PAGES = frozenset({"home", "priority", "scanned_priority", "ticket", "message"})
 
 
 class Idle(enum.Enum):

@@ -64,9 +64,7 @@ from kiosk.ui.worker import Worker
 log = logging.getLogger(__name__)
 
 # Pages whose keys are a scanner's (the staff's PIN and admin pages keep theirs).
-SCANNER_PAGES = frozenset(
-    {"home", "priority", "scanned_priority", "printing", "ticket", "message", "attract"}
-)
+SCANNER_PAGES = frozenset({"home", "priority", "scanned_priority", "printing", "ticket", "message"})
 
 translate = QCoreApplication.translate
 
@@ -553,7 +551,7 @@ class KioskWindow(QWidget):
         # The grid starts a spacing below the instruction, lower still under a banner: the
         # instruction's bottom is the highest a tile ever reaches on this screen.
         instruction = self.home.instruction
-        highest_tile = self.home.grid_scroll.mapTo(self, QPoint(0, 0)).y()
+        highest_tile = self.home.grid.mapTo(self, QPoint(0, 0)).y()
         if instruction.isVisible():
             bottom = instruction.mapTo(self, QPoint(0, instruction.height())).y()
             highest_tile = min(highest_tile, bottom)
@@ -582,11 +580,8 @@ class KioskWindow(QWidget):
         page = self.current_page()
         result = read_card(text, self.now().date(), self.config.queue.priority_reasons)
         del text
-        if page in ("ticket", "message", "attract") and not self.busy:
-            if page == "attract":
-                self.go_home()
-            else:
-                self.finish_ticket()
+        if page in ("ticket", "message") and not self.busy:
+            self.finish_ticket()  # the scan is the next patient's
             page = self.current_page()
         outcome = self.flow.scan(result, page)
         log.info("scanned code on %s: %s", page, outcome.value)

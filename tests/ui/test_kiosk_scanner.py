@@ -81,6 +81,8 @@ def test_scanned_on_the_priority_step_and_declined(
     window = make_window()
     tap(qtbot, window.home.grid.buttons["NHI"])
     assert window.current_page() == "priority"
+    # The page has just changed: the tap guard is on, and the scanner's keys still count.
+    assert window.guard_remaining() > 0
     assert scan(qtbot, window, CHILD.text) == "preselected"
     assert window.current_page() == "scanned_priority"
     assert window.scanned_priority.confirm.accessibleName() == "Ưu tiên: Trẻ em dưới 6 tuổi"
@@ -176,7 +178,7 @@ def test_the_confirm_tile_never_sits_under_a_department_tile(
     window = make_window(make_config(), size=size)
     qtbot.waitUntil(lambda: window.home.grid.buttons["NOI"].width() > 0, timeout=5000)
     tiles = [rect_in_window(window, b) for b in window.home.grid.buttons.values()]
-    viewport = rect_in_window(window, window.home.grid_scroll.viewport())
+    viewport = rect_in_window(window, window.home.grid)
     scan(qtbot, window, ELDER.text)  # the banner it shows moves the grid down
     tiles += [rect_in_window(window, b) for b in window.home.grid.buttons.values()]
     tap(qtbot, window.home.grid.buttons["NOI"])
