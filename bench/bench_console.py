@@ -14,16 +14,14 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
-from bench.common import summarise, time_calls
+from bench.common import postgres_schema, summarise, time_calls
 from kiosk.config import Config
 from kiosk.queue.db import open_database
 from kiosk.queue.models import Department, Room, Ticket
@@ -159,21 +157,6 @@ def bench_statistics(engine: Engine) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _postgres_schema(base: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def _backend(url: str) -> dict[str, Any]:
     engine = open_database(url)
     try:
@@ -188,7 +171,7 @@ def run() -> dict[str, Any]:
         results["sqlite"] = _backend(f"sqlite:///{Path(tmp) / 'server.db'}")
     base = os.environ.get("KIOSK_TEST_POSTGRES_URL")
     if base:
-        with _postgres_schema(base) as url:
+        with postgres_schema(base) as url:
             results["postgresql"] = _backend(url)
     return results
 

@@ -17,18 +17,17 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import postgres_schema  # noqa: E402
 from kiosk.queue.db import open_database  # noqa: E402
 from kiosk.queue.seeds import apply_seeds, load_seed_file  # noqa: E402
 from kiosk.queue.service import QueueService  # noqa: E402
@@ -46,21 +45,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _postgres_schema(base: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @contextmanager
@@ -215,7 +199,7 @@ def run() -> dict[str, Any]:
         if base:
             pg_dir = Path(tmp) / "postgresql"
             pg_dir.mkdir()
-            with _postgres_schema(base) as url:
+            with postgres_schema(base) as url:
                 results["postgresql"] = bench_backend(url, pg_dir)
     return results
 

@@ -42,12 +42,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import postgres_schema  # noqa: E402
 from kiosk.queue.db import open_database  # noqa: E402
 from kiosk.queue.events import event_to_dict, outbox  # noqa: E402
 from kiosk.queue.models import Department, Event, Ticket  # noqa: E402
@@ -87,21 +88,6 @@ def require_wrk() -> str:
     if found is None:
         raise BenchFailed("wrk is not installed: apt-get install wrk (Debian's package)")
     return found
-
-
-@contextmanager
-def postgres_schema(base: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def durability(engine: Engine) -> dict[str, str]:

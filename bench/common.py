@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy import create_engine, text
 
 
 def summarise(samples: list[float], unit: str) -> dict[str, Any]:
@@ -32,3 +36,20 @@ def time_calls(function: Callable[[], object], repeat: int, warmup: int = 2) -> 
         function()
         samples.append((time.perf_counter() - start) * 1000)
     return samples
+
+
+@contextmanager
+def postgres_schema(base: str) -> Iterator[str]:
+    """A fresh schema on the PostgreSQL server at `base` (its URL, searching only that schema),
+    dropped afterwards: runs never see each other's tables."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
