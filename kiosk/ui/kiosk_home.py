@@ -62,16 +62,19 @@ class Header(QWidget):
         self.language.setFixedSize(270, style.TARGET_PX)
         row.addLayout(left, 1)
         row.addWidget(self.language)
+        self.scale = 1.0
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.fit_clock()
         super().resizeEvent(event)
 
     def fit_clock(self) -> None:
+        self.language.ensurePolished()
         text = self.language.fontMetrics().horizontalAdvance(self.language.text())
-        width = max(200, min(270, text + 72))
-        if self.language.width() != width:
-            self.language.setFixedSize(width, style.TARGET_PX)
+        width = round(max(200 * self.scale, min(270 * self.scale, text + 72 * self.scale)))
+        height = round(style.TARGET_PX * self.scale)
+        if self.language.width() != width or self.language.height() != height:
+            self.language.setFixedSize(width, height)
         room = self.width() - 32 - 24 - 24 - width
         needed = (
             self.time.fontMetrics().horizontalAdvance(self.time.text())
@@ -228,6 +231,13 @@ class HomePage(Page):
         self.departments: list[DepartmentStatus] = []
         self.language = "vi"
         self.attract = False
+        self.scale = 1.0
+
+    def set_scale(self, scale: float) -> None:
+        """Type larger than the 1080-px design on big screens (the window's style sheet)."""
+        self.scale = self.header.scale = scale
+        self.header.fit_clock()
+        self.fit_instruction()
 
     def show_departments(self, departments: Sequence[DepartmentStatus], language: str) -> None:
         self.departments = list(departments)
@@ -253,8 +263,8 @@ class HomePage(Page):
         """The instruction on one line where it can be: from the title size down to 36 px."""
         room = self.width() - 64 - 48
         text = self.instruction.text()
-        px = style.TITLE_PX
-        while px > 36:
+        px = round(style.TITLE_PX * self.scale)
+        while px > 36 * self.scale:
             if QFontMetricsF(style.font(self.family, px, True)).horizontalAdvance(text) <= room:
                 break
             px -= 2

@@ -227,8 +227,7 @@ class PrintingPage(Page):
         column.addStretch(1)
         self.spinner = BusySpinner()
         column.addWidget(self.spinner, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.title.setStyleSheet("font-size: 64px;")
+        self.title = label("huge", align=Qt.AlignmentFlag.AlignCenter)
         self.hint = label("body", align=Qt.AlignmentFlag.AlignCenter)
         column.addSpacing(40)
         column.addWidget(self.title)
@@ -284,7 +283,7 @@ class TicketPage(Page):
         side = QVBoxLayout()
         side.setSpacing(20)
         self.take = label("notice", align=Qt.AlignmentFlag.AlignCenter)
-        self.take.setStyleSheet("font-size: 38px;")
+        self.take.setProperty("size", "lead")
         # The QR beside "Done" (with what it is for above the button): it is never covered, and
         # the page stays short enough for a 1024-px-tall screen.
         self.qr_row = QWidget()
@@ -331,7 +330,8 @@ class TicketPage(Page):
         if width <= 0 or height <= 0:
             return
         landscape = width > height
-        qr_side = int(max(170, min(300, min(width, height) * 0.22)))
+        big = max(1.0, min(2.0, min(width, height) / 1080))  # a 4K screen: a larger QR too
+        qr_side = int(max(170, min(300 * big, min(width, height) * 0.22)))
         self.qr.setFixedSize(qr_side, qr_side)
         margins = self.box.contentsMargins()
         inner_w = width - margins.left() - margins.right()
@@ -423,12 +423,10 @@ class MessagePage(TappablePage):
         column.addStretch(1)
         self.icon = AlertIcon()
         column.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.title.setStyleSheet("font-size: 52px;")
-        self.body = label("body", align=Qt.AlignmentFlag.AlignCenter)
-        self.body.setStyleSheet("font-size: 40px;")
+        self.title = label("large", align=Qt.AlignmentFlag.AlignCenter)
+        self.body = label("lead", align=Qt.AlignmentFlag.AlignCenter)
         self.hint = label("notice", align=Qt.AlignmentFlag.AlignCenter)
-        self.hint.setStyleSheet("font-size: 40px;")
+        self.hint.setProperty("size", "lead")
         self.ok = BigButton(kind="primary")
         self.ok.clicked.connect(self.done.emit)
         for widget in (self.title, self.body, self.hint):

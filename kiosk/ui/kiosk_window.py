@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QMouseEvent, QWindow
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QMouseEvent, QResizeEvent, QWindow
 from PySide6.QtWidgets import (
     QApplication,
     QLayout,
@@ -45,6 +45,7 @@ from kiosk.app.scanner import KeystrokeScanner
 from kiosk.config import Config, KioskConfig
 from kiosk.queue.service import DepartmentStatus
 from kiosk.texts import priority_name
+from kiosk.ui import style
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
 from kiosk.ui.kiosk_home import HomePage
@@ -152,6 +153,7 @@ class KioskWindow(QWidget):
         self.allow_close = False
         self.guard = TapGuard()
         self.ticket_deadline = 0.0
+        self.scale = 1.0
 
         self.stack = QStackedWidget(self)
         outer = QVBoxLayout(self)
@@ -287,6 +289,20 @@ class KioskWindow(QWidget):
         self.shutdown()
         self.close()
         QApplication.quit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.apply_scale()
+        super().resizeEvent(event)
+
+    def apply_scale(self) -> None:
+        """Sizes are designed for a 1080-px-wide portrait (or 1080-px-tall landscape) screen;
+        a larger one (a 32" 4K panel) gets proportionally larger type, up to twice."""
+        scale = max(1.0, min(2.0, min(self.width(), self.height()) / 1080))
+        scale = math.floor(scale * 4) / 4
+        if scale != self.scale:
+            self.scale = scale
+            self.setStyleSheet(style.style_sheet(self.family, scale) if scale > 1 else "")
+            self.home.set_scale(scale)
 
     # -- pages and language -------------------------------------------------------------
 

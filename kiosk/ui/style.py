@@ -7,6 +7,7 @@ issued number >= 200 px, touch targets >= 120 px tall, contrast >= 4.5:1 (7:1 fo
 from __future__ import annotations
 
 import logging
+import re
 
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
@@ -80,7 +81,15 @@ def font(family: str, pixel_size: int, bold: bool = False) -> QFont:
     return result
 
 
-def style_sheet(family: str) -> str:
+def style_sheet(family: str, scale: float = 1.0) -> str:
+    """The screens' style sheet; `scale` > 1 enlarges every size in it (a 4K kiosk)."""
+    sheet = _sheet(family)
+    if scale == 1.0:
+        return sheet
+    return re.sub(r"(\d+)px", lambda m: f"{round(int(m.group(1)) * scale)}px", sheet)
+
+
+def _sheet(family: str) -> str:
     return f"""
 * {{ font-family: "{family}"; color: {TEXT}; }}
 QWidget#KioskRoot, QStackedWidget, QWidget[page="true"] {{ background: {BACKGROUND}; }}
@@ -97,6 +106,8 @@ QLabel[role="title"] {{ font-size: {TITLE_PX}px; font-weight: bold; }}
 QLabel[role="body"] {{ font-size: {BODY_PX}px; }}
 QLabel[role="lead"] {{ font-size: 40px; }}
 QLabel[role="large"] {{ font-size: 52px; font-weight: bold; }}
+QLabel[role="huge"] {{ font-size: 64px; font-weight: bold; }}
+QLabel[role="notice"][size="lead"] {{ font-size: 38px; }}
 QLabel[role="muted"] {{ font-size: {SMALL_PX}px; color: {TEXT_MUTED}; }}
 QLabel[role="notice"] {{
     background: {NOTICE_BG}; color: {NOTICE_TEXT}; font-size: {BODY_PX}px; font-weight: bold;
