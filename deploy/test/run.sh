@@ -92,7 +92,10 @@ cp "$wheel" "$root/root/src/dist/"
 old_tree="$work/old-tree"
 mkdir -p "$old_tree"
 newest=$(ls "$src"/kiosk/queue/migrations/versions/[0-9]*.py | sort | tail -1)
-added=$(git -C "$src" log -1 --format=%H --diff-filter=A -- "${newest#"$src"/}" 2>/dev/null || true)
+# --follow: a migration renumbered at a rebase (0005 -> 0006) was added under its first name;
+# the commit before the rename holds two migrations of one revision and no release ever had it.
+added=$(git -C "$src" log --follow -1 --format=%H --diff-filter=A -- "${newest#"$src"/}" \
+  2>/dev/null || true)
 if [ -n "$added" ] && git -C "$src" cat-file -e "$added^" 2>/dev/null; then
   git -C "$src" archive "$added^" | tar -C "$old_tree" -xf -
 else  # no history (a source tarball): the same code without the newest migration
