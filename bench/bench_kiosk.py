@@ -88,12 +88,12 @@ def run(taps: int = 30) -> dict[str, Any]:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
+    from kiosk.app.kiosk_flow import KioskTimings
     from kiosk.config import parse_config
     from kiosk.queue.db import open_database
     from kiosk.queue.seeds import seed_database
     from kiosk.queue.service import QueueService
     from kiosk.ui.app import build_window
-    from kiosk.ui.kiosk_window import KioskTimings
     from kiosk.ui.qapp import create_application
     from printer.output import TicketPrinter
 

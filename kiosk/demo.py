@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from kiosk.announcer import Announcer
 from kiosk.app.backend import READY, KioskBackend, TicketView
 from kiosk.app.counter import Action
+from kiosk.app.kiosk_flow import KioskTimings
 from kiosk.config import Config, default_data_dir, parse_config
 from kiosk.queue.db import open_database
 from kiosk.queue.seeds import seed_database
@@ -41,7 +42,7 @@ from kiosk.resources import EXAMPLE_SEEDS, seed_file
 from kiosk.ui.app import build_window
 from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.counter_window import CounterTimings, CounterWindow
-from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
+from kiosk.ui.kiosk_window import KioskWindow
 from kiosk.ui.qapp import create_application
 from kiosk.ui.screenshot import grab, wait_for
 from kiosk.ui.style import apply_style, load_fonts

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from kiosk.app.backend import READY, PrinterHealth, PrinterNotReady, TicketNotPrinted
 from kiosk.app.citizen_card import CardReading, ScanResult
+from kiosk.config import KioskConfig
 from kiosk.queue.errors import DepartmentUnavailable, StorageFull
 from kiosk.queue.service import DepartmentStatus
 
@@ -194,6 +195,41 @@ class KioskFlow:
 
     def set_departments(self, departments: Sequence[DepartmentStatus]) -> None:
         self.departments = list(departments)
+
+
+# The number screen ignores touches this long after it appears (at least the tap guard).
+TICKET_GUARD_MS = 2500
+
+
+@dataclass(frozen=True)
+class KioskTimings:
+    """The kiosk window's durations in milliseconds, from `[kiosk]` in the config (tests pass
+    tiny ones instead of waiting real seconds)."""
+
+    idle_ms: int = 60_000
+    cooldown_ms: int = 3_000
+    result_ms: int = 15_000
+    message_ms: int = 15_000
+    printer_poll_ms: int = 3_000
+    refresh_ms: int = 10_000
+    admin_taps: int = 5
+    admin_tap_window_s: float = 3.0
+    # Touches ignored after every page change (kiosk.tap_guard_ms), and longer on the number
+    # screen: a "did it work?" tap must not take the number away.
+    tap_guard_ms: int = 500
+    ticket_guard_ms: int = 2500
+    countdown_ms: int = 250  # how often the number screen's countdown is redrawn
+
+    @classmethod
+    def from_config(cls, kiosk: KioskConfig) -> KioskTimings:
+        return cls(
+            idle_ms=kiosk.idle_seconds * 1000,
+            cooldown_ms=kiosk.cooldown_seconds * 1000,
+            result_ms=kiosk.result_seconds * 1000,
+            message_ms=kiosk.result_seconds * 1000,
+            tap_guard_ms=kiosk.tap_guard_ms,
+            ticket_guard_ms=max(kiosk.tap_guard_ms, TICKET_GUARD_MS),
+        )
 
 
 @dataclass

@@ -18,10 +18,11 @@ from kiosk.app.backend import (
     close_stale_tickets_in_background,
     sample_issued,
 )
+from kiosk.app.kiosk_flow import KioskTimings
 from kiosk.config import Config
 from kiosk.queue.service import QueueService
 from kiosk.ui.i18n import Translations
-from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
+from kiosk.ui.kiosk_window import KioskWindow
 from kiosk.ui.qapp import create_application
 from kiosk.ui.screenshot import grab
 from kiosk.ui.style import apply_style, load_fonts

@@ -5,13 +5,13 @@ puts them together and kiosk/app/counter.py decides what they show.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -24,12 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.app.counter import Action, Message, Notice
+from kiosk.app.counter import Action
 from kiosk.ui import style
 from kiosk.ui.fit import FitLabel
 from kiosk.ui.pictograms import paint_pictogram
-from kiosk.ui.staff_common import ScreenText
-from kiosk.wire import Department, Ticket
+from kiosk.wire import Ticket
 
 K = Qt.Key
 
@@ -271,6 +270,18 @@ class CounterHeader(QWidget):
         self.title.set_scale(scale)
 
 
+@dataclass(frozen=True)
+class CardTexts:
+    """What the current-ticket card shows, its words already in the window's language."""
+
+    calling: bool  # a call is on its way, or a patient is called: the card is lit
+    title: str
+    code: str
+    reason: str | None  # the priority group (its pictogram)
+    priority: str
+    info: str
+
+
 class CurrentCard(QFrame):
     """The patient called to this room: the code very large, the priority, since when."""
 
@@ -298,18 +309,16 @@ class CurrentCard(QFrame):
         self.card.addLayout(priority_row)
         self.card.addWidget(self.info)
 
-    def show_texts(
-        self, calling: bool, title: str, code: str, reason: str | None, priority: str, info: str
-    ) -> None:
-        self.setProperty("calling", calling)
+    def show_texts(self, texts: CardTexts) -> None:
+        self.setProperty("calling", texts.calling)
         self.style().unpolish(self)
         self.style().polish(self)
-        self.title.setText(title)
-        self.code.setText(code)
-        self.picto.set_reason(reason)
-        self.priority.setText(priority)
-        self.priority.setVisible(bool(priority))
-        self.info.setText(info)
+        self.title.setText(texts.title)
+        self.code.setText(texts.code)
+        self.picto.set_reason(texts.reason)
+        self.priority.setText(texts.priority)
+        self.priority.setVisible(bool(texts.priority))
+        self.info.setText(texts.info)
 
     def set_scale(self, scale: float) -> None:
         self.card.setContentsMargins(
@@ -319,160 +328,6 @@ class CurrentCard(QFrame):
         self.code.set_scale(scale)
         for line in (self.priority, self.info):
             line.set_scale(scale)
-
-
-# The keys 1-9 choose on the page shown; PgDn/PgUp (or the arrows) turn the pages.
-TRANSFER_PAGE_SIZE = 9
-
-
-class TransferButton(QPushButton):
-    """One department to send the patient to: its key in a badge, its name (wrapped)."""
-
-    def __init__(self, key: int, department: Department, language: str) -> None:
-        super().__init__()
-        self.code = department.code
-        self.setObjectName(f"transfer-{department.code}")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 4, 10, 4)
-        row.setSpacing(12)
-        self.key = label("transferKey")
-        self.key.setText(str(key))
-        self.key.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.name = FitLabel(30, bold=True, wrap=True, fill=True, colour="")
-        self.name.setProperty("role", "onButton")
-        self.name.setText(department.name(language))
-        self.name.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for part in (self.key, self.name):
-            part.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        row.addWidget(self.key)
-        row.addWidget(self.name, 1)
-
-    def set_scale(self, scale: float) -> None:
-        self.key.setFixedWidth(px(48, scale, 28))
-        self.name.set_scale(scale)
-
-
-class TransferPage(QWidget):
-    """Where to send the patient: every other department, nine to a page, each with its key."""
-
-    chosen = Signal(str)  # a department code
-    cancelled = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(40, 24, 40, 24)
-        self.column.setSpacing(16)
-        self.title = FitLabel(36, bold=True, wrap=True)
-        self.column.addWidget(self.title)
-        self.grid = QGridLayout()
-        self.grid.setSpacing(14)
-        self.column.addLayout(self.grid, 1)
-        nav = QHBoxLayout()
-        nav.setSpacing(14)
-        self.previous = QPushButton()
-        self.previous.setObjectName("transfer-previous")
-        self.page_label = label("page")
-        self.page_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.next = QPushButton()
-        self.next.setObjectName("transfer-next")
-        self.cancel = QPushButton()
-        self.cancel.setObjectName("transfer-cancel")
-        for button in (self.previous, self.next, self.cancel):
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.previous.clicked.connect(lambda: self.turn(-1))
-        self.next.clicked.connect(lambda: self.turn(1))
-        self.cancel.clicked.connect(self.cancelled.emit)
-        nav.addWidget(self.previous, 2)
-        nav.addWidget(self.page_label, 1)
-        nav.addWidget(self.next, 2)
-        nav.addWidget(self.cancel, 2)
-        self.column.addLayout(nav)
-        self.buttons: list[TransferButton] = []
-        self.targets: list[Department] = []
-        self.language = "vi"
-        self.page = 0
-        self.scale = 1.0
-        self.page_words = "{page}/{pages}"
-        self._laid_columns = 0
-
-    def pages(self) -> int:
-        return max(1, -(-len(self.targets) // TRANSFER_PAGE_SIZE))
-
-    def show_targets(self, title: str, targets: list[Department], language: str) -> None:
-        self.title.setText(title)
-        self.targets = list(targets)
-        self.language = language
-        self.page = 0
-        self._draw()
-
-    def turn(self, step: int) -> None:
-        page = max(0, min(self.pages() - 1, self.page + step))
-        if page != self.page:
-            self.page = page
-            self._draw()
-
-    def shown(self) -> list[Department]:
-        first = self.page * TRANSFER_PAGE_SIZE
-        return self.targets[first : first + TRANSFER_PAGE_SIZE]
-
-    def shown_codes(self) -> list[str]:
-        return [d.code for d in self.shown()]
-
-    def choose_key(self, number: int) -> None:
-        """The key `number` (1-9) on the page shown."""
-        shown = self.shown()
-        if 1 <= number <= len(shown):
-            self.chosen.emit(shown[number - 1].code)
-
-    def set_scale(self, scale: float) -> None:
-        self.scale = scale
-        margin = px(40, scale, 12)
-        self.column.setContentsMargins(margin, px(24, scale, 8), margin, px(24, scale, 8))
-        self.column.setSpacing(px(16, scale, 6))
-        self.grid.setSpacing(px(14, scale, 6))
-        self.title.set_scale(scale)
-        for button in self.buttons:
-            button.set_scale(scale)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self.buttons and self._columns() != self._laid_columns:
-            self._draw()
-
-    def _columns(self) -> int:
-        width = self.width() / max(0.5, self.scale)
-        return 3 if width >= 1000 else 2 if width >= 560 else 1
-
-    def _draw(self) -> None:
-        for button in self.buttons:
-            self.grid.removeWidget(button)
-            button.hide()
-            button.setParent(None)
-            button.deleteLater()
-        self.buttons = []
-        columns = self._columns()
-        self._laid_columns = columns
-        for index, department in enumerate(self.shown()):
-            button = TransferButton(index + 1, department, self.language)
-            button.set_scale(self.scale)
-            button.clicked.connect(lambda _=False, code=department.code: self.chosen.emit(code))
-            self.grid.addWidget(button, index // columns, index % columns)
-            self.buttons.append(button)
-        rows = -(-TRANSFER_PAGE_SIZE // columns)  # a short last page keeps the rows' size
-        for row in range(TRANSFER_PAGE_SIZE):
-            self.grid.setRowStretch(row, 1 if row < rows else 0)
-        for column in range(3):
-            self.grid.setColumnStretch(column, 1 if column < columns else 0)
-        pages = self.pages()
-        self.page_label.setText(self.page_words.format(page=self.page + 1, pages=pages))
-        self.previous.setEnabled(self.page > 0)
-        self.next.setEnabled(self.page < pages - 1)
-        for widget in (self.previous, self.page_label, self.next):
-            widget.setVisible(pages > 1)
 
 
 @dataclass(frozen=True)
@@ -560,29 +415,6 @@ class WaitingPanel(QWidget):
         self.counts.setText(counts)
 
 
-def message_text(text: ScreenText, message: Message, department_name: Callable[[str], str]) -> str:
-    """A message of the counter's state in the window's language."""
-    say = text.translate
-    if message.notice == Notice.SENT:
-        return say("Counter", "{code} sent to {department}.").format(
-            code=message.code, department=department_name(message.department)
-        )
-    if message.notice == Notice.ABSENT:
-        return say("Counter", "{code} did not come after {n} recalls: marked absent.").format(
-            code=message.code, n=message.recalls
-        )
-    return {
-        Notice.NOBODY_WAITING: say("Counter", "Nobody is waiting."),
-        Notice.CONNECTION_BACK: say("Counter", "Connection is back."),
-        Notice.NOT_DONE_OFFLINE: say(
-            "Counter", "Not done: no connection. Try again when it is back."
-        ),
-        Notice.CHANGED: say("Counter", "Not possible: the ticket has changed. Updated."),
-        Notice.NOT_ALLOWED: say("Counter", "This counter is not allowed: ask IT for its token."),
-        Notice.NOT_FOUND: say("Counter", "Not found on the server."),
-    }.get(message.notice, say("Counter", "The server could not do it. Try again."))
-
-
 def action_for_key(key: int, keypad: bool) -> Action | None:
     """The action of a key; keypad keys count only from the keypad (a "+" typed elsewhere
     does not call)."""
@@ -591,3 +423,62 @@ def action_for_key(key: int, keypad: bool) -> Action | None:
             if key == wanted and (keypad or not on_keypad or wanted == K.Key_Enter):
                 return action
     return None
+
+
+class CounterMain(QWidget):
+    """The counter's main page: the current-ticket card, the action buttons and the message
+    beside the line on a landscape monitor, above it on a portrait one."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.body = body = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        body.setContentsMargins(20, 16, 20, 16)
+        body.setSpacing(20)
+
+        self.left = left = QVBoxLayout()
+        left.setSpacing(14)
+        self.card = CurrentCard()
+        left.addWidget(self.card, 1)
+
+        self.buttons: dict[Action, ActionButton] = {}
+        self.button_grid = grid = QGridLayout()
+        grid.setSpacing(12)
+        self.buttons[Action.CALL_NEXT] = ActionButton(Action.CALL_NEXT, "primary")
+        grid.addWidget(self.buttons[Action.CALL_NEXT], 0, 0, 1, 4)
+        for column, action in enumerate(
+            (Action.RECALL, Action.SERVE, Action.NO_SHOW, Action.TRANSFER)
+        ):
+            kind = "danger" if action == Action.NO_SHOW else ""
+            self.buttons[action] = ActionButton(action, kind)
+            grid.addWidget(self.buttons[action], 1, column)
+        grid.setRowStretch(0, 5)
+        grid.setRowStretch(1, 4)
+        left.addLayout(grid)
+        self.message = label(wrap=True)
+        self.message.setProperty("role", "message")
+        left.addWidget(self.message)
+        body.addLayout(left, 3)
+
+        self.buttons[Action.CALL_SELECTED] = ActionButton(Action.CALL_SELECTED)
+        self.panel = WaitingPanel(self.buttons[Action.CALL_SELECTED])
+        body.addWidget(self.panel, 2)
+
+    def set_portrait(self, portrait: bool) -> None:
+        if portrait:
+            self.body.setDirection(QBoxLayout.Direction.TopToBottom)
+            self.body.setStretch(0, 3)
+            self.body.setStretch(1, 2)
+        else:
+            self.body.setDirection(QBoxLayout.Direction.LeftToRight)
+
+    def set_scale(self, scale: float) -> None:
+        gap = px(20, scale, 8)
+        self.body.setContentsMargins(gap, px(16, scale, 6), gap, px(16, scale, 6))
+        self.body.setSpacing(gap)
+        self.left.setSpacing(px(14, scale, 6))
+        self.button_grid.setSpacing(px(12, scale, 6))
+        self.card.set_scale(scale)
+        for action, button in self.buttons.items():
+            if action != Action.CALL_SELECTED:
+                button.set_scale(scale)
+        self.panel.set_scale(scale)

@@ -7,7 +7,9 @@ event feed's long-poll, whose reconnect loop is the counter's only one. Requests
 `Worker` thread, in order, and the snapshot refresh shares that thread, so answers are applied
 in the order they were asked.
 
-Strings are `self.text.translate("Counter", <English>)`; `vi.ts` holds the Vietnamese.
+The state's words come from `counter_view.py`, the widgets from `counter_widgets.py` and
+`counter_transfer.py`. Strings are `self.text.translate("Counter", <English>)`; `vi.ts` holds
+the Vietnamese.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
-    QBoxLayout,
-    QGridLayout,
     QLayout,
     QStackedWidget,
     QVBoxLayout,
@@ -37,18 +37,14 @@ from kiosk.app.counter import (
     Snapshot,
 )
 from kiosk.config import Config
+from kiosk.ui import counter_view as view
+from kiosk.ui.counter_transfer import TransferPage
 from kiosk.ui.counter_widgets import (
-    ActionButton,
     CounterHeader,
-    CurrentCard,
-    TransferPage,
-    WaitingEntry,
-    WaitingPanel,
+    CounterMain,
     action_for_key,
     counter_style_sheet,
     label,
-    message_text,
-    px,
 )
 from kiosk.ui.staff_common import (
     FEED_WAIT_SECONDS,
@@ -57,8 +53,6 @@ from kiosk.ui.staff_common import (
     FeedPoller,
     ScreenText,
     failure_of,
-    minutes_since,
-    priority_word,
 )
 from kiosk.ui.worker import Worker
 from kiosk.wire import Department, FeedEvent, Queue, Ticket
@@ -198,44 +192,18 @@ class CounterWindow(QWidget):
 
         self.pages = QStackedWidget()
         outer.addWidget(self.pages, 1)
-        main = QWidget()
-        self.pages.addWidget(main)
-        # Side by side on a landscape monitor; the line below the patient on a portrait one.
-        self.body = body = QBoxLayout(QBoxLayout.Direction.LeftToRight, main)
-        body.setContentsMargins(20, 16, 20, 16)
-        body.setSpacing(20)
-
-        self.left = left = QVBoxLayout()
-        left.setSpacing(14)
-        self.card = CurrentCard()
+        self.main = CounterMain()
+        self.pages.addWidget(self.main)
+        self.card, self.buttons, self.message, self.panel = (
+            self.main.card,
+            self.main.buttons,
+            self.main.message,
+            self.main.panel,
+        )
         self.code, self.current_info = self.card.code, self.card.info
-        left.addWidget(self.card, 1)
-
-        self.buttons: dict[Action, ActionButton] = {}
-        self.button_grid = grid = QGridLayout()
-        grid.setSpacing(12)
-        self.buttons[Action.CALL_NEXT] = ActionButton(Action.CALL_NEXT, "primary")
-        grid.addWidget(self.buttons[Action.CALL_NEXT], 0, 0, 1, 4)
-        for column, action in enumerate(
-            (Action.RECALL, Action.SERVE, Action.NO_SHOW, Action.TRANSFER)
-        ):
-            kind = "danger" if action == Action.NO_SHOW else ""
-            self.buttons[action] = ActionButton(action, kind)
-            grid.addWidget(self.buttons[action], 1, column)
-        grid.setRowStretch(0, 5)
-        grid.setRowStretch(1, 4)
-        left.addLayout(grid)
-        self.message = label(wrap=True)
-        self.message.setProperty("role", "message")
-        left.addWidget(self.message)
-        body.addLayout(left, 3)
-
-        self.buttons[Action.CALL_SELECTED] = ActionButton(Action.CALL_SELECTED)
-        self.panel = WaitingPanel(self.buttons[Action.CALL_SELECTED])
         self.list = self.panel.list
         self.list.itemSelectionChanged.connect(self.update_actions)
         self.list.itemDoubleClicked.connect(lambda _item: self.trigger(Action.CALL_SELECTED))
-        body.addWidget(self.panel, 2)
 
         for action, button in self.buttons.items():
             button.clicked.connect(lambda _=False, a=action: self.trigger(a))
@@ -274,27 +242,13 @@ class CounterWindow(QWidget):
         portrait = height > width
         base = (768, 1366) if portrait else (1366, 768)
         scale = max(0.55, min(3.0, width / base[0], height / base[1]))
-        if portrait:
-            self.body.setDirection(QBoxLayout.Direction.TopToBottom)
-            self.body.setStretch(0, 3)
-            self.body.setStretch(1, 2)
-        else:
-            self.body.setDirection(QBoxLayout.Direction.LeftToRight)
+        self.main.set_portrait(portrait)
         if scale == self.scale:
             return
         self.scale = scale
         self.setStyleSheet(counter_style_sheet(scale))
-        gap = px(20, scale, 8)
-        self.body.setContentsMargins(gap, px(16, scale, 6), gap, px(16, scale, 6))
-        self.body.setSpacing(gap)
-        self.left.setSpacing(px(14, scale, 6))
-        self.button_grid.setSpacing(px(12, scale, 6))
         self.header.set_scale(scale)
-        self.card.set_scale(scale)
-        for action, button in self.buttons.items():
-            if action != Action.CALL_SELECTED:
-                button.set_scale(scale)
-        self.panel.set_scale(scale)
+        self.main.set_scale(scale)
         self.transfer_page.set_scale(scale)
         self.render_waiting()
 
@@ -310,14 +264,7 @@ class CounterWindow(QWidget):
         return self.room
 
     def retranslate(self) -> None:
-        names = {
-            Action.CALL_NEXT: self.text.translate("Counter", "Call next"),
-            Action.RECALL: self.text.translate("Counter", "Recall"),
-            Action.NO_SHOW: self.text.translate("Counter", "Absent"),
-            Action.SERVE: self.text.translate("Counter", "Done"),
-            Action.TRANSFER: self.text.translate("Counter", "Transfer"),
-            Action.CALL_SELECTED: self.text.translate("Counter", "Call the selected patient"),
-        }
+        names = view.action_names(self.text)
         for action, button in self.buttons.items():
             button.set_caption(names[action])
         self.transfer_page.cancel.setText(self.text.translate("Counter", "Cancel (Esc)"))
@@ -328,7 +275,7 @@ class CounterWindow(QWidget):
         )
 
     def words(self, message: Message) -> str:
-        return message_text(self.text, message, self.department_name)
+        return view.message_text(self.text, message, self.department_name)
 
     # -- what comes in --------------------------------------------------------------------
 
@@ -439,14 +386,7 @@ class CounterWindow(QWidget):
         key = event.key()
         keypad = bool(event.modifiers() & Qt.KeyboardModifier.KeypadModifier)
         if self.pages.currentWidget() is self.transfer_page:
-            if key in (K.Key_Escape, K.Key_F5):
-                self.close_transfer()
-            elif key in (K.Key_PageDown, K.Key_Right, K.Key_Down):
-                self.transfer_page.turn(1)
-            elif key in (K.Key_PageUp, K.Key_Left, K.Key_Up):
-                self.transfer_page.turn(-1)
-            elif K.Key_1 <= key <= K.Key_9:
-                self.transfer_page.choose_key(key - K.Key_0)
+            self.transfer_page.key(key)
             return
         if key in (K.Key_Up, K.Key_Down) and self.waiting:
             row = self.list.currentRow()
@@ -482,25 +422,14 @@ class CounterWindow(QWidget):
     def redraw(self) -> None:
         department = self.department_name(self.department)
         self.title.setText(f"{department} · {self.room_name()}")
-        if self.online is None:
-            self.banner.setProperty("role", "connecting")
-            self.banner.setText(self.text.translate("Counter", "Connecting to the server…"))
-            self.banner.setVisible(self.started)
-            self.status.setText("")
-        elif not self.online:
-            self.banner.setProperty("role", "banner")
-            self.banner.setText(
-                self.text.translate(
-                    "Counter",
-                    "NO CONNECTION to the server. Reconnecting by itself… "
-                    "The buttons work again when it is back.",
-                )
-            )
-            self.banner.setVisible(True)
-            self.status.setText(self.text.translate("Counter", "Offline"))
-        else:
-            self.banner.setVisible(False)
-            self.status.setText(self.text.translate("Counter", "Connected"))
+        connection = view.connection(self.text, self.online)
+        if connection.banner:
+            self.banner.setProperty("role", connection.role)
+            self.banner.setText(connection.banner)
+        self.banner.setVisible(
+            bool(connection.banner) and (self.started or self.online is not None)
+        )
+        self.status.setText(connection.status)
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
         self.message.setVisible(bool(self._message))
@@ -510,73 +439,16 @@ class CounterWindow(QWidget):
         self.state_changed.emit()
 
     def render_current(self) -> None:
-        say, current = self.text.translate, self.current
-        if self.pending_call is not None:
-            self.card.show_texts(
-                current is not None,
-                say("Counter", "Calling the next patient…"),
-                "…",
-                None,
-                "",
-                say("Counter", "Waiting for the server's answer."),
-            )
-            return
-        if current is None:
-            idle = "Nobody called. Press Call next." if self.waiting else "Nobody is waiting."
-            self.card.show_texts(
-                False, say("Counter", "Now serving"), "—", None, "", say("Counter", idle)
-            )
-            return
-        word = priority_word(self.text, current.priority)
-        called = minutes_since(current.last_called_at, self.now())
-        parts = [say("Counter", "Called {n} min ago").format(n=called)]
-        if current.recalls:
-            parts.append(
-                say("Counter", "recalled {n} of {max}").format(
-                    n=current.recalls, max=self.max_recalls
-                )
-            )
-        self.card.show_texts(
-            True,
-            say("Counter", "Now serving"),
-            current.code,
-            current.priority,
-            say("Counter", "Priority: {what}").format(what=word) if word else "",
-            " · ".join(parts),
-        )
+        self.card.show_texts(view.current_card(self.text, self.state, self.now()))
 
     def render_waiting(self) -> None:
-        say, now, selected = self.text.translate, self.now(), self.selected()
-        # In the list a short word beside the pictogram; the full reason is the tooltip and
-        # shows in full on the current-ticket card once called.
-        entries = [
-            WaitingEntry(
-                ticket,
-                say("Counter", "Priority")
-                if ticket.priority
-                else say("Counter", "Transferred")
-                if ticket.transferred_from
-                else "",
-                say("Counter", "{n} min").format(n=minutes_since(ticket.issued_at, now)),
-                priority_word(self.text, ticket.priority),
-            )
-            for ticket in self.waiting
-        ]
-        today = self.today
-        counts = say(
-            "Counter", "Today: {issued} issued · {served} done · {absent} absent · {moved} moved"
-        ).format(
-            issued=today.get("issued", 0),
-            served=today.get("served", 0),
-            absent=today.get("no_show", 0),
-            moved=today.get("transferred", 0),
-        )
+        selected = self.selected()
         self.panel.show_entries(
-            entries,
+            view.waiting_entries(self.text, self.state, self.now()),
             None if selected is None else selected.id,
-            say("Counter", "Waiting: {n}").format(n=len(self.waiting)),
-            say("Counter", "Nobody is waiting."),
-            counts,
+            self.text.translate("Counter", "Waiting: {n}").format(n=len(self.waiting)),
+            self.text.translate("Counter", "Nobody is waiting."),
+            view.today_counts(self.text, self.today),
         )
 
     def update_actions(self) -> None:

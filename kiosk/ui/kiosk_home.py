@@ -19,9 +19,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.app.kiosk_flow import Banner
 from kiosk.queue.service import DepartmentStatus
 from kiosk.ui import style
-from kiosk.ui.kiosk_pages import Page, label, unavailable_label
+from kiosk.ui.kiosk_pages import (
+    Page,
+    ask_reception,
+    label,
+    printer_fault_label,
+    unavailable_label,
+)
 from kiosk.ui.layout import GridLayout, department_grid
 from kiosk.ui.widgets import (
     BigButton,
@@ -283,6 +290,27 @@ class HomePage(Page):
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
         _set_role(self.banner, role)
+
+    def show_banner(self, banner: Banner, printer_state: str, transient: str) -> None:
+        """The flow's banner above the grid; the instruction ("Tap the department you need")
+        only when a tap can give a number."""
+        if banner == Banner.PRINTER_FAULT:
+            text = f"{printer_fault_label(printer_state)}\n" + translate(
+                "Kiosk", "Numbers cannot be given right now."
+            )
+            self.set_banner(f"{text} {ask_reception()}", "alert")
+        elif banner == Banner.COOLING:
+            self.set_banner(translate("Kiosk", "Please wait a moment…"), "notice")
+        elif banner == Banner.TRANSIENT:
+            self.set_banner(transient, "notice")
+        elif banner == Banner.NO_DEPARTMENTS:
+            self.set_banner(
+                translate("Kiosk", "No department is giving numbers now.") + " " + ask_reception(),
+                "notice",
+            )
+        else:
+            self.set_banner("")
+        self.instruction.setVisible(banner in (Banner.NONE, Banner.TRANSIENT))
 
     def set_enabled(self, can_issue: bool) -> None:
         for department in self.departments:

@@ -4,18 +4,32 @@
 number with that priority; the button below declines it (the ordinary priority choice follows).
 The confirm button is kept above the top of the home page's department grid (the window gives
 its height): a second tap meant for a department can never land on it.
+
+`CardDesk` is the window's side of a scanned code: it reads the card (only the priority it
+calls for is kept), asks the flow what that does on the page shown and shows it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+import logging
+import weakref
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, QPoint, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from kiosk.app.citizen_card import read_card
+from kiosk.app.kiosk_flow import Scan
 from kiosk.texts import priority_name
 from kiosk.ui import style
 from kiosk.ui.kiosk_pages import Page, label
 from kiosk.ui.widgets import BigButton
+
+if TYPE_CHECKING:
+    from kiosk.ui.kiosk_window import KioskWindow
+
+log = logging.getLogger(__name__)
 
 translate = QCoreApplication.translate
 
@@ -109,3 +123,82 @@ class ScannedPriorityPage(Page):
         )
         self.decline.setText(translate("Kiosk", "Not me: choose myself"))
         self.back_button.setText(translate("Kiosk", "Back"))
+
+
+class CardDesk:
+    """The kiosk window's side of the citizen ID card: a scanned code read into a priority
+    group (nothing else of the card goes further), and the scanned-priority page."""
+
+    def __init__(self, window: KioskWindow) -> None:
+        self.w = weakref.proxy(window)  # the window owns the desk, not the other way round
+
+    def confirm_height(self) -> int:
+        """How tall the scanned priority's confirm button may be: its bottom stays a gap above
+        the home page's department grid, so a second tap meant for a tile cannot reach it."""
+        # The grid starts a spacing below the instruction, lower still under a banner: the
+        # instruction's bottom is the highest a tile ever reaches on this screen.
+        home: QWidget = self.w.home
+        root = home.window()  # the kiosk window itself: one frame for the three heights
+        instruction = self.w.home.instruction
+        highest_tile: int = self.w.home.grid.mapTo(root, QPoint(0, 0)).y()
+        if instruction.isVisible():
+            bottom = instruction.mapTo(root, QPoint(0, instruction.height())).y()
+            highest_tile = min(highest_tile, bottom)
+        top: int = self.w.scanned_priority.mapTo(root, QPoint(0, 0)).y()
+        return highest_tile - top - TOP_MARGIN_PX
+
+    def show_priority(self, reason: str) -> None:
+        if self.w.chosen is None:
+            return
+        self.w.scanned_priority.show_priority(
+            reason, self.w.flow.department_name(self.w.chosen), self.confirm_height()
+        )
+        self.w.show_page(self.w.scanned_priority)
+
+    def decline(self) -> None:
+        w = self.w
+        w.flow.decline_scanned()
+        if w.chosen is None:
+            w.go_home()
+            return
+        w.priority.set_department(w.flow.department_name(w.chosen))
+        w.show_page(w.priority)
+
+    def scan(self, text: str) -> None:
+        """A code the scanner typed. Only the priority a card calls for is kept; the text
+        goes no further than the reader (not in a log, a signal or the screen)."""
+        w = self.w
+        page = w.current_page()
+        result = read_card(text, w.now().date(), w.config.queue.priority_reasons)
+        del text
+        if page in ("ticket", "message") and not w.busy:
+            w.finish_ticket()  # the scan is the next patient's
+            page = w.current_page()
+        outcome = w.flow.scan(result, page)
+        log.info("scanned code on %s: %s", page, outcome.value)
+        if outcome == Scan.PRESELECTED and w.flow.scanned:
+            self.show_priority(w.flow.scanned)
+        elif outcome == Scan.HELD and w.flow.scanned:
+            group = priority_name(w.flow.scanned, w.language)
+            w.show_transient(
+                translate("Kiosk", "ID card read: priority {group}.").format(group=group)
+                + " "
+                + translate("Kiosk", "Tap the department you need")
+            )
+        elif outcome in (Scan.NOT_A_CARD, Scan.NO_PRIORITY):
+            text = (
+                translate(
+                    "Kiosk",
+                    "This code is not an ID card. Please scan the QR code on your citizen ID card.",
+                )
+                if outcome == Scan.NOT_A_CARD
+                else translate("Kiosk", "ID card read: no priority by age.")
+            )
+            if page == "priority":
+                w.priority.hint.setText(text)
+            elif page == "scanned_priority":
+                self.decline()
+                w.priority.hint.setText(text)
+            else:
+                w.show_transient(text)
+        w.scanned.emit(outcome.value)

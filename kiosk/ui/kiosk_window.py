@@ -3,6 +3,9 @@
 All blocking work (database, printer) goes through one `Worker`; this module only reacts to
 its results. Every patient-facing string is `translate("Kiosk", <English>)`; `vi.ts` holds
 the Vietnamese. Timings come from `KioskTimings`, so tests run them in milliseconds.
+`kiosk/app/kiosk_flow.py` decides; the pages live in `kiosk_home.py`, `kiosk_pages.py`,
+`kiosk_scan.py` (with the card desk) and `kiosk_admin.py` (with the staff desk), and what
+reaches the window before any widget (tap guard, scanner keys) in `kiosk_input.py`.
 """
 
 from __future__ import annotations
@@ -12,19 +15,9 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from PySide6.QtCore import (
-    QCoreApplication,
-    QDate,
-    QEvent,
-    QObject,
-    QPoint,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QMouseEvent, QResizeEvent, QWindow
+from PySide6.QtCore import QCoreApplication, QDate, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLayout,
@@ -38,17 +31,15 @@ from kiosk.app.backend import (
     PrinterHealth,
     TicketView,
 )
-from kiosk.app.citizen_card import read_card
-from kiosk.app.kiosk_flow import Banner, Idle, KioskFlow, Outcome, Scan, Step, TapGuard
+from kiosk.app.kiosk_flow import Idle, KioskFlow, KioskTimings, Outcome, Step, TapGuard
 from kiosk.app.pin import PinLockout
-from kiosk.app.scanner import KeystrokeScanner
-from kiosk.config import Config, KioskConfig
+from kiosk.config import Config
 from kiosk.queue.service import DepartmentStatus
-from kiosk.texts import priority_name
 from kiosk.ui import style
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
 from kiosk.ui.kiosk_home import HomePage
+from kiosk.ui.kiosk_input import KioskInput
 from kiosk.ui.kiosk_pages import (
     LANGUAGE_NAMES,
     MessagePage,
@@ -56,56 +47,13 @@ from kiosk.ui.kiosk_pages import (
     PrintingPage,
     PriorityPage,
     TicketPage,
-    ask_reception,
-    printer_fault_label,
 )
-from kiosk.ui.kiosk_scan import TOP_MARGIN_PX, ScannedPriorityPage
+from kiosk.ui.kiosk_scan import CardDesk, ScannedPriorityPage
 from kiosk.ui.worker import Worker
 
 log = logging.getLogger(__name__)
 
-# Pages whose keys are a scanner's (the staff's PIN and admin pages keep theirs).
-SCANNER_PAGES = frozenset({"home", "priority", "scanned_priority", "printing", "ticket", "message"})
-
 translate = QCoreApplication.translate
-
-
-@dataclass(frozen=True)
-class KioskTimings:
-    """Durations in milliseconds (tests pass tiny ones instead of waiting real seconds)."""
-
-    idle_ms: int = 60_000
-    cooldown_ms: int = 3_000
-    result_ms: int = 15_000
-    message_ms: int = 15_000
-    printer_poll_ms: int = 3_000
-    refresh_ms: int = 10_000
-    admin_taps: int = 5
-    admin_tap_window_s: float = 3.0
-    # Touches ignored after every page change (kiosk.tap_guard_ms), and longer on the number
-    # screen: a "did it work?" tap must not take the number away.
-    tap_guard_ms: int = 500
-    ticket_guard_ms: int = 2500
-    countdown_ms: int = 250  # how often the number screen's countdown is redrawn
-
-    @classmethod
-    def from_config(cls, kiosk: KioskConfig) -> KioskTimings:
-        return cls(
-            idle_ms=kiosk.idle_seconds * 1000,
-            cooldown_ms=kiosk.cooldown_seconds * 1000,
-            result_ms=kiosk.result_seconds * 1000,
-            message_ms=kiosk.result_seconds * 1000,
-            tap_guard_ms=kiosk.tap_guard_ms,
-            ticket_guard_ms=max(kiosk.tap_guard_ms, TICKET_GUARD_MS),
-        )
-
-
-# The number screen ignores touches this long after it appears (at least the tap guard).
-TICKET_GUARD_MS = 2500
-
-PRESSES = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.TouchBegin)
-MOVES = (QEvent.Type.MouseMove, QEvent.Type.TouchUpdate)
-RELEASES = (QEvent.Type.MouseButtonRelease, QEvent.Type.TouchEnd, QEvent.Type.TouchCancel)
 
 
 class KioskWindow(QWidget):
@@ -190,11 +138,9 @@ class KioskWindow(QWidget):
         self.priority.chosen.connect(self.issue)
         self.priority.back.connect(self.go_home)
         self.scanned_priority.confirmed.connect(self.issue)
-        self.scanned_priority.declined.connect(self.decline_scanned)
+        self.cards = CardDesk(self)
+        self.scanned_priority.declined.connect(self.cards.decline)
         self.scanned_priority.back.connect(self.go_home)
-        # A USB code scanner types like a keyboard: its keys are told from a person's by time.
-        self.scanner = KeystrokeScanner()
-        self.scan_clock: Callable[[], float] = time.monotonic
         self.ticket.done.connect(self.finish_ticket)
         self.message.done.connect(self.finish_ticket)
         self.staff = StaffDesk(self)
@@ -218,9 +164,10 @@ class KioskWindow(QWidget):
         self.set_language(self.language)
         self.tick()
         self.show_page(self.home)
+        self.input = KioskInput(self)
         app = QApplication.instance()
         if app is not None:
-            app.installEventFilter(self)
+            app.installEventFilter(self.input)
 
     # -- the flow's state, as the tests and the demo read it -----------------------------
 
@@ -270,7 +217,7 @@ class KioskWindow(QWidget):
         """Stop timers and the worker; after this the window may close."""
         app = QApplication.instance()
         if app is not None:
-            app.removeEventFilter(self)
+            app.removeEventFilter(self.input)
         for timer in self.findChildren(QTimer):
             timer.stop()
         self.worker.stop()
@@ -410,25 +357,7 @@ class KioskWindow(QWidget):
         return self.flow.can_issue()
 
     def update_home(self) -> None:
-        banner = self.flow.banner()
-        if banner == Banner.PRINTER_FAULT:
-            text = f"{printer_fault_label(self.health.state)}\n" + translate(
-                "Kiosk", "Numbers cannot be given right now."
-            )
-            self.home.set_banner(f"{text} {ask_reception()}", "alert")
-        elif banner == Banner.COOLING:
-            self.home.set_banner(translate("Kiosk", "Please wait a moment…"), "notice")
-        elif banner == Banner.TRANSIENT:
-            self.home.set_banner(self.flow.transient, "notice")
-        elif banner == Banner.NO_DEPARTMENTS:
-            self.home.set_banner(
-                translate("Kiosk", "No department is giving numbers now.") + " " + ask_reception(),
-                "notice",
-            )
-        else:
-            self.home.set_banner("")
-        # "Tap the department you need" only when a tap can give a number.
-        self.home.instruction.setVisible(banner in (Banner.NONE, Banner.TRANSIENT))
+        self.home.show_banner(self.flow.banner(), self.health.state, self.flow.transient)
         self.home.set_enabled(self.can_issue())
 
     # -- the patient's flow -------------------------------------------------------------
@@ -436,7 +365,7 @@ class KioskWindow(QWidget):
     def department_tapped(self, code: str) -> None:
         step = self.flow.tap(code, self.current_page())
         if step == Step.PRIORITY and self.flow.scanned:
-            self.show_scanned_priority(self.flow.scanned)
+            self.cards.show_priority(self.flow.scanned)
         elif step == Step.PRIORITY:
             self.priority.set_department(self._department_name(code))
             self.priority.set_band(self._tile_band(code))
@@ -558,135 +487,3 @@ class KioskWindow(QWidget):
             self.home.set_attract(True)
         else:
             self.go_home()
-
-    # -- the citizen ID card -------------------------------------------------------------
-
-    def confirm_height(self) -> int:
-        """How tall the scanned priority's confirm button may be: its bottom stays a gap above
-        the home page's department grid, so a second tap meant for a tile cannot reach it."""
-        # The grid starts a spacing below the instruction, lower still under a banner: the
-        # instruction's bottom is the highest a tile ever reaches on this screen.
-        instruction = self.home.instruction
-        highest_tile = self.home.grid.mapTo(self, QPoint(0, 0)).y()
-        if instruction.isVisible():
-            bottom = instruction.mapTo(self, QPoint(0, instruction.height())).y()
-            highest_tile = min(highest_tile, bottom)
-        top = self.scanned_priority.mapTo(self, QPoint(0, 0)).y()
-        return highest_tile - top - TOP_MARGIN_PX
-
-    def show_scanned_priority(self, reason: str) -> None:
-        if self.chosen is None:
-            return
-        self.scanned_priority.show_priority(
-            reason, self._department_name(self.chosen), self.confirm_height()
-        )
-        self.show_page(self.scanned_priority)
-
-    def decline_scanned(self) -> None:
-        self.flow.decline_scanned()
-        if self.chosen is None:
-            self.go_home()
-            return
-        self.priority.set_department(self._department_name(self.chosen))
-        self.show_page(self.priority)
-
-    def scan(self, text: str) -> None:
-        """A code the scanner typed. Only the priority a card calls for is kept; the text
-        goes no further than the reader (not in a log, a signal or the screen)."""
-        page = self.current_page()
-        result = read_card(text, self.now().date(), self.config.queue.priority_reasons)
-        del text
-        if page in ("ticket", "message") and not self.busy:
-            self.finish_ticket()  # the scan is the next patient's
-            page = self.current_page()
-        outcome = self.flow.scan(result, page)
-        log.info("scanned code on %s: %s", page, outcome.value)
-        if outcome == Scan.PRESELECTED and self.flow.scanned:
-            self.show_scanned_priority(self.flow.scanned)
-        elif outcome == Scan.HELD and self.flow.scanned:
-            group = priority_name(self.flow.scanned, self.language)
-            self.show_transient(
-                translate("Kiosk", "ID card read: priority {group}.").format(group=group)
-                + " "
-                + translate("Kiosk", "Tap the department you need")
-            )
-        elif outcome in (Scan.NOT_A_CARD, Scan.NO_PRIORITY):
-            text = (
-                translate(
-                    "Kiosk",
-                    "This code is not an ID card. Please scan the QR code on your citizen ID card.",
-                )
-                if outcome == Scan.NOT_A_CARD
-                else translate("Kiosk", "ID card read: no priority by age.")
-            )
-            if page == "priority":
-                self.priority.hint.setText(text)
-            elif page == "scanned_priority":
-                self.decline_scanned()
-                self.priority.hint.setText(text)
-            else:
-                self.show_transient(text)
-        self.scanned.emit(outcome.value)
-
-    def _scanner_key(self, event: QKeyEvent) -> bool:
-        """Feed a key press to the scanner; True when it is the kiosk's to keep (patients'
-        pages have no text field: their keys are a scanner's, or nobody's)."""
-        if self.current_page() not in SCANNER_PAGES:
-            self.scanner.reset()
-            return False
-        # When the key was pressed (the input system's time): a busy event loop that handles
-        # a scanner's keys late must not spread them out. Synthetic keys carry none.
-        at = event.timestamp() / 1000 if event.timestamp() else self.scan_clock()
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            text = self.scanner.enter(at)
-            if text is not None:
-                self.scan(text)
-            return True
-        typed = event.text()
-        if typed and typed.isprintable():
-            self.scanner.key(typed, at)
-        return True
-
-    # -- staff --------------------------------------------------------------------------
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if isinstance(watched, QWindow) and watched is self.windowHandle():
-            return self.guard_input(kind)
-        user_input = kind in (
-            QEvent.Type.MouseButtonPress,
-            QEvent.Type.TouchBegin,
-            QEvent.Type.KeyPress,
-        )
-        if (
-            kind == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and isinstance(watched, QWidget)
-            and watched.window() is self
-            and self._scanner_key(event)
-        ):
-            if self.idle_timer.interval() > 0 and self.current_page() != "printing":
-                self.idle_timer.start()
-            return True
-        if user_input and isinstance(watched, QWidget) and watched.window() is self:
-            if self.idle_timer.interval() > 0 and self.current_page() != "printing":
-                self.idle_timer.start()
-            self.home.set_attract(False)
-            if kind == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
-                self.staff.corner_tap(watched.mapTo(self, event.position().toPoint()))
-        return False
-
-    def guard_input(self, kind: QEvent.Type) -> bool:
-        """Every touch and mouse event of this window's screen passes here once, before any
-        widget: True swallows it (a ghost tap). Keys pass (a USB scanner types)."""
-        if kind in PRESSES:
-            counted = self.guard.press(self.monotonic())
-            if not counted:
-                log.info("tap ignored on %s: the page has just changed", self.current_page())
-        elif kind in MOVES:
-            counted = self.guard.move()
-        elif kind in RELEASES:
-            counted = self.guard.release()
-        else:
-            return False
-        return not counted

@@ -81,8 +81,9 @@ def make_window(
     monotonic: FakeMonotonic,
 ) -> Iterator[Callable[..., Any]]:
     from kiosk.app.backend import KioskBackend
+    from kiosk.app.kiosk_flow import KioskTimings
     from kiosk.ui.i18n import Translations
-    from kiosk.ui.kiosk_window import KioskTimings, KioskWindow
+    from kiosk.ui.kiosk_window import KioskWindow
     from kiosk.ui.style import apply_style, load_fonts
 
     windows: list[KioskWindow] = []

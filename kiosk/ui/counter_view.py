@@ -1,0 +1,139 @@
+"""The counter's state in words: what kiosk/app/counter.py's `CounterState` means on the screen,
+in the window's language. Functions from the state (and the time) to the texts the widgets of
+kiosk/ui/counter_widgets.py show; kiosk/ui/counter_window.py hands them over.
+
+Strings are `text.translate("Counter", <English>)`; `vi.ts` holds the Vietnamese.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk.app.counter import Action, CounterState, Message, Notice
+from kiosk.ui.counter_widgets import CardTexts, WaitingEntry
+from kiosk.ui.staff_common import ScreenText, minutes_since, priority_word
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The connection's state: the banner under the header and the word in it."""
+
+    role: str  # the banner's style role ("connecting", "banner")
+    banner: str  # empty: no banner
+    status: str
+
+
+def action_names(text: ScreenText) -> dict[Action, str]:
+    say = text.translate
+    return {
+        Action.CALL_NEXT: say("Counter", "Call next"),
+        Action.RECALL: say("Counter", "Recall"),
+        Action.NO_SHOW: say("Counter", "Absent"),
+        Action.SERVE: say("Counter", "Done"),
+        Action.TRANSFER: say("Counter", "Transfer"),
+        Action.CALL_SELECTED: say("Counter", "Call the selected patient"),
+    }
+
+
+def connection(text: ScreenText, online: bool | None) -> Connection:
+    say = text.translate
+    if online is None:
+        return Connection("connecting", say("Counter", "Connecting to the server…"), "")
+    if not online:
+        return Connection(
+            "banner",
+            say(
+                "Counter",
+                "NO CONNECTION to the server. Reconnecting by itself… "
+                "The buttons work again when it is back.",
+            ),
+            say("Counter", "Offline"),
+        )
+    return Connection("banner", "", say("Counter", "Connected"))
+
+
+def current_card(text: ScreenText, state: CounterState, now: dt.datetime) -> CardTexts:
+    """The current-ticket card: a call on its way, nobody, or the patient called."""
+    say, current = text.translate, state.current
+    if state.pending_call is not None:
+        return CardTexts(
+            current is not None,
+            say("Counter", "Calling the next patient…"),
+            "…",
+            None,
+            "",
+            say("Counter", "Waiting for the server's answer."),
+        )
+    if current is None:
+        idle = "Nobody called. Press Call next." if state.waiting else "Nobody is waiting."
+        return CardTexts(False, say("Counter", "Now serving"), "—", None, "", say("Counter", idle))
+    word = priority_word(text, current.priority)
+    called = minutes_since(current.last_called_at, now)
+    parts = [say("Counter", "Called {n} min ago").format(n=called)]
+    if current.recalls:
+        parts.append(
+            say("Counter", "recalled {n} of {max}").format(n=current.recalls, max=state.max_recalls)
+        )
+    return CardTexts(
+        True,
+        say("Counter", "Now serving"),
+        current.code,
+        current.priority,
+        say("Counter", "Priority: {what}").format(what=word) if word else "",
+        " · ".join(parts),
+    )
+
+
+def waiting_entries(text: ScreenText, state: CounterState, now: dt.datetime) -> list[WaitingEntry]:
+    """The line's rows: in the list a short word beside the pictogram; the full reason is the
+    tooltip and shows in full on the current-ticket card once called."""
+    say = text.translate
+    return [
+        WaitingEntry(
+            ticket,
+            say("Counter", "Priority")
+            if ticket.priority
+            else say("Counter", "Transferred")
+            if ticket.transferred_from
+            else "",
+            say("Counter", "{n} min").format(n=minutes_since(ticket.issued_at, now)),
+            priority_word(text, ticket.priority),
+        )
+        for ticket in state.waiting
+    ]
+
+
+def today_counts(text: ScreenText, today: dict[str, int]) -> str:
+    return text.translate(
+        "Counter", "Today: {issued} issued · {served} done · {absent} absent · {moved} moved"
+    ).format(
+        issued=today.get("issued", 0),
+        served=today.get("served", 0),
+        absent=today.get("no_show", 0),
+        moved=today.get("transferred", 0),
+    )
+
+
+def message_text(text: ScreenText, message: Message, department_name: Callable[[str], str]) -> str:
+    """A message of the counter's state in the window's language."""
+    say = text.translate
+    if message.notice == Notice.SENT:
+        return say("Counter", "{code} sent to {department}.").format(
+            code=message.code, department=department_name(message.department)
+        )
+    if message.notice == Notice.ABSENT:
+        return say("Counter", "{code} did not come after {n} recalls: marked absent.").format(
+            code=message.code, n=message.recalls
+        )
+    return {
+        Notice.NOBODY_WAITING: say("Counter", "Nobody is waiting."),
+        Notice.CONNECTION_BACK: say("Counter", "Connection is back."),
+        Notice.NOT_DONE_OFFLINE: say(
+            "Counter", "Not done: no connection. Try again when it is back."
+        ),
+        Notice.CHANGED: say("Counter", "Not possible: the ticket has changed. Updated."),
+        Notice.NOT_ALLOWED: say("Counter", "This counter is not allowed: ask IT for its token."),
+        Notice.NOT_FOUND: say("Counter", "Not found on the server."),
+    }.get(message.notice, say("Counter", "The server could not do it. Try again."))
