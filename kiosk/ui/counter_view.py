@@ -2,7 +2,9 @@
 in the window's language. Functions from the state (and the time) to the texts the widgets of
 kiosk/ui/counter_widgets.py show; kiosk/ui/counter_window.py hands them over.
 
-Strings are `text.translate("Counter", <English>)`; `vi.ts` holds the Vietnamese.
+Strings are `text.translate("Counter", <English>)` with the English as a literal, never through
+an alias or a variable: `make i18n` (pyside6-lupdate) finds only those, and would drop the
+Vietnamese of any other from `vi.ts`.
 """
 
 from __future__ import annotations
@@ -26,62 +28,66 @@ class Connection:
 
 
 def action_names(text: ScreenText) -> dict[Action, str]:
-    say = text.translate
     return {
-        Action.CALL_NEXT: say("Counter", "Call next"),
-        Action.RECALL: say("Counter", "Recall"),
-        Action.NO_SHOW: say("Counter", "Absent"),
-        Action.SERVE: say("Counter", "Done"),
-        Action.TRANSFER: say("Counter", "Transfer"),
-        Action.CALL_SELECTED: say("Counter", "Call the selected patient"),
+        Action.CALL_NEXT: text.translate("Counter", "Call next"),
+        Action.RECALL: text.translate("Counter", "Recall"),
+        Action.NO_SHOW: text.translate("Counter", "Absent"),
+        Action.SERVE: text.translate("Counter", "Done"),
+        Action.TRANSFER: text.translate("Counter", "Transfer"),
+        Action.CALL_SELECTED: text.translate("Counter", "Call the selected patient"),
     }
 
 
 def connection(text: ScreenText, online: bool | None) -> Connection:
-    say = text.translate
     if online is None:
-        return Connection("connecting", say("Counter", "Connecting to the server…"), "")
+        return Connection("connecting", text.translate("Counter", "Connecting to the server…"), "")
     if not online:
         return Connection(
             "banner",
-            say(
+            text.translate(
                 "Counter",
                 "NO CONNECTION to the server. Reconnecting by itself… "
                 "The buttons work again when it is back.",
             ),
-            say("Counter", "Offline"),
+            text.translate("Counter", "Offline"),
         )
-    return Connection("banner", "", say("Counter", "Connected"))
+    return Connection("banner", "", text.translate("Counter", "Connected"))
 
 
 def current_card(text: ScreenText, state: CounterState, now: dt.datetime) -> CardTexts:
     """The current-ticket card: a call on its way, nobody, or the patient called."""
-    say, current = text.translate, state.current
+    current = state.current
     if state.pending_call is not None:
         return CardTexts(
             current is not None,
-            say("Counter", "Calling the next patient…"),
+            text.translate("Counter", "Calling the next patient…"),
             "…",
             None,
             "",
-            say("Counter", "Waiting for the server's answer."),
+            text.translate("Counter", "Waiting for the server's answer."),
         )
     if current is None:
-        idle = "Nobody called. Press Call next." if state.waiting else "Nobody is waiting."
-        return CardTexts(False, say("Counter", "Now serving"), "—", None, "", say("Counter", idle))
+        idle = (
+            text.translate("Counter", "Nobody called. Press Call next.")
+            if state.waiting
+            else text.translate("Counter", "Nobody is waiting.")
+        )
+        return CardTexts(False, text.translate("Counter", "Now serving"), "—", None, "", idle)
     word = priority_word(text, current.priority)
     called = minutes_since(current.last_called_at, now)
-    parts = [say("Counter", "Called {n} min ago").format(n=called)]
+    parts = [text.translate("Counter", "Called {n} min ago").format(n=called)]
     if current.recalls:
         parts.append(
-            say("Counter", "recalled {n} of {max}").format(n=current.recalls, max=state.max_recalls)
+            text.translate("Counter", "recalled {n} of {max}").format(
+                n=current.recalls, max=state.max_recalls
+            )
         )
     return CardTexts(
         True,
-        say("Counter", "Now serving"),
+        text.translate("Counter", "Now serving"),
         current.code,
         current.priority,
-        say("Counter", "Priority: {what}").format(what=word) if word else "",
+        text.translate("Counter", "Priority: {what}").format(what=word) if word else "",
         " · ".join(parts),
     )
 
@@ -89,16 +95,15 @@ def current_card(text: ScreenText, state: CounterState, now: dt.datetime) -> Car
 def waiting_entries(text: ScreenText, state: CounterState, now: dt.datetime) -> list[WaitingEntry]:
     """The line's rows: in the list a short word beside the pictogram; the full reason is the
     tooltip and shows in full on the current-ticket card once called."""
-    say = text.translate
     return [
         WaitingEntry(
             ticket,
-            say("Counter", "Priority")
+            text.translate("Counter", "Priority")
             if ticket.priority
-            else say("Counter", "Transferred")
+            else text.translate("Counter", "Transferred")
             if ticket.transferred_from
             else "",
-            say("Counter", "{n} min").format(n=minutes_since(ticket.issued_at, now)),
+            text.translate("Counter", "{n} min").format(n=minutes_since(ticket.issued_at, now)),
             priority_word(text, ticket.priority),
         )
         for ticket in state.waiting
@@ -118,22 +123,23 @@ def today_counts(text: ScreenText, today: dict[str, int]) -> str:
 
 def message_text(text: ScreenText, message: Message, department_name: Callable[[str], str]) -> str:
     """A message of the counter's state in the window's language."""
-    say = text.translate
     if message.notice == Notice.SENT:
-        return say("Counter", "{code} sent to {department}.").format(
+        return text.translate("Counter", "{code} sent to {department}.").format(
             code=message.code, department=department_name(message.department)
         )
     if message.notice == Notice.ABSENT:
-        return say("Counter", "{code} did not come after {n} recalls: marked absent.").format(
-            code=message.code, n=message.recalls
-        )
+        return text.translate(
+            "Counter", "{code} did not come after {n} recalls: marked absent."
+        ).format(code=message.code, n=message.recalls)
     return {
-        Notice.NOBODY_WAITING: say("Counter", "Nobody is waiting."),
-        Notice.CONNECTION_BACK: say("Counter", "Connection is back."),
-        Notice.NOT_DONE_OFFLINE: say(
+        Notice.NOBODY_WAITING: text.translate("Counter", "Nobody is waiting."),
+        Notice.CONNECTION_BACK: text.translate("Counter", "Connection is back."),
+        Notice.NOT_DONE_OFFLINE: text.translate(
             "Counter", "Not done: no connection. Try again when it is back."
         ),
-        Notice.CHANGED: say("Counter", "Not possible: the ticket has changed. Updated."),
-        Notice.NOT_ALLOWED: say("Counter", "This counter is not allowed: ask IT for its token."),
-        Notice.NOT_FOUND: say("Counter", "Not found on the server."),
-    }.get(message.notice, say("Counter", "The server could not do it. Try again."))
+        Notice.CHANGED: text.translate("Counter", "Not possible: the ticket has changed. Updated."),
+        Notice.NOT_ALLOWED: text.translate(
+            "Counter", "This counter is not allowed: ask IT for its token."
+        ),
+        Notice.NOT_FOUND: text.translate("Counter", "Not found on the server."),
+    }.get(message.notice, text.translate("Counter", "The server could not do it. Try again."))
