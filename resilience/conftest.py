@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.conftest import POSTGRES_ENV, postgres_admin_url
+from tests.support.database import POSTGRES_ENV, postgres_admin_url
 
 HERE = Path(__file__).resolve().parent
 SUMMARY_FILE = HERE / "summary.md"

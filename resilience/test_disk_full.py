@@ -21,7 +21,7 @@ from kiosk.queue.errors import StorageFull
 from kiosk.queue.service import QueueService
 from resilience.checks import assert_kiosk_consistent, sqlite_integrity
 from resilience.conftest import Recorder
-from tests.conftest import seed
+from tests.support.database import seed
 
 ORIGIN = "kiosk-hall-1"
 HEADROOM = 400_000  # bytes left free after the filler: some tickets still fit

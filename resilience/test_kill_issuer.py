@@ -27,7 +27,7 @@ from kiosk.queue.db import open_database
 from kiosk.queue.models import Ticket
 from resilience.checks import assert_kiosk_consistent, sqlite_integrity
 from resilience.conftest import Recorder
-from tests.conftest import seed
+from tests.support.database import seed
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 200

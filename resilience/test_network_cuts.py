@@ -29,8 +29,8 @@ from resilience.proxy import FlakyProxy
 from server_sync.client import SyncClient, SyncWorker
 from server_sync.server import create_app
 from server_sync.server.devices import add_device
-from tests.conftest import seed
-from tests.server_sync.conftest import LiveServer, wait_until
+from tests.support.database import seed
+from tests.support.server import LiveServer, wait_until
 
 ORIGIN = "kiosk-hall-1"
 ROUNDS = 30

@@ -31,8 +31,8 @@ from kiosk.queue.service import QueueService
 from resilience.conftest import Recorder, must_run_in_ci, root_with
 from server_sync.server import create_app
 from server_sync.server.devices import add_device
-from tests.conftest import seed
-from tests.server_sync.conftest import LiveServer, wait_until
+from tests.support.database import seed
+from tests.support.server import LiveServer, wait_until
 
 COUNTERS = 4
 TICKETS = 1200

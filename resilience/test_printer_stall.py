@@ -27,9 +27,9 @@ from kiosk.queue.events import EventType
 from kiosk.queue.models import Event, Ticket
 from resilience.checks import assert_kiosk_consistent
 from resilience.conftest import Recorder
-from tests.conftest import seed
 from tests.printer.escpos_stream import parse_one
-from tests.server_sync.conftest import wait_until
+from tests.support.database import seed
+from tests.support.server import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "kiosk-hall-1"

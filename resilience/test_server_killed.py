@@ -31,8 +31,8 @@ from resilience.checks import assert_kiosk_consistent, assert_replicated_once, s
 from resilience.conftest import Recorder
 from server_sync.client import SyncClient, SyncWorker
 from server_sync.server.devices import add_device
-from tests.conftest import seed
-from tests.server_sync.conftest import wait_until
+from tests.support.database import seed
+from tests.support.server import wait_until
 
 ORIGIN = "kiosk-hall-1"
 KILLS = 12

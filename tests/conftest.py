@@ -1,11 +1,15 @@
-"""Shared fixtures: databases (SQLite and a real PostgreSQL), clocks, seeded services."""
+"""Shared fixtures: databases (SQLite and a real PostgreSQL), clocks, seeded services, and a real
+central server on 127.0.0.1 with device tokens (server, sync and console tests).
+
+Fixtures only: the plain helpers they use are in tests/support/.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +17,13 @@ from sqlalchemy import Engine, create_engine, text
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from kiosk.config import Config
 from kiosk.queue.db import open_database
-from kiosk.queue.seeds import apply_seeds, parse_seeds
 from kiosk.queue.service import QueueService
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_FILE = ROOT / "seeds" / "provincial-general-hospital.toml"
-POSTGRES_ENV = "KIOSK_TEST_POSTGRES_URL"
+from server_sync.server import create_app
+from server_sync.server.devices import add_device
+from tests.support.database import POSTGRES_ENV, FakeClock, postgres_admin_url, seed
+from tests.support.server import ROLES, Api, LiveServer, device_name
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,31 +32,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.gui)
 
 
-class FakeClock:
-    """A clock the test moves by hand (aware UTC)."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.now += dt.timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     # 09:00 in Hanoi on a Saturday morning.
     return FakeClock(dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC))
-
-
-def postgres_admin_url() -> str | None:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url and os.environ.get("CI"):
-        pytest.fail(f"{POSTGRES_ENV} is not set in CI: the PostgreSQL runs must not skip")
-    return url
 
 
 @pytest.fixture
@@ -93,17 +76,76 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def seed(engine: Engine) -> None:
-    import tomllib
-
-    from sqlalchemy.orm import Session
-
-    seeds = parse_seeds(tomllib.loads(SEED_FILE.read_text(encoding="utf-8")), str(SEED_FILE))
-    with Session(engine) as session, session.begin():
-        apply_seeds(session, seeds)
-
-
 @pytest.fixture
 def service(engine: Engine, clock: FakeClock) -> QueueService:
     seed(engine)
     return QueueService(engine, origin="kiosk-test", clock=clock)
+
+
+# -- a real central server (server, sync and console tests) ------------------------------
+
+
+@pytest.fixture
+def server_config() -> Config:
+    return Config()
+
+
+@pytest.fixture
+def server_engine(database_url: str) -> Iterator[Engine]:
+    engine = open_database(database_url)
+    seed(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tokens(server_engine: Engine) -> dict[str, str]:
+    return {role: add_device(server_engine, device_name(role), role) for role in ROLES}
+
+
+@pytest.fixture
+def make_server(
+    server_engine: Engine, server_config: Config
+) -> Iterator[Callable[..., LiveServer]]:
+    servers: list[LiveServer] = []
+
+    def make(engine: Engine | None = None, start: bool = True) -> LiveServer:
+        live = LiveServer(create_app(engine or server_engine, server_config))
+        servers.append(live)
+        return live.start() if start else live
+
+    yield make
+    for live in servers:
+        live.stop()
+
+
+@pytest.fixture
+def live(make_server: Callable[..., LiveServer], tokens: dict[str, str]) -> LiveServer:
+    return make_server()
+
+
+@pytest.fixture
+def api(live: LiveServer, tokens: dict[str, str]) -> Callable[[str | None], Api]:
+    def make(role: str | None) -> Api:
+        return Api(live.url, tokens[role] if role else None)
+
+    return make
+
+
+@pytest.fixture
+def kiosk_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_database(f"sqlite:///{tmp_path / 'kiosk.db'}")
+    seed(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def kiosk_service(kiosk_engine: Engine) -> QueueService:
+    return QueueService(kiosk_engine, origin="kiosk-hall-1")
+
+
+@pytest.fixture
+def server_service(server_engine: Engine) -> QueueService:
+    """Issues tickets straight into the server's database (as if pushed by a kiosk)."""
+    return QueueService(server_engine, origin="kiosk-direct")

@@ -4,44 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import Engine
 
-from kiosk.config import Config
 from server_sync.server.admin.accounts import add_user
-from tests.server_sync.conftest import (  # noqa: F401 - fixtures
-    LiveServer,
-    live,
-    make_server,
-    server_config,
-    server_engine,
-    tokens,
-)
-
-PASSWORD = "correct horse battery"
-CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.admin import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, Browserless
+from tests.support.server import LiveServer
 
 
 @pytest.fixture
-def staff(server_engine: Engine) -> dict[str, str]:  # noqa: F811
+def staff(server_engine: Engine) -> dict[str, str]:
     """One account per role: name -> role (the password is PASSWORD)."""
     now = dt.datetime.now(dt.UTC)
     accounts = {"an": "admin", "lan": "supervisor", "minh": "it"}
@@ -52,43 +29,11 @@ def staff(server_engine: Engine) -> dict[str, str]:  # noqa: F811
 
 @pytest.fixture
 def console(
-    make_server: Callable[..., LiveServer],  # noqa: F811
-    tokens: dict[str, str],  # noqa: F811
+    make_server: Callable[..., LiveServer],
+    tokens: dict[str, str],
     staff: dict[str, str],
 ) -> LiveServer:
     return make_server()
-
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-class Browserless:
-    """A requests session that logs in like a browser (cookie jar, CSRF from the forms)."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.http = requests.Session()
-
-    def get(self, path: str, **kw: Any) -> requests.Response:
-        return self.http.get(f"{self.base}{path}", timeout=30, allow_redirects=False, **kw)
-
-    def post(self, path: str, data: dict[str, str], **kw: Any) -> requests.Response:
-        return self.http.post(
-            f"{self.base}{path}", data=data, timeout=30, allow_redirects=False, **kw
-        )
-
-    def csrf(self, path: str) -> str:
-        page = self.get(path)
-        assert page.status_code == 200, page.text
-        found = CSRF.search(page.text)
-        assert found, page.text
-        return found.group(1)
-
-    def login(self, name: str, password: str = PASSWORD) -> requests.Response:
-        token = self.csrf("/admin/login")
-        return self.post(
-            "/admin/login", {"csrf": token, "name": name, "password": password, "next": "/admin"}
-        )
 
 
 @pytest.fixture
@@ -128,13 +73,3 @@ def browser_page(chromium_browser: Any) -> Iterator[Any]:
     # (A 401 or 429 answer of the login form is a page, not a fault.)
     errors = [m for m in messages if m.startswith("error") and "Failed to load resource" not in m]
     assert not errors, errors
-
-
-def login_in_browser(page: Any, base: str, name: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/admin/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-
-
-__all__ = ["Config"]

@@ -22,9 +22,9 @@ from server_sync.server.admin.accounts import (
     verify_password,
 )
 from server_sync.server.admin.web import CONTENT_SECURITY_POLICY
-from tests.admin.conftest import PASSWORD, Browserless
-from tests.conftest import ROOT
-from tests.server_sync.conftest import LiveServer
+from tests.support.admin import PASSWORD, Browserless
+from tests.support.database import ROOT
+from tests.support.server import LiveServer
 
 
 def test_scrypt_hash_round_trip() -> None:

@@ -101,7 +101,7 @@ def test_the_server_sends_problems_when_a_webhook_is_configured(
 ) -> None:
     from kiosk.config import parse_config
     from server_sync.server import create_app
-    from tests.server_sync.conftest import LiveServer, wait_until
+    from tests.support.server import LiveServer, wait_until
 
     add_device(server_engine, "kiosk-hall-2", "kiosk")
     kiosk = QueueService(server_engine, origin="kiosk-hall-2")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.admin.conftest import PASSWORD, login_in_browser
-from tests.server_sync.conftest import LiveServer
+from tests.support.admin import PASSWORD, login_in_browser
+from tests.support.server import LiveServer
 
 
 @pytest.fixture(params=["sqlite"])
@@ -41,7 +41,7 @@ def test_the_monitor_updates_itself(
 ) -> None:
     """A ticket issued at a kiosk and called at a counter shows on the open monitor, no reload."""
     from kiosk.queue.service import QueueService
-    from tests.server_sync.conftest import Api
+    from tests.support.server import Api
 
     page = browser_page
     login_in_browser(page, console.url, "lan")
@@ -85,7 +85,7 @@ def _busy_morning(console: LiveServer, tokens: dict[str, str]) -> None:
     from kiosk.queue.departments import pause_department
     from kiosk.queue.service import QueueService
     from server_sync.server.devices import add_device, list_devices
-    from tests.conftest import FakeClock
+    from tests.support.database import FakeClock
 
     engine = console.app.state.kiosk.engine
     clock = FakeClock(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=100))
@@ -168,7 +168,7 @@ def _past_weeks(console: LiveServer, days: int = 27) -> None:
     from zoneinfo import ZoneInfo
 
     from kiosk.queue.service import QueueService
-    from tests.conftest import FakeClock
+    from tests.support.database import FakeClock
 
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
     engine = console.app.state.kiosk.engine
@@ -238,7 +238,7 @@ def test_statistics_charts_and_downloads_in_chromium(
 ) -> None:
     from openpyxl import load_workbook
 
-    from tests.admin.test_statistics import REPORT_FIELDS, a_morning, kiosk_report
+    from tests.support.statistics import REPORT_FIELDS, a_morning, kiosk_report
 
     day = a_morning(console.app.state.kiosk.engine)
     report = kiosk_report(sqlite_url, day)

@@ -13,9 +13,9 @@ from kiosk.queue.db import open_database
 from kiosk.queue.service import QueueService
 from server_sync.server.admin.fleet import ReportedStatus, problems_of
 from server_sync.server.devices import add_device
-from tests.admin.conftest import Browserless
-from tests.conftest import seed
-from tests.server_sync.conftest import LiveServer, sync_client
+from tests.support.admin import Browserless
+from tests.support.database import seed
+from tests.support.server import LiveServer, sync_client
 
 NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
 

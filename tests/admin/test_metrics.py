@@ -18,8 +18,8 @@ from kiosk.devicestatus import build_device_status
 from kiosk.queue.service import QueueService
 from server_sync.server import create_app
 from server_sync.server.devices import add_device
-from tests.conftest import ROOT
-from tests.server_sync.conftest import LiveServer, wait_until
+from tests.support.database import ROOT
+from tests.support.server import LiveServer, wait_until
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from kiosk.queue.db import open_database
 from kiosk.queue.models import AuditEntry
 from kiosk.queue.service import QueueService
-from tests.admin.conftest import Browserless
-from tests.conftest import seed
-from tests.server_sync.conftest import LiveServer, sync_client
+from tests.support.admin import Browserless
+from tests.support.database import seed
+from tests.support.server import LiveServer, sync_client
 
 
 @pytest.fixture

@@ -9,26 +9,13 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from kiosk.queue.service import QueueService
 from kiosk.queue.stats import percentile, period_range, previous_range
-from tests.admin.conftest import Browserless
-from tests.conftest import ROOT, FakeClock
-
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-REPORT_FIELDS = {
-    "issued": "issued",
-    "served": "served",
-    "no_show": "absent",
-    "cancelled": "cancelled",
-    "median_wait_minutes": "median_wait_minutes",
-    "p90_wait_minutes": "p90_wait_minutes",
-    "median_service_minutes": "median_service_minutes",
-    "p90_service_minutes": "p90_service_minutes",
-}
+from tests.support.admin import Browserless
+from tests.support.database import ROOT
+from tests.support.statistics import REPORT_FIELDS, a_morning, kiosk_report
 
 
 def test_periods_and_percentiles() -> None:
@@ -43,39 +30,6 @@ def test_periods_and_percentiles() -> None:
     assert percentile([], 0.5) is None
     assert percentile([4, 1, 3, 2], 0.5) == 2.5
     assert percentile(list(range(1, 11)), 0.9) == 9.1
-
-
-def a_morning(engine: Engine) -> dt.date:
-    """Today from 07:00 local: 30 patients in three departments, most called and served."""
-    today = dt.datetime.now(TZ).date()
-    clock = FakeClock(dt.datetime.combine(today, dt.time(7, 0), TZ).astimezone(dt.UTC))
-    service = QueueService(engine, origin="kiosk-direct", clock=clock)
-    issued = []
-    for n in range(30):
-        issued.append(service.issue(("NOI", "NHI", "NGOAI")[n % 3]).ticket)
-        clock.advance(minutes=2 + n % 5)
-    for n, ticket in enumerate(issued[:24]):
-        called = service.call_next(ticket.department, "101")
-        assert called is not None
-        clock.advance(minutes=3 + n % 7)
-        if n % 6 == 5:
-            service.no_show(called.id)
-        else:
-            service.serve(called.id)
-    service.cancel(issued[-1].id)
-    return today
-
-
-def kiosk_report(database_url: str, day: dt.date) -> dict[str, dict[str, object]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "kiosk", "report", "--database", database_url, "--date", str(day)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=True,
-    )
-    return {d["code"]: d for d in json.loads(done.stdout)["departments"]}
 
 
 def test_csv_and_xlsx_hold_the_figures_of_kiosk_report(
@@ -126,7 +80,7 @@ def test_week_and_month_and_bad_periods(as_staff: Callable[[str], Browserless]) 
 
 def test_kiosk_report_takes_a_range(sqlite_url: str) -> None:
     from kiosk.queue.db import open_database
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     engine = open_database(sqlite_url)
     seed(engine)

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 from kiosk.queue.service import QueueService
-from tests.server_sync.conftest import Api, LiveServer
-from tests.server_sync.conftest import server_service as server_service
+from tests.support.server import Api, LiveServer
 
 PHONE = {"width": 360, "height": 740}
 

@@ -7,15 +7,7 @@ import pytest
 from kiosk.app.backend import PrinterHealth, PrinterNotReady, TicketNotPrinted
 from kiosk.app.kiosk_flow import Banner, Idle, IssueRequest, KioskFlow, Outcome, Step, TapGuard
 from kiosk.queue.errors import DepartmentUnavailable, StorageFull
-from kiosk.queue.service import DepartmentStatus
-
-
-def department(code: str) -> DepartmentStatus:
-    return DepartmentStatus(
-        code=code, name_vi=f"Khoa {code}", name_en=f"{code} department", prefix="B",
-        color="#000", rooms=["101"], directions_vi="", directions_en="", daily_capacity=None,
-        issued_today=0, waiting=0, serving=0, estimated_wait_minutes=0, unavailable=None,
-    )  # fmt: skip
+from tests.support.kiosk_flow import department
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from kiosk.app.backend import KioskBackend
 from kiosk.config import Config
 from kiosk.queue.service import QueueService
 from printer.status import PrinterState
-from tests.ui.conftest import FakePrinter
+from tests.support.kiosk import FakePrinter
 
 
 def test_printer_offline_is_a_warning_and_back_is_info(

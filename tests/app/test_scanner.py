@@ -9,8 +9,8 @@ import pytest
 from kiosk.app.citizen_card import CardReading, NotACard, NotACardReason
 from kiosk.app.kiosk_flow import Idle, KioskFlow, Scan, Step
 from kiosk.app.scanner import MAX_KEY_GAP, KeystrokeScanner
-from tests.app.test_kiosk_flow import department
 from tests.citizen_cards import Card
+from tests.support.kiosk_flow import department
 
 CARD = Card(dt.date(1945, 5, 6)).text
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from kiosk.commands.ops import backup_sqlite
 from kiosk.queue.db import open_database
 from kiosk.queue.models import Event, Ticket
-from tests.conftest import seed
+from tests.support.database import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 KIOSK = [sys.executable, "-m", "kiosk"]

@@ -26,8 +26,8 @@ from kiosk.queue.models import Event
 from kiosk.queue.service import QueueService
 from server_sync.server import create_app
 from server_sync.server.devices import add_device
-from tests.conftest import seed
-from tests.server_sync.conftest import LiveServer
+from tests.support.database import seed
+from tests.support.server import LiveServer
 
 
 def closed_port() -> int:

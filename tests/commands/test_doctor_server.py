@@ -16,9 +16,9 @@ from kiosk.doctor import Level, run_server_checks
 from kiosk.queue.db import open_database
 from server_sync.server import create_app
 from server_sync.server.devices import add_device
-from tests.conftest import seed
-from tests.server_sync.conftest import LiveServer
-from tests.server_sync.test_tls import make_hospital_pki
+from tests.support.database import seed
+from tests.support.server import LiveServer
+from tests.support.tls import make_hospital_pki
 
 
 def closed_port() -> int:

@@ -17,8 +17,8 @@ import pytest
 
 from kiosk.app.citizen_card import local_today
 from tests.citizen_cards import Card
-from tests.commands.test_queue_commands import KIOSK
-from tests.conftest import SEED_FILE
+from tests.support.cli import KIOSK
+from tests.support.database import SEED_FILE
 
 TODAY = local_today(ZoneInfo("Asia/Ho_Chi_Minh"))
 

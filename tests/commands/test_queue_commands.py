@@ -6,16 +6,13 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED_FILE
-
-KIOSK = shutil.which("kiosk", path=str(Path(sys.executable).parent)) or "kiosk"
+from tests.support.cli import KIOSK
+from tests.support.database import SEED_FILE
 
 
 def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:

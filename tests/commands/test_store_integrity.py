@@ -10,7 +10,7 @@ import pytest
 from kiosk.cli import main
 from kiosk.queue.db import open_database
 from kiosk.queue.service import QueueService
-from tests.conftest import seed
+from tests.support.database import seed
 
 
 def kiosk_store(tmp_path: Path, tickets: int = 300) -> tuple[Path, Path]:

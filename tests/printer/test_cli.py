@@ -13,8 +13,8 @@ from PIL import Image
 from kiosk.cli import EXIT_PRINTER, main
 from kiosk.queue.db import open_database
 from kiosk.queue.service import QueueService
-from tests.conftest import SEED_FILE
-from tests.printer.conftest import PrinterPeer
+from tests.support.database import SEED_FILE
+from tests.support.printer import PrinterPeer
 
 Peer = Callable[..., PrinterPeer]
 

@@ -16,8 +16,8 @@ from kiosk.queue.service import QueueService
 from printer.errors import NothingToReprint, PrinterUnavailable, PrintFailed
 from printer.output import TicketPrinter
 from printer.status import PrinterState
-from tests.printer.conftest import PrinterPeer
 from tests.printer.escpos_stream import parse, printed_raster, significant
+from tests.support.printer import PrinterPeer
 
 Peer = Callable[..., PrinterPeer]
 

@@ -17,9 +17,9 @@ from printer.errors import PrinterError, PrintFailed
 from printer.output import TicketPrinter
 from printer.status import PrinterState
 from printer.ticket import PAPER_DOTS, TicketContent, layout_ticket, render_ticket
-from tests.printer.conftest import PrinterPeer
 from tests.printer.escpos_stream import parse, printed_raster, printed_text, significant
-from tests.printer.test_ticket import LONG_NAME, URL, VIETNAMESE_LETTERS, content
+from tests.support.printer import PrinterPeer
+from tests.support.ticket import LONG_NAME, URL, VIETNAMESE_LETTERS, content
 
 Peer = Callable[..., PrinterPeer]
 

@@ -12,7 +12,7 @@ from kiosk.queue.events import EventType, event_to_dict
 from kiosk.queue.models import Event
 from kiosk.queue.replication import IngestRules, NumberBlock, apply_feed_event, ingest_batch
 from kiosk.queue.service import QueueService
-from tests.conftest import FakeClock
+from tests.support.database import FakeClock
 
 
 def _pause(service: QueueService, paused: bool) -> dict[str, object]:
@@ -40,7 +40,7 @@ def test_a_console_pause_reaches_a_kiosk_through_the_feed(
     service: QueueService, tmp_path: object, clock: FakeClock
 ) -> None:
     from kiosk.queue.db import open_database
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     kiosk_engine: Engine = open_database(f"sqlite:///{tmp_path}/kiosk.db")  # type: ignore[str-bytes-safe]
     seed(kiosk_engine)

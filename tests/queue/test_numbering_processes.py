@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.queue.events import EventType
 from kiosk.queue.models import Event, Ticket
-from tests.conftest import seed
+from tests.support.database import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 

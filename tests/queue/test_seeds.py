@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.queue.models import Department, Room
 from kiosk.queue.seeds import SeedError, load_seed_file, parse_seeds, seed_database
-from tests.conftest import SEED_FILE
+from tests.support.database import SEED_FILE
 
 
 def test_example_hospital_has_what_a_provincial_hospital_needs() -> None:

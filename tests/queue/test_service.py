@@ -20,7 +20,7 @@ from kiosk.queue.errors import (
 from kiosk.queue.events import EventType
 from kiosk.queue.models import Department, Event, Ticket, TicketStatus
 from kiosk.queue.service import QueueService, TicketInfo, ahead_of
-from tests.conftest import FakeClock
+from tests.support.database import FakeClock
 
 S = TicketStatus
 
@@ -53,7 +53,7 @@ def test_issue_numbers_and_codes(service: QueueService, engine: Engine) -> None:
 
 
 def test_offset_and_width(engine: Engine, clock: FakeClock) -> None:
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     seed(engine)
     kiosk2 = QueueService(
@@ -258,7 +258,7 @@ def test_priority_first_then_issue_time(service: QueueService, clock: FakeClock)
 
 
 def test_priority_ratio_keeps_the_normal_line_moving(engine: Engine, clock: FakeClock) -> None:
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     seed(engine)
     service = QueueService(engine, origin="k", max_priority_in_row=2, clock=clock)
@@ -355,7 +355,7 @@ def test_numbering_restarts_at_local_midnight(service: QueueService, clock: Fake
 
 
 def test_service_date_follows_configured_timezone(engine: Engine, clock: FakeClock) -> None:
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     seed(engine)
     clock.now = dt.datetime(2026, 11, 28, 20, 0, tzinfo=dt.UTC)  # 03:00 next day in Hanoi
@@ -409,7 +409,7 @@ def test_a_ticket_lost_to_a_full_disk_is_never_logged_as_issued(
 
     from kiosk.queue.db import open_database
     from kiosk.queue.errors import StorageFull
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     class Kept(logging.Handler):
         def __init__(self) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kiosk.queue import db
 from kiosk.queue.db import PRIORITY, make_engine, open_database
 from kiosk.queue.service import QueueService
-from tests.conftest import seed
+from tests.support.database import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 

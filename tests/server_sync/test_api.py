@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from kiosk.queue.models import Event, Ticket
 from kiosk.queue.service import QueueService
 from server_sync.server.devices import revoke_device
-from tests.server_sync.conftest import Api, LiveServer, wait_until
+from tests.support.server import Api, LiveServer, wait_until
 
 ApiFactory = Callable[[str | None], Api]
 ANY = {"kiosk", "counter", "board", "admin"}

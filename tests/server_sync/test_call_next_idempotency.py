@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 
 from kiosk.queue.models import Event
 from kiosk.queue.service import QueueService
-from tests.server_sync.conftest import Api
+from tests.support.server import Api
 
 
 def _called_events(engine: Engine) -> int:

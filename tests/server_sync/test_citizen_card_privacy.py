@@ -32,8 +32,8 @@ from kiosk.config import Config
 from kiosk.logs import PRODUCT_LOGGERS, setup_logging
 from server_sync.server import create_app
 from tests.citizen_cards import Card, strip_diacritics
-from tests.printer.conftest import PrinterPeer
-from tests.server_sync.conftest import LiveServer
+from tests.support.printer import PrinterPeer
+from tests.support.server import LiveServer
 
 TODAY = local_today(ZoneInfo("Asia/Ho_Chi_Minh"))
 CARD = Card(

@@ -13,7 +13,7 @@ from kiosk.queue.db import read_session
 from kiosk.queue.models import Device
 from kiosk.queue.service import QueueService
 from server_sync.server.devices import hash_token
-from tests.server_sync.conftest import LiveServer
+from tests.support.server import LiveServer
 
 
 def main(argv: list[str]) -> int:

@@ -15,7 +15,7 @@ from kiosk.queue.models import Event
 from kiosk.queue.service import QueueService
 from printer.output import TicketPrinter
 from server_sync.client import SyncWorker
-from tests.server_sync.conftest import LiveServer, sync_client, wait_until
+from tests.support.server import LiveServer, sync_client, wait_until
 
 
 def _statuses(engine: Engine) -> list[dict[str, object]]:

@@ -13,7 +13,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from kiosk.queue.service import QueueService
-from tests.server_sync.conftest import LiveServer
+from tests.support.server import LiveServer
 
 # pytest-timeout bounds the whole run; no time budget here (a busy machine is slow, not wrong).
 EXAMPLES_PER_OPERATION = 10

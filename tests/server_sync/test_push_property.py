@@ -24,8 +24,8 @@ from kiosk.queue.models import Department, Event, Ticket
 from kiosk.queue.service import QueueService
 from kiosk.queue.validation import text_problem
 from server_sync.server.devices import add_device
-from tests.conftest import seed
-from tests.server_sync.conftest import Api, LiveServer
+from tests.support.database import seed
+from tests.support.server import Api, LiveServer
 
 BLOCKS = {"kiosk-east": 0, "kiosk-west": 500}
 

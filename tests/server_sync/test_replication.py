@@ -22,7 +22,7 @@ from kiosk.queue.replication import (
     ingest_batch,
 )
 from kiosk.queue.service import QueueService
-from tests.conftest import FakeClock, seed
+from tests.support.database import FakeClock, seed
 
 NOW = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
 

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from kiosk.queue.models import RejectedEvent, Ticket
-from tests.conftest import SEED_FILE
-from tests.server_sync.conftest import LiveServer
+from tests.support.database import SEED_FILE
+from tests.support.server import LiveServer
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 

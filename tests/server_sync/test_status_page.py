@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from kiosk.config import Config, ConfigError, parse_config
 from kiosk.queue.service import QueueService
 from server_sync.server.deps import ServerState
-from tests.server_sync.conftest import Api, LiveServer, wait_until
+from tests.support.server import Api, LiveServer, wait_until
 
 ApiFactory = Callable[[str | None], Api]
 

@@ -22,7 +22,7 @@ from server_sync.client import (
     SyncWorker,
     parse_retry_after,
 )
-from tests.server_sync.conftest import LiveServer, sync_client, wait_until
+from tests.support.server import LiveServer, sync_client, wait_until
 
 
 def test_kiosk_offline_issues_200_then_pushes_each_once_in_order(
@@ -132,7 +132,7 @@ def test_second_kiosk_with_the_same_numbers_is_rejected_not_merged(
     tmp_path: object,
 ) -> None:
     from kiosk.queue.db import open_database
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     other_engine = open_database(f"sqlite:///{tmp_path}/other.db")
     seed(other_engine)

@@ -14,66 +14,11 @@ import pytest
 import requests
 
 from server_sync.client import ServerUnreachable, SyncClient
-from tests.conftest import SEED_FILE
-from tests.server_sync.conftest import wait_until
+from tests.support.database import SEED_FILE
+from tests.support.server import wait_until
+from tests.support.tls import make_hospital_pki
 
 pytestmark = pytest.mark.slow
-
-
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_hospital_pki(folder: Path) -> None:
-    """A hospital CA and a server certificate for 127.0.0.1 signed by it."""
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=Benh vien test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        cwd=folder,
-    )
-    openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        cwd=folder,
-    )
-    (folder / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl(
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "server.crt",
-        cwd=folder,
-    )
 
 
 def free_port() -> int:

@@ -22,7 +22,7 @@ from kiosk.queue.models import Event, Ticket
 from kiosk.queue.service import QueueService
 from server_sync.server import create_app
 from server_sync.server.devices import add_device
-from tests.server_sync.conftest import Api, LiveServer, sync_client
+from tests.support.server import Api, LiveServer, sync_client
 
 ApiFactory = Callable[[str | None], Api]
 
@@ -44,7 +44,7 @@ def victim(
 ) -> tuple[str, QueueService]:
     """A second kiosk, kiosk-hall-2 (numbers from 501), with a waiting ticket on the server."""
     from kiosk.queue.db import open_database
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     token = add_device(server_engine, "kiosk-hall-2", "kiosk", numbering_offset=500)
     engine = open_database(f"sqlite:///{tmp_path / 'victim.db'}")
@@ -233,7 +233,7 @@ def test_database_unreachable_is_503_json(tmp_path: Path) -> None:
     server = uvicorn.Server(uvicorn.Config(live.app, log_config=None, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [live.sock]}, daemon=True)
     thread.start()
-    from tests.server_sync.conftest import wait_until
+    from tests.support.server import wait_until
 
     wait_until(lambda: server.started or not thread.is_alive(), 20, "uvicorn to start")
     try:

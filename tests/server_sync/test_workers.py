@@ -21,7 +21,7 @@ from kiosk.config import ConfigError, parse_config
 from kiosk.queue.db import open_database
 from kiosk.queue.service import QueueService
 from server_sync.server.devices import add_device
-from tests.conftest import seed
+from tests.support.database import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 # Counters spread over four departments, each with one of its rooms.

@@ -1,40 +1,25 @@
-"""Fixtures for the kiosk screen: a fake printer at the lowest layer, a window with tiny timings."""
+"""Fixtures for the screens: a fake printer at the lowest layer, a kiosk window with tiny timings,
+and a real central server (seeded, devices registered) for the counter, board and demo tests.
+"""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kiosk.app.pin import hash_pin
-from kiosk.config import Config, parse_config
+from kiosk.config import Config
+from kiosk.queue.db import open_database
 from kiosk.queue.service import QueueService
-from printer.errors import PrintFailed
-from printer.status import PrinterState, PrinterStatus
-
-PIN = "2468"
-
-
-class FakePrinter:
-    """Stands where printer.output.TicketPrinter stands; the test decides its answers."""
-
-    def __init__(self) -> None:
-        self.state = PrinterState.READY
-        self.fail = False
-        self.printed: list[Any] = []
-        self.gate: threading.Event | None = None  # set: printing waits until the test opens it
-
-    def status(self) -> PrinterStatus:
-        return PrinterStatus(self.state, f"fake printer: {self.state}")
-
-    def print_ticket(self, image: Any, content: Any) -> None:
-        if self.gate is not None and not self.gate.wait(10):
-            raise AssertionError("the test never let the print finish")
-        if self.fail:
-            raise PrintFailed("fake printer: paper jam while printing")
-        self.printed.append(content)
+from server_sync.server import create_app
+from server_sync.server.devices import add_device
+from server_sync.server.embedded import EmbeddedServer
+from tests.support.database import seed
+from tests.support.hospital import Hospital, staff_config
+from tests.support.kiosk import FakeMonotonic, FakePrinter, make_config
+from tests.support.kiosk_screen import qtbot_app
 
 
 @pytest.fixture
@@ -46,25 +31,6 @@ def database_url(sqlite_url: str) -> str:
 @pytest.fixture
 def fake_printer() -> FakePrinter:
     return FakePrinter()
-
-
-def make_config(**kiosk: Any) -> Config:
-    # A cheap hash: the tests check the flow, test_pin checks the real iteration count.
-    settings = {"admin_pin_hash": hash_pin(PIN, iterations=1000), **kiosk}
-    return parse_config({"kiosk": settings})
-
-
-class FakeMonotonic:
-    """The kiosk window's monotonic clock (tap guard, countdown, admin taps), moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -127,9 +93,22 @@ def make_window(
         window.deleteLater()
 
 
-def qtbot_app() -> Any:
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    return app
+@pytest.fixture
+def hospital(tmp_path: Path) -> Iterator[Hospital]:
+    """A real central server on 127.0.0.1 (for the counter, board and demo tests)."""
+    engine = open_database(f"sqlite:///{tmp_path / 'server.db'}")
+    kiosk_engine = open_database(f"sqlite:///{tmp_path / 'kiosk.db'}")
+    seed(engine)
+    seed(kiosk_engine)
+    tokens = {
+        role: add_device(engine, "kiosk-hall-1" if role == "kiosk" else f"{role}-1", role)
+        for role in ("kiosk", "counter", "board")
+    }
+    server = EmbeddedServer()
+    config = staff_config(server.url, tmp_path, tokens["kiosk"])
+    server.factory = lambda: create_app(engine, config)
+    server.start()
+    yield Hospital(server, engine, kiosk_engine, config, tokens)
+    server.stop()
+    engine.dispose()
+    kiosk_engine.dispose()

@@ -12,11 +12,11 @@ from kiosk.commands.ui import start_background_sync
 from kiosk.config import parse_config
 from kiosk.queue.service import QueueService
 from server_sync.staff import StaffClient
-from tests.server_sync.conftest import wait_until
-from tests.ui.server_fixtures import Hospital, hospital  # noqa: F401 - the fixture
+from tests.support.hospital import Hospital
+from tests.support.server import wait_until
 
 
-def test_kiosk_pushes_its_tickets_in_the_background(hospital: Hospital) -> None:  # noqa: F811
+def test_kiosk_pushes_its_tickets_in_the_background(hospital: Hospital) -> None:
     service = hospital.kiosk_service()
     worker = start_background_sync(hospital.config, service)
     assert worker is not None
@@ -43,7 +43,7 @@ def test_no_server_or_no_token_means_no_sync_and_no_crash(tmp_path: Path, engine
 
 
 def test_end_of_day_runs_off_the_ui_thread(engine: Engine) -> None:
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     seed(engine)
     yesterday = QueueService(

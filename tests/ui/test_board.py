@@ -13,10 +13,7 @@ from kiosk.ui.board_widgets import BOARD_PAIRS
 from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.layout import contrast_ratio
 from kiosk.ui.style import apply_style, load_fonts
-from tests.ui import server_fixtures
-from tests.ui.server_fixtures import Hospital
-
-hospital = server_fixtures.hospital  # the fixture, for the tests of this module
+from tests.support.hospital import Hospital
 
 FAST = BoardTimings(feed_wait=1.0, reconnect_base=0.05, reconnect_cap=0.3, highlight_ms=200)
 

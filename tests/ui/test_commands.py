@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -11,20 +10,7 @@ from typing import Any
 import pytest
 
 from kiosk.app.pin import verify_pin
-from kiosk.cli import main as cli_main
-
-
-def main(argv: list[str]) -> int:
-    """`kiosk ARGV` in this process, leaving the logging set-up as it found it."""
-    logger = logging.getLogger("kiosk")
-    saved = (list(logger.handlers), logger.level, logger.propagate)
-    try:
-        return cli_main(argv)
-    finally:
-        logger.handlers[:] = saved[0]
-        logger.setLevel(saved[1])
-        logger.propagate = saved[2]
-
+from tests.support.cli import main
 
 CONFIG = """# hall kiosk
 [hospital]

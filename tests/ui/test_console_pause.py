@@ -12,9 +12,9 @@ from kiosk.queue.service import QueueService
 from server_sync.server import create_app
 from server_sync.server.admin.accounts import add_user
 from server_sync.server.devices import add_device
-from tests.admin.conftest import PASSWORD, Browserless
-from tests.conftest import seed
-from tests.server_sync.conftest import LiveServer, sync_client
+from tests.support.admin import PASSWORD, Browserless
+from tests.support.database import seed
+from tests.support.server import LiveServer, sync_client
 
 
 def test_console_pause_reaches_the_kiosk_screen(

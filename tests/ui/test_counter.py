@@ -20,10 +20,7 @@ from kiosk.ui.counter_window import CounterTimings, CounterWindow
 from kiosk.ui.style import apply_style, load_fonts
 from server_sync.client import ServerUnreachable, SyncClient
 from server_sync.staff import StaffClient
-from tests.ui import server_fixtures
-from tests.ui.server_fixtures import Hospital, set_department_count
-
-hospital = server_fixtures.hospital  # the fixture, for the tests of this module
+from tests.support.hospital import Hospital, set_department_count
 
 FAST_COUNTER = CounterTimings(feed_wait=1.0, reconnect_base=0.05, reconnect_cap=0.3)
 FAST_BOARD = BoardTimings(feed_wait=1.0, reconnect_base=0.05, reconnect_cap=0.3, highlight_ms=300)
@@ -397,7 +394,7 @@ def test_the_counter_refuses_a_room_of_no_department_at_start(
     hospital: Hospital, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`kiosk counter --room 999` stops before any window, naming the department's rooms."""
-    from tests.ui.test_commands import main  # `kiosk ARGV` leaving the logging as it was
+    from tests.support.cli import main
 
     token = tmp_path / "counter.token"
     token.write_text(hospital.tokens["counter"], encoding="utf-8")

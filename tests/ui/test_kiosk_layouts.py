@@ -18,8 +18,8 @@ from kiosk.app.backend import TicketView, sample_issued
 from kiosk.config import parse_config
 from kiosk.queue.service import DepartmentStatus, QueueService
 from kiosk.ui.kiosk_window import KioskWindow
+from tests.support.kiosk import PIN
 from tests.ui import geometry
-from tests.ui.conftest import PIN
 
 SIZES = [
     (768, 1024),

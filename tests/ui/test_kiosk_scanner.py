@@ -16,8 +16,8 @@ from kiosk.config import parse_config
 from kiosk.queue.service import QueueService
 from kiosk.ui.kiosk_window import KioskWindow
 from tests.citizen_cards import Card
-from tests.ui.conftest import FakePrinter, make_config
-from tests.ui.test_kiosk_window import tap
+from tests.support.kiosk import FakePrinter, make_config
+from tests.support.kiosk_screen import tap
 
 # The window's clock: 09:00 on 28 November 2026 in Hanoi (tests/conftest.py).
 TODAY = dt.date(2026, 11, 28)

@@ -20,7 +20,7 @@ from PySide6.QtTest import QTest
 from kiosk.queue.service import QueueService
 from kiosk.ui.kiosk_window import KioskWindow
 from tests.citizen_cards import Card
-from tests.ui.conftest import FakePrinter
+from tests.support.kiosk import FakePrinter
 
 LEFT = Qt.MouseButton.LeftButton
 HOLD_S = 0.08

@@ -4,34 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QAbstractButton, QLabel
 
 from kiosk.queue.service import QueueService
 from kiosk.ui.kiosk_window import KioskWindow
 from kiosk.ui.widgets import DepartmentButton
 from printer.status import PrinterState
+from tests.support.kiosk import PIN, FakePrinter, make_config
+from tests.support.kiosk_screen import click, tap
 from tests.ui import geometry
-from tests.ui.conftest import PIN, FakePrinter, make_config
-
-LEFT = Qt.MouseButton.LeftButton
-
-
-def settle(widget: QWidget) -> None:
-    """Let the page under `widget` be shown for its tap guard (the patient looks, then taps)."""
-    window = widget.window()
-    if isinstance(window, KioskWindow):
-        window.monotonic.advance(window.guard_remaining() + 0.01)
-
-
-def click(qtbot: Any, widget: QWidget, **kwargs: Any) -> None:
-    settle(widget)
-    qtbot.mouseClick(widget, LEFT, **kwargs)
-
-
-def tap(qtbot: Any, widget: QAbstractButton) -> None:
-    assert widget.isVisible() and widget.isEnabled(), widget.objectName()
-    click(qtbot, widget)
 
 
 def take_number(qtbot: Any, window: KioskWindow, code: str, reason: str | None = None) -> Any:

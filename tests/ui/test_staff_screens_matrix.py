@@ -25,10 +25,8 @@ from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.counter_window import CounterTimings, CounterWindow
 from kiosk.ui.staff_common import ScreenText
 from kiosk.ui.style import apply_style, load_fonts
-from tests.ui import geometry, server_fixtures
-from tests.ui.server_fixtures import Hospital, set_department_count
-
-hospital = server_fixtures.hospital  # the fixture, for the tests of this module
+from tests.support.hospital import Hospital, set_department_count
+from tests.ui import geometry
 
 # The demo's windows on a 1920x1080 desktop, the usual monitors and TVs, a 4K TV, portrait.
 COUNTER_SIZES = [(1152, 540), (1280, 800), (1366, 768), (1920, 1080), (1080, 1920)]

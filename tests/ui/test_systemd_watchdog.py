@@ -84,7 +84,7 @@ def test_kiosk_run_says_ready_and_feeds_the_watchdog(tmp_path: Path, listener: L
     import sys
 
     from kiosk.queue.db import open_database
-    from tests.conftest import seed
+    from tests.support.database import seed
 
     database = f"sqlite:///{tmp_path / 'kiosk.db'}"
     engine = open_database(database)

@@ -1,26 +1,18 @@
-"""A real central server on 127.0.0.1 for the counter, board and demo tests.
-
-Imported by those test modules (`from tests.ui.server_fixtures import ...`); the kiosk screen's
-tests, which need no server, don't load it.
+"""A real central server on 127.0.0.1 (seeded, devices registered) and a kiosk database beside it,
+for the counter, board and demo tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
 from kiosk.config import Config, parse_config
-from kiosk.queue.db import open_database
 from kiosk.queue.service import QueueService
-from server_sync.server import create_app
-from server_sync.server.devices import add_device
 from server_sync.server.embedded import EmbeddedServer
 from server_sync.staff import StaffClient
-from tests.conftest import seed
 
 
 @dataclass
@@ -53,26 +45,6 @@ def staff_config(url: str, tmp_path: Path, token: str, **sections: dict[str, obj
         **sections,
     }
     return parse_config(data)
-
-
-@pytest.fixture
-def hospital(tmp_path: Path) -> Iterator[Hospital]:
-    engine = open_database(f"sqlite:///{tmp_path / 'server.db'}")
-    kiosk_engine = open_database(f"sqlite:///{tmp_path / 'kiosk.db'}")
-    seed(engine)
-    seed(kiosk_engine)
-    tokens = {
-        role: add_device(engine, "kiosk-hall-1" if role == "kiosk" else f"{role}-1", role)
-        for role in ("kiosk", "counter", "board")
-    }
-    server = EmbeddedServer()
-    config = staff_config(server.url, tmp_path, tokens["kiosk"])
-    server.factory = lambda: create_app(engine, config)
-    server.start()
-    yield Hospital(server, engine, kiosk_engine, config, tokens)
-    server.stop()
-    engine.dispose()
-    kiosk_engine.dispose()
 
 
 # Long names, as hospitals write them: the layouts must hold them at every size.

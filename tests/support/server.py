@@ -1,27 +1,21 @@
-"""Fixtures for the server and sync tests: a real uvicorn on 127.0.0.1, device tokens, kiosks."""
+"""A real uvicorn on 127.0.0.1, requests with a role's token, a kiosk's sync client, waiting on a
+condition.
+"""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest
 import requests
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from kiosk.config import Config
-from kiosk.queue.db import open_database
-from kiosk.queue.service import QueueService
 from server_sync.client import SyncClient
-from server_sync.server import create_app
-from server_sync.server.devices import add_device
-from tests.conftest import seed
 
 ROLES = ("kiosk", "counter", "board", "admin")
 
@@ -80,51 +74,12 @@ class LiveServer:
         self.sock.close()
 
 
-@pytest.fixture
-def server_config() -> Config:
-    return Config()
-
-
-@pytest.fixture
-def server_engine(database_url: str) -> Iterator[Engine]:
-    engine = open_database(database_url)
-    seed(engine)
-    yield engine
-    engine.dispose()
-
-
 KIOSK_ORIGIN = "kiosk-hall-1"
 
 
 def device_name(role: str) -> str:
     """The kiosk's device is named after its kiosk.id: it pushes only under that origin."""
     return KIOSK_ORIGIN if role == "kiosk" else f"{role}-1"
-
-
-@pytest.fixture
-def tokens(server_engine: Engine) -> dict[str, str]:
-    return {role: add_device(server_engine, device_name(role), role) for role in ROLES}
-
-
-@pytest.fixture
-def make_server(
-    server_engine: Engine, server_config: Config
-) -> Iterator[Callable[..., LiveServer]]:
-    servers: list[LiveServer] = []
-
-    def make(engine: Engine | None = None, start: bool = True) -> LiveServer:
-        live = LiveServer(create_app(engine or server_engine, server_config))
-        servers.append(live)
-        return live.start() if start else live
-
-    yield make
-    for live in servers:
-        live.stop()
-
-
-@pytest.fixture
-def live(make_server: Callable[..., LiveServer], tokens: dict[str, str]) -> LiveServer:
-    return make_server()
 
 
 class Api:
@@ -141,33 +96,6 @@ class Api:
 
     def post(self, path: str, **kw: object) -> requests.Response:
         return self.http.post(f"{self.base}{path}", timeout=30, **kw)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def api(live: LiveServer, tokens: dict[str, str]) -> Callable[[str | None], Api]:
-    def make(role: str | None) -> Api:
-        return Api(live.url, tokens[role] if role else None)
-
-    return make
-
-
-@pytest.fixture
-def kiosk_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path / 'kiosk.db'}")
-    seed(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def kiosk_service(kiosk_engine: Engine) -> QueueService:
-    return QueueService(kiosk_engine, origin="kiosk-hall-1")
-
-
-@pytest.fixture
-def server_service(server_engine: Engine) -> QueueService:
-    """Issues tickets straight into the server's database (as if pushed by a kiosk)."""
-    return QueueService(server_engine, origin="kiosk-direct")
 
 
 def sync_client(engine: Engine, url: str, token: str, origin: str = "kiosk-hall-1") -> SyncClient:

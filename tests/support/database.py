@@ -1,0 +1,47 @@
+"""The example hospital's seeds, a clock the test moves by hand, the test PostgreSQL server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from kiosk.queue.seeds import apply_seeds, parse_seeds
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_FILE = ROOT / "seeds" / "provincial-general-hospital.toml"
+POSTGRES_ENV = "KIOSK_TEST_POSTGRES_URL"
+
+
+class FakeClock:
+    """A clock the test moves by hand (aware UTC)."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
+def seed(engine: Engine) -> None:
+    import tomllib
+
+    from sqlalchemy.orm import Session
+
+    seeds = parse_seeds(tomllib.loads(SEED_FILE.read_text(encoding="utf-8")), str(SEED_FILE))
+    with Session(engine) as session, session.begin():
+        apply_seeds(session, seeds)
+
+
+def postgres_admin_url() -> str | None:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url and os.environ.get("CI"):
+        pytest.fail(f"{POSTGRES_ENV} is not set in CI: the PostgreSQL runs must not skip")
+    return url
