@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
-from kiosk.cli import main as cli_main
 from kiosk.queue.db import read_session
 from kiosk.queue.models import Device
 from kiosk.queue.service import QueueService
 from server_sync.server.devices import hash_token
+from tests.support.cli import main
 from tests.support.server import LiveServer
-
-
-def main(argv: list[str]) -> int:
-    """`kiosk ARGV` in this process, leaving the logging set-up as it found it."""
-    logger = logging.getLogger("kiosk")
-    saved = (list(logger.handlers), logger.level, logger.propagate)
-    try:
-        return cli_main(argv)
-    finally:
-        logger.handlers[:] = saved[0]
-        logger.setLevel(saved[1])
-        logger.propagate = saved[2]
 
 
 def test_device_commands(
