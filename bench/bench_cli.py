@@ -3,8 +3,10 @@ against a bare `python -c pass` measured in the same run.
 
     .venv/bin/python bench/bench_cli.py [--runs N]
 
-Also reports which heavy packages the process imported (alembic must not be among them once
-the schema is current). `run()` returns the figures for `make bench`.
+Beside it, the same way, processes that only import SQLAlchemy (Core, then the ORM) or
+pydantic: the floor while they are on the path. Also reports which heavy packages the process
+imported (alembic must not be among them once the schema is current).
+`run()` returns the figures for `make bench`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 SEEDS = ROOT / "seeds" / "provincial-general-hospital.toml"
 HEAVY = ("alembic", "mako", "fastapi", "uvicorn", "requests", "httpx", "PySide6", "PIL")
+# What the issue path's libraries cost by themselves, as whole processes: the floor under
+# `kiosk issue` while the engine (SQLAlchemy) and the config (pydantic) are on its path.
+FLOORS = {
+    "import sqlalchemy": "import sqlalchemy",
+    "import sqlalchemy.orm": "import sqlalchemy.orm",
+    "import pydantic": "import pydantic; from pydantic import BaseModel",
+}
 PROBE = (
     "import runpy, sys, atexit, json\n"
     "atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})),"
@@ -50,9 +59,12 @@ def run(runs: int = 15) -> dict[str, Any]:
         issue = [python, "-m", "kiosk", "issue", "NOI", *env_args]
         _timed(issue)  # warm the file cache
         issue_ms, bare_ms = [], []
-        for _ in range(runs):  # interleaved, so both see the same load
+        floors: dict[str, list[float]] = {label: [] for label in FLOORS}
+        for _ in range(runs):  # interleaved, so all see the same load
             issue_ms.append(_timed(issue))
             bare_ms.append(_timed([python, "-c", "pass"]))
+            for label, code in FLOORS.items():
+                floors[label].append(_timed([python, "-c", code]))
         probe = subprocess.run(
             [python, "-c", PROBE, "issue", "NOI", *env_args],
             check=True,
@@ -66,6 +78,10 @@ def run(runs: int = 15) -> dict[str, Any]:
         "kiosk issue process_ms": round(issue_median, 1),
         "reference_ms bare python -c pass": round(bare_median, 1),
         "ratio kiosk issue / bare python": round(issue_median / bare_median, 1),
+        **{
+            f"reference_ms python -c '{label}'": round(statistics.median(samples), 1)
+            for label, samples in floors.items()
+        },
         "kiosk issue heavy imports": ", ".join(m for m in HEAVY if m in loaded) or "none",
     }
 
