@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import make_url
 
@@ -25,7 +25,9 @@ from kiosk.queue.outbox import outbox_state
 from kiosk.queue.service import DepartmentStatus, IssuedTicket, QueueService
 from kiosk.queue.store import RESTORE_HINT, integrity_problem
 from printer.errors import NothingToReprint, PrinterError, PrinterUnavailable, PrintFailed
-from printer.output import TicketPrinterLike
+
+if TYPE_CHECKING:  # Pillow and python-escpos load with the first ticket, not the first screen
+    from printer.output import TicketPrinterLike
 
 log = logging.getLogger(__name__)
 

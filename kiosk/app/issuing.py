@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Config
 from kiosk.queue.models import TicketStatus
 from kiosk.queue.service import IssuedTicket, QueueService
-from printer.connection import Connection
 from printer.errors import NothingToReprint, PrinterUnavailable, PrintFailed
-from printer.output import TicketPrinterLike
 from printer.status import PrinterStatus
-from printer.ticket import TicketContent, priority_label, render_ticket
+
+# Pillow, qrcode and python-escpos load with the first ticket (or the kiosk's warm-up after its
+# first screen is painted), not with the first screen.
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from printer.output import TicketPrinterLike
+    from printer.ticket import TicketContent
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ def ticket_content(
     issued: IssuedTicket, config: Config, language: str = "vi", *, reprint: bool = False
 ) -> TicketContent:
     """What to print for a ticket just issued, in the kiosk's current language."""
+    from printer.ticket import TicketContent, priority_label
+
     english = language == "en"
     ticket = issued.ticket
     hospital = config.hospital
@@ -67,6 +72,8 @@ def ticket_content(
 
 def _connection(printer: TicketPrinterLike) -> tuple[str, str]:
     """(connection text, what to check) of a TicketPrinter; a stand-in gets its repr."""
+    from printer.connection import Connection
+
     connection = getattr(printer, "connection", None)
     if isinstance(connection, Connection):
         return connection.text, connection.hint
@@ -107,6 +114,8 @@ def issue_and_print(
     language: str = "vi",
 ) -> PrintedTicket:
     """Check the printer, commit a ticket, print it; cancel it if the print fails."""
+    from printer.ticket import render_ticket  # before the commit: nothing can fail to load after
+
     check_printer(service, printer)
     issued = service.issue(department_code, priority)
     try:
@@ -178,6 +187,8 @@ def reprint_last(
     Found in the database (survives a restart). A failed reprint cancels nothing: the patient
     may hold the first print. Raises NothingToReprint or PrinterError.
     """
+    from printer.ticket import render_ticket
+
     issued = last_issued(service)
     check_printer(service, printer)
     content = ticket_content(issued, config, language, reprint=True)

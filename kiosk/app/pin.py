@@ -15,9 +15,6 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 310_000
 PIN_PATTERN = re.compile(r"^[0-9]{4,12}$")
@@ -113,6 +110,9 @@ class PinLockout:
 
 def with_pin_hash(toml_text: str, pin_hash: str) -> str:
     """The config text with `[kiosk] admin_pin_hash` set; comments and every other key kept."""
+    import tomlkit  # only here: the kiosk's screens load this module at start-up
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         document = tomlkit.parse(toml_text)
     except TOMLKitError as exc:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCursor
 
@@ -27,9 +27,13 @@ from kiosk.ui.qapp import create_application
 from kiosk.ui.screenshot import grab
 from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
-from printer.output import TicketPrinterLike
 from printer.status import PrinterState, PrinterStatus
-from printer.ticket import TicketContent
+
+if TYPE_CHECKING:  # Pillow and python-escpos load with the first ticket, not the first screen
+    from PIL import Image
+
+    from printer.output import TicketPrinterLike
+    from printer.ticket import TicketContent
 
 log = logging.getLogger(__name__)
 
