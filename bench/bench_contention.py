@@ -47,7 +47,9 @@ from server_sync.server.devices import add_device  # noqa: E402
 SEED_FILE = ROOT / "seeds" / "provincial-general-hospital.toml"
 PULL_EVENTS = int(os.environ.get("BENCH_PULL_EVENTS", "10000"))
 PUSH_EVENTS = int(os.environ.get("BENCH_PUSH_EVENTS", "1000"))
-TIME_LIMIT_SECONDS = 600.0
+# A sync that has not finished by then makes the run an error (no figures); on a machine busy
+# with other work the backlog can take longer: BENCH_TIME_LIMIT=1800.
+TIME_LIMIT_SECONDS = float(os.environ.get("BENCH_TIME_LIMIT", "600"))
 OLD_LOCKING = bool(os.environ.get("BENCH_OLD_LOCKING"))
 OLD_LOCKING_CODE = """
 import server_sync.client, kiosk.queue.db
