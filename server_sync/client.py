@@ -525,6 +525,8 @@ class SyncWorker:
         """Ask the worker to stop and wait for it (a request in flight ends by its timeout)."""
         self._stop.set()
         self._wake.set()
+        if self._thread.ident is None:
+            return  # never started (the kiosk closed before its first screen)
         self._thread.join(timeout if timeout is not None else self.client.timeout + 5)
 
     def wake(self) -> None:

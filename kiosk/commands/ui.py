@@ -125,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), EXIT_PRINTER) from None
     from kiosk.ui.app import run_kiosk
 
-    sync = start_background_sync(config, service)
+    sync = start_background_sync(config, service, start=False)  # after the first screen
     try:
         return run_kiosk(config, service, printer, sync)
     finally:
@@ -133,8 +133,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             sync.stop(timeout=5)
 
 
-def start_background_sync(config: Config, service: QueueService) -> SyncWorker | None:
-    """Push this kiosk's tickets and pull the counters' calls while the kiosk runs."""
+def start_background_sync(
+    config: Config, service: QueueService, *, start: bool = True
+) -> SyncWorker | None:
+    """Push this kiosk's tickets and pull the counters' calls while the kiosk runs
+    (`start=False`: the caller starts the worker)."""
     from server_sync.client import SyncClient, SyncError, SyncWorker
 
     if not config.server.url:
@@ -147,7 +150,8 @@ def start_background_sync(config: Config, service: QueueService) -> SyncWorker |
         log.error("not syncing: %s", exc)
         return None
     worker = SyncWorker(client, interval=config.server.sync_interval_seconds)
-    worker.start()
+    if start:
+        worker.start()
     return worker
 
 

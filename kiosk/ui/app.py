@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:  # Pillow and python-escpos load with the first ticket, not th
 log = logging.getLogger(__name__)
 
 END_OF_DAY_INTERVAL_MS = 10 * 60 * 1000
+# Background work waits for the first painted screen, or this long if it never comes.
+FIRST_SCREEN_TIMEOUT_MS = 10_000
 # The store's full integrity check: at start-up, then once a day.
 STORE_CHECK_INTERVAL_MS = 24 * 60 * 60 * 1000
 
@@ -68,24 +71,52 @@ def check_store_in_background(window: KioskWindow) -> None:
     threading.Thread(target=run, name="store-check", daemon=True).start()
 
 
+def after_first_screen(
+    window: KioskWindow, *work: Callable[[], None], timeout_ms: int = FIRST_SCREEN_TIMEOUT_MS
+) -> None:
+    """Run `work` once the department grid has its live counts and the event loop has painted
+    it; background work started earlier (sync, integrity check, end of day) would compete with
+    the first screen for the interpreter and the disk. Without departments within `timeout_ms`
+    (a store that cannot be read), it starts anyway."""
+    done = False
+
+    def begin() -> None:
+        nonlocal done
+        if done:
+            return
+        done = True
+        for item in work:
+            try:
+                item()
+            except Exception:
+                log.exception("background work after the first screen failed to start")
+
+    window.departments_changed.connect(lambda: QTimer.singleShot(0, begin))
+    QTimer.singleShot(timeout_ms, begin)
+
+
 def run_kiosk(
     config: Config,
     service: QueueService,
     printer: TicketPrinterLike,
     sync: BackgroundSync | None = None,
 ) -> int:
-    """The kiosk screen until it is closed; `sync` (started by the caller) is woken per ticket."""
+    """The kiosk screen until it is closed; `sync` (not started yet) starts once the first
+    screen is painted, and is woken per ticket."""
     app = create_application()
     window = build_window(config, service, printer)
+    background: list[Callable[[], None]] = [lambda: check_store_in_background(window)]
     if sync is not None:
         window.ticket_shown.connect(lambda _view: sync.wake())
         sync.set_heartbeat(window.backend.report_status)
+        background.append(sync.start)
     elif not config.server.url:
         # With a server, the server closes the day and the kiosk pulls it.
-        close_stale_tickets_in_background(service)
+        background.append(lambda: close_stale_tickets_in_background(service))
         end_of_day = QTimer(window)
         end_of_day.timeout.connect(lambda: close_stale_tickets_in_background(service))
         end_of_day.start(END_OF_DAY_INTERVAL_MS)
+    after_first_screen(window, *background)
     if config.kiosk.fullscreen:
         window.setWindowFlags(
             Qt.WindowType.Window
@@ -98,7 +129,6 @@ def run_kiosk(
         window.resize(1080, 1920)
         window.show()
     window.start()
-    check_store_in_background(window)
     nightly_check = QTimer(window)
     nightly_check.timeout.connect(lambda: check_store_in_background(window))
     nightly_check.start(STORE_CHECK_INTERVAL_MS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -13,6 +14,7 @@ from kiosk.config import parse_config
 from kiosk.queue.service import QueueService
 from server_sync.staff import StaffClient
 from tests.support.hospital import Hospital
+from tests.support.kiosk import FakePrinter, make_config
 from tests.support.server import wait_until
 
 
@@ -53,3 +55,50 @@ def test_end_of_day_runs_off_the_ui_thread(engine: Engine) -> None:
     today = QueueService(engine, origin="k")
     close_stale_tickets_in_background(today)
     wait_until(lambda: today.get(stale.id).status == "cancelled", timeout=10, what="end of day")
+
+
+def test_background_work_waits_for_the_first_painted_grid(
+    qtbot: Any, service: QueueService, fake_printer: FakePrinter
+) -> None:
+    """Sync, integrity check and end of day start only once the department grid has its counts
+    (and the event loop has painted it): they would compete with the first screen."""
+    from kiosk.ui.app import after_first_screen, build_window
+    from kiosk.ui.kiosk_window import KioskTimings
+
+    window = build_window(make_config(), service, fake_printer, timings=KioskTimings(idle_ms=0))
+    seen: list[int] = []
+    after_first_screen(window, lambda: seen.append(len(window.home.grid.buttons)))
+    window.resize(1080, 1920)
+    window.show()
+    window.start()
+    assert seen == []  # not while the window is being built and shown
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == [len(service.departments())]  # the grid had its departments by then
+    qtbot.wait(50)
+    window.apply_departments(service.departments())
+    qtbot.wait(50)
+    assert len(seen) == 1  # once, not at every refresh
+    window.shutdown()
+    window.close()
+
+
+def test_background_work_starts_even_without_a_first_screen(
+    qtbot: Any, service: QueueService, fake_printer: FakePrinter
+) -> None:
+    from kiosk.ui.app import after_first_screen, build_window
+
+    window = build_window(make_config(), service, fake_printer)
+    seen: list[str] = []
+    after_first_screen(window, lambda: seen.append("started"), timeout_ms=100)
+    qtbot.waitUntil(lambda: seen == ["started"], timeout=5000)  # departments never loaded
+    window.shutdown()
+    window.close()
+
+
+def test_a_sync_worker_never_started_stops_at_once(tmp_path: Path, engine: Engine) -> None:
+    token = tmp_path / "token"
+    token.write_text("t" * 40, encoding="utf-8")
+    config = parse_config({"server": {"url": "http://127.0.0.1:9", "token_file": str(token)}})
+    worker = start_background_sync(config, QueueService(engine, origin="k"), start=False)
+    assert worker is not None and not worker.running
+    worker.stop(timeout=1)  # the kiosk closed before its first screen: no error
