@@ -62,8 +62,8 @@ def test_background_work_waits_for_the_first_painted_grid(
 ) -> None:
     """Sync, integrity check and end of day start only once the department grid has its counts
     (and the event loop has painted it): they would compete with the first screen."""
+    from kiosk.app.kiosk_flow import KioskTimings
     from kiosk.ui.app import after_first_screen, build_window
-    from kiosk.ui.kiosk_window import KioskTimings
 
     window = build_window(make_config(), service, fake_printer, timings=KioskTimings(idle_ms=0))
     seen: list[int] = []
