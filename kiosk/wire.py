@@ -109,6 +109,15 @@ class Department(WireModel):
     unavailable: Literal["inactive", "paused", "full"] | None = Field(
         None, description="why tickets cannot be issued now; null when they can"
     )
+    hospital_paused: bool = Field(
+        False, description="paused for every kiosk from the hospital's operations console"
+    )
+    pause_reason: str = Field(
+        "", description="the reason the console gave for that pause (kiosks show it); or empty"
+    )
+    paused_here: bool = Field(
+        False, description="paused in this kiosk's own admin panel (a kiosk's local answer)"
+    )
     room_names_vi: dict[str, str] = Field(
         default_factory=dict, description="room code -> its name, for boards and counters"
     )

@@ -664,6 +664,11 @@ class QueueService:
                             session, department, today, counts[S.WAITING]
                         ),
                         unavailable=self._unavailable(session, department, today, counts),
+                        hospital_paused=department.hospital_paused,
+                        pause_reason=(
+                            department.hospital_pause_reason if department.hospital_paused else ""
+                        ),
+                        paused_here=department.paused,
                         room_names_vi={r.code: r.name_vi for r in active_rooms},
                         room_names_en={r.code: r.name_en for r in active_rooms},
                     )

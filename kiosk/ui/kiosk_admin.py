@@ -184,7 +184,8 @@ class AdminPage(Page):
             button = BigButton()
             button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             button.setFixedWidth(300)
-            paused = department.unavailable == "paused"
+            # This kiosk's own pause: the hospital's (from the console) is not this panel's.
+            paused = department.paused_here
             button.clicked.connect(
                 lambda _=False, c=department.code, p=paused: self.pause.emit(c, not p)
             )
@@ -229,11 +230,18 @@ class AdminPage(Page):
             item = self.list_layout.itemAt(index)
             row = item.widget() if item is not None else None
             name = row.findChild(QLabel, "name") if row is not None else None
-            paused = department.unavailable == "paused"
+            paused = department.paused_here
             if name is not None:
-                state = (
-                    translate("Kiosk", "paused") if paused else translate("Kiosk", "taking numbers")
-                )
+                if department.hospital_paused:
+                    state = translate("Kiosk", "paused by the hospital")
+                    if department.pause_reason:
+                        state += f": {department.pause_reason}"
+                    if paused:
+                        state += " · " + translate("Kiosk", "paused here")
+                elif paused:
+                    state = translate("Kiosk", "paused")
+                else:
+                    state = translate("Kiosk", "taking numbers")
                 name.setText(f"{department.prefix} · {department.name(self.language)} — {state}")
             button = self.pause_buttons[department.code]
             button.setText(translate("Kiosk", "Resume") if paused else translate("Kiosk", "Pause"))

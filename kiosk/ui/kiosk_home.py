@@ -338,4 +338,13 @@ def department_texts(department: DepartmentStatus, language: str) -> DepartmentT
             waiting=department.waiting, minutes=department.estimated_wait_minutes
         )
     unavailable = unavailable_label(department.unavailable) if department.unavailable else ""
-    return DepartmentTileText(department.name(language), status, short, unavailable)
+    # The console's reason when the hospital paused it (a kiosk's own pause has none).
+    reason = department.pause_reason if department.unavailable == "paused" else ""
+    return DepartmentTileText(
+        department.name(language),
+        status,
+        short,
+        unavailable,
+        reason,
+        translate("Kiosk", "Paused") if reason else "",
+    )

@@ -166,6 +166,10 @@ class DepartmentTileText:
     status: str
     status_short: str
     unavailable: str = ""
+    # Why the hospital paused it (the operations console's words), shown after `unavailable`.
+    reason: str = ""
+    # `unavailable` in a word or two, before the reason on a tile with room for one line.
+    unavailable_short: str = ""
 
 
 class DepartmentButton(QAbstractButton):
@@ -184,11 +188,16 @@ class DepartmentButton(QAbstractButton):
     def set_texts(self, texts: DepartmentTileText) -> None:
         self.texts = texts
         self.setAccessibleName(texts.name)
+        self.setAccessibleDescription(
+            " ".join(t for t in (texts.unavailable, texts.reason) if t) or texts.status
+        )
         self.setText(texts.name)
         self.update()
 
     def visible_texts(self) -> list[str]:
-        return [self.texts.name, self.texts.unavailable or self.texts.status]
+        """What the tile shows, as drawn (a long reason cut between words, with "…")."""
+        name, status = self.text_blocks()
+        return [" ".join(name.lines), " ".join(status.lines)]
 
     def sizeHint(self) -> QSize:
         return QSize(480, 200)
@@ -236,7 +245,7 @@ class DepartmentButton(QAbstractButton):
         status_max = int(max(28, min(40, rect.height() * 0.15)))
         for _ in range(3):
             status_lines, status_font, status_px = self._status(
-                inner.width(), status_max, unavailable
+                inner.width(), status_max, unavailable, inner.height()
             )
             status_height = status_px * LINE_HEIGHT * len(status_lines)
             name_box = QRectF(
@@ -261,9 +270,13 @@ class DepartmentButton(QAbstractButton):
             place_lines(status_lines, status_font, status_box),
         )
 
-    def _status(self, width: float, max_px: int, unavailable: bool) -> tuple[list[str], QFont, int]:
+    def _status(
+        self, width: float, max_px: int, unavailable: bool, height: float = 0.0
+    ) -> tuple[list[str], QFont, int]:
         """The status on one line, full or short, as large as fits (it stays under the name's
         size); two lines only when not even the short form fits at the smallest size."""
+        if unavailable and self.texts.reason:
+            return self._paused_status(width, max_px, height)
         full = self.texts.unavailable or self.texts.status
         short = self.texts.unavailable or self.texts.status_short
         for px in range(max_px, STATUS_MIN_PX - 1, -2):
@@ -275,8 +288,70 @@ class DepartmentButton(QAbstractButton):
         status_font = style.font(self.family, STATUS_MIN_PX, bold=unavailable)
         return wrap_lines(short, status_font, width)[:2], status_font, STATUS_MIN_PX
 
+    def _paused_status(
+        self, width: float, max_px: int, height: float
+    ) -> tuple[list[str], QFont, int]:
+        """ "Paused: <the hospital's reason>" on one line when it fits; else the reason on the
+        lines below, in the height the name leaves (the name at its smallest size), cut only
+        between words and marked with "…" when it is longer than that. In regular weight:
+        the words of a reason need the room more than the bold."""
+        label, reason = self.texts.unavailable, self.texts.reason
+        joined = f"{label}: {reason}"
+        name_font = style.font(self.family, NAME_FLOOR_PX, bold=True)
+        name_lines = len(wrap_lines(self.texts.name, name_font, width)) or 1
+        room = height - name_lines * NAME_FLOOR_PX * LINE_HEIGHT if height else float("inf")
+        for px in range(max_px, STATUS_MIN_PX - 1, -2):
+            font = style.font(self.family, px)
+            if QFontMetricsF(font).horizontalAdvance(joined) <= width and px * LINE_HEIGHT <= room:
+                return [joined], font, px
+        for px in range(max_px, STATUS_MIN_PX - 1, -2):
+            font = style.font(self.family, px)
+            metrics = QFontMetricsF(font)
+            widest = max(metrics.horizontalAdvance(label), metrics.horizontalAdvance(reason))
+            if widest <= width and 2 * px * LINE_HEIGHT <= room:
+                return [label, reason], font, px
+        for px in range(max_px, STATUS_MIN_PX, -2):
+            # A tall tile: the reason wrapped whole, under half of it, larger than the floor.
+            font = style.font(self.family, px)
+            lines = [*wrap_lines(label, font, width), *wrap_lines(reason, font, width)]
+            if len(lines) <= 4 and len(lines) * px * LINE_HEIGHT <= min(room, height / 2):
+                return lines, font, px
+        font = style.font(self.family, STATUS_MIN_PX)
+        budget = min(4, int(room // (STATUS_MIN_PX * LINE_HEIGHT)))
+        label_lines = wrap_lines(label, font, width)
+        if budget > len(label_lines):
+            lines = [*label_lines, *elide_words(reason, font, width, budget - len(label_lines))]
+            return lines, font, STATUS_MIN_PX
+        if budget >= 1:
+            # One line: "Paused: <reason>", cut after a whole word of the reason, or nothing.
+            short = self.texts.unavailable_short or label
+            lines = elide_words(f"{short}: {reason}", font, width, budget)
+            shown = " ".join(lines)
+            if shown.startswith(f"{short}: ") and shown.removesuffix("…") != f"{short}:":
+                return lines, font, STATUS_MIN_PX
+        # No room for the reason beside the name: the pause alone, as without one.
+        return label_lines[:2], font, STATUS_MIN_PX
+
     def painted_texts(self) -> list[TextBlock]:
         return list(self.text_blocks())
+
+
+def elide_words(text: str, font: QFont, width: float, max_lines: int) -> list[str]:
+    """`text` wrapped into at most `max_lines` lines of `width`; when it is longer, the last
+    line ends after its last whole word that leaves room for "…" (never inside a word)."""
+    lines = wrap_lines(text, font, width)
+    if len(lines) <= max_lines:
+        return lines
+    metrics = QFontMetricsF(font)
+    kept = lines[:max_lines]
+    words = kept[-1].split()
+    while words and metrics.horizontalAdvance(" ".join(words) + "…") > width:
+        words.pop()
+    if words:
+        kept[-1] = " ".join(words) + "…"
+    else:  # one word wider than the line: Qt's elision is all that is left
+        kept[-1] = metrics.elidedText(kept[-1], Qt.TextElideMode.ElideRight, width)
+    return kept
 
 
 # The status line under a department's name ("12 người chờ") shrinks to this before the name

@@ -398,6 +398,18 @@
         <translation>đang cấp số</translation>
     </message>
     <message>
+        <source>Paused</source>
+        <translation>Tạm ngừng</translation>
+    </message>
+    <message>
+        <source>paused by the hospital</source>
+        <translation>bệnh viện tạm ngừng</translation>
+    </message>
+    <message>
+        <source>paused here</source>
+        <translation>tạm ngừng tại ki-ốt này</translation>
+    </message>
+    <message>
         <source>Resume</source>
         <translation>Tiếp tục</translation>
     </message>
