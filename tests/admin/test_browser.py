@@ -51,14 +51,14 @@ def test_the_monitor_updates_itself(
     kiosk = QueueService(console.app.state.kiosk.engine, origin="kiosk-direct")
     issued = kiosk.issue("NOI").ticket
     row = page.locator(f"#waiting-list tr[data-ticket='{issued.code}']")
-    row.wait_for(timeout=15_000)
+    row.wait_for(timeout=30_000)
     assert page.inner_text("#departments tr[data-code='NOI'] td.waiting") == "1"
     counter = Api(console.url, tokens["counter"])
     assert counter.post("/api/v1/departments/NOI/call-next", json={"room": "101"}).ok
-    page.locator("#called-list", has_text=issued.code).wait_for(timeout=15_000)
+    page.locator("#called-list", has_text=issued.code).wait_for(timeout=30_000)
     called = "#departments tr[data-code='NOI'] td.called"
     page.wait_for_function(
-        f"document.querySelector(\"{called}\").textContent === '1'", timeout=15_000
+        f"document.querySelector(\"{called}\").textContent === '1'", timeout=30_000
     )
     assert page.evaluate("window.notReloaded") is True
 

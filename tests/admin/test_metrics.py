@@ -101,7 +101,7 @@ def test_multiprocess_mode_with_the_real_server(sqlite_url: str, tmp_path: Path)
 
     def up() -> bool:
         try:
-            return requests.get(f"{base}/api/v1/health", timeout=2).ok
+            return requests.get(f"{base}/api/v1/health", timeout=30).ok
         except requests.ConnectionError:
             assert server.poll() is None, server.stderr.read() if server.stderr else ""
             return False

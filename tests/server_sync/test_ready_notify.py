@@ -44,7 +44,7 @@ def test_ready_is_sent_after_the_port_is_bound_and_stopping_at_the_end(tmp_path:
     try:
         message = notify.recv(256).decode()
         # The moment READY=1 arrives the server must answer: no retry here.
-        health = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10)
+        health = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=30)
         assert health.status_code == 200
         assert message.splitlines()[0] == "READY=1"
         assert f"STATUS=listening on 127.0.0.1:{port}" in message

@@ -38,7 +38,7 @@ def test_the_page_is_small_self_contained_and_allows_only_its_own_script(
     live: LiveServer, server_service: QueueService
 ) -> None:
     ticket = server_service.issue("NOI").ticket
-    page = requests.get(f"{live.url}/t/{ticket.id}", timeout=10)
+    page = requests.get(f"{live.url}/t/{ticket.id}", timeout=30)
     assert page.status_code == 200 and len(page.content) <= 30 * 1024
     html = page.text
     assert '<html lang="vi">' in html and f'href="/t/{ticket.id}?lang=en"' in html
@@ -126,14 +126,14 @@ def test_a_long_poll_answers_when_a_counter_calls(
 
 def test_unknown_and_malformed_tickets(live: LiveServer) -> None:
     unknown = requests.get(
-        f"{live.url}/api/v1/tickets/0b8c3a3e-0000-4000-8000-000000000000/live?wait=0", timeout=10
+        f"{live.url}/api/v1/tickets/0b8c3a3e-0000-4000-8000-000000000000/live?wait=0", timeout=30
     )
     assert unknown.status_code == 404 and unknown.json()["code"]
-    bad = requests.get(f"{live.url}/api/v1/tickets/a%20b/live?wait=0", timeout=10)
+    bad = requests.get(f"{live.url}/api/v1/tickets/a%20b/live?wait=0", timeout=30)
     assert bad.status_code == 422
-    too_long = requests.get(f"{live.url}/api/v1/tickets/x/live?wait=600", timeout=10)
+    too_long = requests.get(f"{live.url}/api/v1/tickets/x/live?wait=600", timeout=30)
     assert too_long.status_code == 422
-    assert requests.get(f"{live.url}/t/nope?lang=en", timeout=10).status_code == 404
+    assert requests.get(f"{live.url}/t/nope?lang=en", timeout=30).status_code == 404
 
 
 def test_hundreds_of_waiting_phones_hold_no_database_connection(

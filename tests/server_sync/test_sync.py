@@ -99,13 +99,13 @@ def test_pull_brings_counter_calls_to_the_kiosk(
             f"{live.url}/api/v1/departments/NOI/call-next",
             json={"room": "101"},
             headers=counter,
-            timeout=10,
+            timeout=30,
         )
     moved = requests.post(
         f"{live.url}/api/v1/tickets/{tickets[0].id}/transfer",
         json={"department": "NGOAI"},
         headers=counter,
-        timeout=10,
+        timeout=30,
     ).json()
 
     report = client.sync_once()
@@ -168,7 +168,7 @@ def test_cancel_after_the_server_called_the_ticket_is_rejected(
         f"{live.url}/api/v1/departments/NOI/call-next",
         json={"room": "101"},
         headers={"Authorization": f"Bearer {tokens['counter']}"},
-        timeout=10,
+        timeout=30,
     )
     kiosk_service.cancel(ticket.id, "print_failed")
     result = client.push()
@@ -197,7 +197,7 @@ def test_worker_backs_off_while_the_server_is_down_then_recovers(
     worker = SyncWorker(client, interval=0.05, base=0.01, cap=0.05, rng=random.Random(1))
     with caplog.at_level(logging.WARNING, logger="server_sync.client"):
         worker.start()
-        wait_until(lambda: worker.failures >= 3, 10, "three failed rounds")
+        wait_until(lambda: worker.failures >= 3, 60, "three failed rounds")
         live.start()
         worker.wake()
         wait_until(lambda: worker.last_report is not None and worker.failures == 0, 10)

@@ -75,7 +75,7 @@ def https_server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     def answers() -> bool:
         assert process.poll() is None, process.stderr and process.stderr.read()
         try:
-            requests.get(f"{url}/api/v1/health", verify=str(tmp_path / "ca.crt"), timeout=2)
+            requests.get(f"{url}/api/v1/health", verify=str(tmp_path / "ca.crt"), timeout=30)
         except requests.ConnectionError:
             return False
         return True

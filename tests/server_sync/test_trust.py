@@ -237,19 +237,19 @@ def test_database_unreachable_is_503_json(tmp_path: Path) -> None:
 
     wait_until(lambda: server.started or not thread.is_alive(), 20, "uvicorn to start")
     try:
-        health = requests.get(f"{live.url}/api/v1/health", timeout=10)
+        health = requests.get(f"{live.url}/api/v1/health", timeout=30)
         assert health.status_code == 503
         assert health.json()["detail"] == "database unreachable"
         assert "x.db" not in health.text and "sqlite" not in health.json()["detail"]
         assert health.headers["Retry-After"]
         for path in ("/api/v1/departments", "/api/v1/events"):
             answer = requests.get(
-                f"{live.url}{path}", headers={"Authorization": "Bearer x"}, timeout=10
+                f"{live.url}{path}", headers={"Authorization": "Bearer x"}, timeout=30
             )
             assert answer.status_code == 503, answer.text
             assert answer.json()["code"] == "database_unavailable"
             assert answer.headers["Retry-After"]
-        page = requests.get(f"{live.url}/t/{uuid.uuid4()}", timeout=10)
+        page = requests.get(f"{live.url}/t/{uuid.uuid4()}", timeout=30)
         assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
     finally:
         server.should_exit = True
@@ -278,6 +278,6 @@ def test_docs_can_be_switched_off(server_engine: Engine) -> None:
     config = Config.model_validate({"server": {"api_docs": False}})
     live = LiveServer(create_app(server_engine, config)).start()
     try:
-        assert requests.get(f"{live.url}/docs", timeout=10).status_code == 404
+        assert requests.get(f"{live.url}/docs", timeout=30).status_code == 404
     finally:
         live.stop()

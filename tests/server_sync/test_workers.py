@@ -101,7 +101,7 @@ def test_fifty_racing_counters_on_two_workers_call_every_ticket_once(
     # READY=1 came only once both workers listened: the port answers at once, two processes.
     assert workers.ready_message.splitlines()[0] == "READY=1"
     assert "with 2 workers" in workers.ready_message
-    assert requests.get(f"{workers.url}/api/v1/health", timeout=10).status_code == 200
+    assert requests.get(f"{workers.url}/api/v1/health", timeout=30).status_code == 200
     assert len(_worker_pids(workers.process.pid)) == 2
 
     engine = open_database(postgres_url)
@@ -149,7 +149,7 @@ def test_a_call_through_one_worker_wakes_long_polls_on_every_worker(
     QueueService(engine, origin="kiosk-direct").issue("NOI")
     engine.dispose()
     board = {"Authorization": f"Bearer {workers.board_token}"}
-    cursor = requests.get(f"{workers.url}/api/v1/events", headers=board, timeout=10).json()[
+    cursor = requests.get(f"{workers.url}/api/v1/events", headers=board, timeout=30).json()[
         "cursor"
     ]
     waits = 60

@@ -26,7 +26,7 @@ class Hospital:
     tokens: dict[str, str]
 
     def client(self, role: str) -> StaffClient:
-        return StaffClient(self.server.url, self.tokens[role], timeout=5.0)
+        return StaffClient(self.server.url, self.tokens[role], timeout=30.0)
 
     def server_service(self) -> QueueService:
         """Issues straight into the server's database (as if pushed by a kiosk)."""
@@ -41,7 +41,7 @@ def staff_config(url: str, tmp_path: Path, token: str, **sections: dict[str, obj
     token_file.write_text(token, encoding="utf-8")
     data: dict[str, object] = {
         "kiosk": {"id": "kiosk-hall-1"},
-        "server": {"url": url, "token_file": str(token_file), "timeout_seconds": 5},
+        "server": {"url": url, "token_file": str(token_file), "timeout_seconds": 30},
         **sections,
     }
     return parse_config(data)

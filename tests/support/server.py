@@ -20,8 +20,11 @@ from server_sync.client import SyncClient
 ROLES = ("kiosk", "counter", "board", "admin")
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Wait for a condition (not for time): poll it until it holds or `timeout` passes."""
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
+    """Wait for a condition (not for time): poll it until it holds or `timeout` passes.
+
+    The timeouts are generous on purpose: a condition that holds returns at once, and a machine
+    kept busy by other test runs must not turn a slow start into a failure."""
     deadline = time.monotonic() + timeout
     pause = threading.Event()
     while not predicate():
@@ -50,7 +53,7 @@ class LiveServer:
         host, port = self.sock.getsockname()
         return f"http://{host}:{port}"
 
-    def start(self, timeout: float = 20.0) -> LiveServer:
+    def start(self, timeout: float = 60.0) -> LiveServer:
         config = uvicorn.Config(
             self.app, log_config=None, log_level="warning", timeout_graceful_shutdown=1
         )
@@ -62,7 +65,7 @@ class LiveServer:
         server, thread = self.server, self.thread
         wait_until(lambda: server.started or not thread.is_alive(), timeout, "uvicorn to start")
         assert server.started, "uvicorn did not start"
-        response = requests.get(f"{self.url}/api/v1/health", timeout=5)
+        response = requests.get(f"{self.url}/api/v1/health", timeout=30)
         assert response.status_code == 200, response.text
         return self
 

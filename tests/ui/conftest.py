@@ -80,10 +80,10 @@ def make_window(
         )
         windows.append(window)
         window.resize(*size)
-        with qtbot.waitSignal(window.departments_changed, timeout=5000):
+        with qtbot.waitSignal(window.departments_changed, timeout=30_000):
             window.show()
             window.start()
-        qtbot.waitUntil(lambda: not window.worker.busy, timeout=5000)
+        qtbot.waitUntil(lambda: not window.worker.busy, timeout=30_000)
         return window
 
     yield make

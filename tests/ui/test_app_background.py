@@ -25,12 +25,12 @@ def test_kiosk_pushes_its_tickets_in_the_background(hospital: Hospital) -> None:
     try:
         issued = service.issue("NOI").ticket
         worker.wake()
-        board = StaffClient(hospital.server.url, hospital.tokens["board"], timeout=5.0)
+        board = StaffClient(hospital.server.url, hospital.tokens["board"], timeout=30.0)
 
         def on_server() -> bool:
             return any(t.id == issued.id for t in board.queue("NOI").waiting)
 
-        wait_until(on_server, timeout=10, what="the ticket on the server")
+        wait_until(on_server, timeout=60, what="the ticket on the server")
     finally:
         worker.stop(timeout=10)
 
@@ -54,7 +54,7 @@ def test_end_of_day_runs_off_the_ui_thread(engine: Engine) -> None:
     stale = yesterday.issue("NOI").ticket
     today = QueueService(engine, origin="k")
     close_stale_tickets_in_background(today)
-    wait_until(lambda: today.get(stale.id).status == "cancelled", timeout=10, what="end of day")
+    wait_until(lambda: today.get(stale.id).status == "cancelled", timeout=60, what="end of day")
 
 
 def test_background_work_waits_for_the_first_painted_grid(
@@ -72,7 +72,7 @@ def test_background_work_waits_for_the_first_painted_grid(
     window.show()
     window.start()
     assert seen == []  # not while the window is being built and shown
-    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
     assert seen == [len(service.departments())]  # the grid had its departments by then
     qtbot.wait(50)
     window.apply_departments(service.departments())
@@ -90,7 +90,7 @@ def test_background_work_starts_even_without_a_first_screen(
     window = build_window(make_config(), service, fake_printer)
     seen: list[str] = []
     after_first_screen(window, lambda: seen.append("started"), timeout_ms=100)
-    qtbot.waitUntil(lambda: seen == ["started"], timeout=5000)  # departments never loaded
+    qtbot.waitUntil(lambda: seen == ["started"], timeout=30_000)  # departments never loaded
     window.shutdown()
     window.close()
 

@@ -48,7 +48,7 @@ def board_of(qtbot: Any, hospital: Hospital) -> Iterator[Any]:
         board.resize(1920, 1080)
         board.show()
         board.start()
-        qtbot.waitUntil(lambda: board.online is True and bool(board.departments), timeout=5000)
+        qtbot.waitUntil(lambda: board.online is True and bool(board.departments), timeout=30_000)
         return board
 
     yield make
@@ -82,12 +82,12 @@ def test_without_speech_engine_or_audio_device_the_board_goes_on(
     counter = hospital.client("counter")
     try:
         counter.call_next("NOI", "102", "req-board-1")
-        qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B001"], timeout=5000)
+        qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B001"], timeout=30_000)
         counter.call_next("NOI", "103", "req-board-2")
-        qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B002", "B001"], timeout=5000)
+        qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B002", "B001"], timeout=30_000)
     finally:
         counter.close()
-    qtbot.waitUntil(lambda: len(played) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(played) == 2, timeout=30_000)
     assert played == ["Mời số B001 vào Phòng khám 102", "Mời số B002 vào Phòng khám 103"]
     assert board.newest.call is not None and board.newest.room_text == "Phòng khám 103"
 
@@ -115,8 +115,8 @@ def test_a_board_for_some_departments_shows_only_theirs(
         counter.call_next("TIEPDON", "Q1", "req-some-2")
     finally:
         counter.close()
-    qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["A001"], timeout=5000)
-    qtbot.waitUntil(lambda: announced == ["A001"], timeout=5000)
+    qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["A001"], timeout=30_000)
+    qtbot.waitUntil(lambda: announced == ["A001"], timeout=30_000)
     assert board.newest.room_text == "Quầy 1"  # as it is said, not "Q1"
     assert [name.text() for name, _ in board.side_rows if name.isVisible()] == [
         "Tiếp đón - Đăng ký khám"

@@ -117,9 +117,9 @@ def test_counter_screens_hold_at_every_size(
     morning(hospital, departments)
     counter, _board = make("vi")
     counter.start()
-    qtbot.waitUntil(lambda: counter.online is True and len(counter.waiting) >= 10, timeout=10000)
+    qtbot.waitUntil(lambda: counter.online is True and len(counter.waiting) >= 10, timeout=30_000)
     counter.trigger(Action.CALL_NEXT)
-    qtbot.waitUntil(lambda: counter.current is not None and not counter.busy, timeout=10000)
+    qtbot.waitUntil(lambda: counter.current is not None and not counter.busy, timeout=30_000)
     counter.trigger(Action.RECALL)
     qtbot.waitUntil(lambda: counter.current is not None and counter.current.recalls == 1)
     qtbot.waitUntil(lambda: not counter.busy and not counter.worker.busy)
@@ -187,7 +187,7 @@ def test_board_holds_at_every_size_with_the_newest_code_largest(
     _counter, board = make("vi")
     board.board = board.board.model_copy(update={"notice": "Xin giữ trật tự trong phòng chờ"})
     board.start()
-    qtbot.waitUntil(lambda: board.online is True and len(board.calls) >= 3, timeout=10000)
+    qtbot.waitUntil(lambda: board.online is True and len(board.calls) >= 3, timeout=30_000)
     found: list[str] = []
     for language in LANGUAGES:
         board.text = ScreenText(language)

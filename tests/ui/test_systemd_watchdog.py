@@ -58,7 +58,7 @@ def test_ready_then_pings_that_stop_while_the_loop_is_blocked(
 ) -> None:
     watchdog = SystemdWatchdog()
     watchdog.start()
-    qtbot.waitUntil(lambda: listener.messages().count(b"WATCHDOG=1") >= 3, timeout=5000)
+    qtbot.waitUntil(lambda: listener.messages().count(b"WATCHDOG=1") >= 3, timeout=30_000)
     assert listener.messages()[0] == b"READY=1"
 
     # Freeze the GUI thread the way a hung screen would: no event loop turns meanwhile.
@@ -72,7 +72,7 @@ def test_ready_then_pings_that_stop_while_the_loop_is_blocked(
 
     # The loop turns again: so do the pings.
     seen = len(listener.received)
-    qtbot.waitUntil(lambda: len(listener.received) >= seen + 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(listener.received) >= seen + 2, timeout=30_000)
     watchdog.stop()
 
 
