@@ -13,7 +13,9 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -55,18 +57,25 @@ class PinPage(Page):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(60, 40, 60, 40)
-        column.setSpacing(20)
+        self.setProperty("staff", True)
+        # Portrait: the texts above the keypad; landscape: beside it (five rows of keys under
+        # the texts do not fit 768 px).
+        self.main = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        self.main.setContentsMargins(48, 32, 48, 32)
+        self.main.setSpacing(32)
         self.entered = ""
         self.title = label("title", align=Qt.AlignmentFlag.AlignCenter)
-        self.dots = label("title", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
-        self.dots.setStyleSheet("font-size: 72px; letter-spacing: 12px;")
+        self.dots = label("pin", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
         self.message = label("notice", align=Qt.AlignmentFlag.AlignCenter)
         self.message.hide()
-        column.addWidget(self.title)
-        column.addWidget(self.dots)
-        column.addWidget(self.message)
+        texts = QVBoxLayout()
+        texts.setSpacing(20)
+        texts.addStretch(1)
+        texts.addWidget(self.title)
+        texts.addWidget(self.dots)
+        texts.addWidget(self.message)
+        texts.addStretch(1)
+        self.main.addLayout(texts, 1)
         keys = QGridLayout()
         keys.setSpacing(style.GAP_PX)
         self.keys: dict[str, BigButton] = {}
@@ -79,11 +88,19 @@ class PinPage(Page):
         self.enter = BigButton(kind="primary")
         self.enter.clicked.connect(lambda: self.submitted.emit(self.entered))
         keys.addWidget(self.enter, 3, 2)
-        column.addLayout(keys)
         self.cancel = BigButton()
         self.cancel.clicked.connect(self.cancelled.emit)
-        column.addWidget(self.cancel)
-        column.addStretch(1)
+        keys.addWidget(self.cancel, 4, 0, 1, 3)
+        for button in (*self.keys.values(), self.clear, self.enter, self.cancel):
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.main.addLayout(keys, 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        landscape = self.width() > self.height()
+        self.main.setDirection(
+            QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
+        )
+        super().resizeEvent(event)
 
     def _add_key(self, grid: QGridLayout, key: str, row: int, column: int) -> None:
         button = BigButton(key, kind="key")
@@ -124,48 +141,81 @@ class AdminPage(Page):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(40, 32, 40, 32)
-        column.setSpacing(16)
+        self.setProperty("staff", True)
+        self.column = column = QVBoxLayout(self)
+        column.setContentsMargins(24, 24, 24, 24)
+        column.setSpacing(12)
         self.title = label("title")
         self.printer = label("body")
         self.sync = label("body")
         self.result = label("notice")
         self.result.hide()
-        actions = QHBoxLayout()
-        actions.setSpacing(style.GAP_PX)
+        # The four actions: one row in landscape, two in portrait (see resizeEvent).
+        self.action_grid = QGridLayout()
+        self.action_columns = 0
+        self.action_grid.setSpacing(style.GAP_PX)
         self.test_button = BigButton()
         self.test_button.clicked.connect(self.test_print.emit)
         self.reprint_button = BigButton()
         self.reprint_button.clicked.connect(self.reprint.emit)
-        actions.addWidget(self.test_button)
-        actions.addWidget(self.reprint_button)
         self.departments_title = label("title")
         self.list = QWidget()
         self.list_layout = QVBoxLayout(self.list)
         self.list_layout.setSpacing(12)
+        # Everything but the actions scrolls as one page: on a 768 px screen the printer and
+        # sync lines, a result and the departments do not all fit, and a list squeezed to one
+        # row under them would be no use.
+        content = QWidget()
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.setSpacing(12)
+        self.list_layout.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
-        scroll.setWidget(self.list)
+        scroll.setWidget(content)
         scroll.setWidgetResizable(True)
-        bottom = QHBoxLayout()
-        bottom.setSpacing(style.GAP_PX)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.close_button = BigButton(kind="primary")
         self.close_button.clicked.connect(self.close_panel.emit)
         self.exit_button = BigButton(kind="danger")
         self.exit_button.clicked.connect(self.exit_kiosk.emit)
-        bottom.addWidget(self.close_button)
-        bottom.addWidget(self.exit_button)
-        for widget in (self.title, self.printer, self.sync, self.result):
-            column.addWidget(widget)
-        column.addLayout(actions)
-        column.addWidget(self.departments_title)
+        for widget in (
+            self.title,
+            self.printer,
+            self.sync,
+            self.result,
+            self.departments_title,
+            self.list,
+        ):
+            inner.addWidget(widget)
         column.addWidget(scroll, 1)
-        column.addLayout(bottom)
+        column.addLayout(self.action_grid)
         self.departments: list[DepartmentStatus] = []
         self.health: PrinterHealth = READY
         self.sync_info: SyncInfo | None = None
         self.language = "vi"
         self.pause_buttons: dict[str, BigButton] = {}
+
+    def _action_buttons(self) -> tuple[BigButton, ...]:
+        return (self.test_button, self.reprint_button, self.close_button, self.exit_button)
+
+    def _place_actions(self) -> None:
+        """The four actions in as many columns (4, 2 or 1) as their texts fit side by side."""
+        buttons = self._action_buttons()
+        widest = max(b.sizeHint().width() for b in buttons)
+        margins = self.column.contentsMargins()
+        room = self.contentsRect().width() - margins.left() - margins.right()
+        columns = next((n for n in (4, 2) if n * widest + (n - 1) * style.GAP_PX <= room), 1)
+        if columns == self.action_columns:
+            return
+        self.action_columns = columns
+        for button in buttons:
+            self.action_grid.removeWidget(button)
+        for index, button in enumerate(buttons):
+            self.action_grid.addWidget(button, *divmod(index, columns))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._place_actions()
+        super().resizeEvent(event)
 
     def set_departments(self, departments: Sequence[DepartmentStatus]) -> None:
         self.departments = list(departments)
@@ -183,7 +233,6 @@ class AdminPage(Page):
             name.setObjectName("name")
             button = BigButton()
             button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-            button.setFixedWidth(300)
             # This kiosk's own pause: the hospital's (from the console) is not this panel's.
             paused = department.paused_here
             button.clicked.connect(
@@ -245,8 +294,15 @@ class AdminPage(Page):
                 name.setText(f"{department.prefix} · {department.name(self.language)} — {state}")
             button = self.pause_buttons[department.code]
             button.setText(translate("Kiosk", "Resume") if paused else translate("Kiosk", "Pause"))
+            # As wide as the longer of its two texts, in the window's (scaled) type.
+            button.ensurePolished()
+            metrics = QFontMetrics(button.font())
+            texts = (translate("Kiosk", "Resume"), translate("Kiosk", "Pause"))
+            frame = button.sizeHint().width() - metrics.horizontalAdvance(button.text())
+            button.setFixedWidth(max(metrics.horizontalAdvance(t) for t in texts) + frame)
         self.close_button.setText(translate("Kiosk", "Close"))
         self.exit_button.setText(translate("Kiosk", "Exit the kiosk program"))
+        self._place_actions()
 
 
 class StaffDesk:

@@ -103,6 +103,7 @@ QLabel[role="attract"] {{
     border-radius: 16px; padding: 12px 24px;
 }}
 QLabel[role="title"] {{ font-size: {TITLE_PX}px; font-weight: bold; }}
+QLabel[role="pin"] {{ font-size: 56px; font-weight: bold; letter-spacing: 8px; }}
 QLabel[role="body"] {{ font-size: {BODY_PX}px; }}
 QLabel[role="lead"] {{ font-size: 40px; }}
 QLabel[role="large"] {{ font-size: 52px; font-weight: bold; }}
@@ -135,6 +136,7 @@ QPushButton[kind="language"] {{
 }}
 QPushButton[kind="danger"] {{ background: {DANGER}; color: {ON_DANGER}; border-color: {DANGER}; }}
 QPushButton[kind="key"] {{ font-size: 52px; min-width: 150px; }}
+QWidget[staff="true"] QPushButton {{ min-height: 72px; padding: 4px 16px; }}
 QScrollArea {{ border: none; background: transparent; }}
 """
 

@@ -43,7 +43,7 @@ def test_console_pause_reaches_the_kiosk_screen(
         client = sync_client(service.engine, live.url, token, origin="kiosk-test")
         client.pull()
         client.close()
-        with qtbot.waitSignal(window.departments_changed, timeout=5000):
+        with qtbot.waitSignal(window.departments_changed, timeout=30_000):
             window.refresh_departments()
         button = window.home.grid.buttons["NOI"]
         assert not button.isEnabled()

@@ -9,6 +9,7 @@ language; the home grid and the priority step with each department count.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,3 +123,68 @@ def test_the_number_fills_its_box_at_every_width(qtbot: Any, make_window: Any) -
         assert box.contains(ink), (width, ink, box)
         assert ink.width() > box.width() * 0.6 or ink.height() > box.height() * 0.6
     assert PIN  # the fixture's config keeps its PIN
+
+
+STAFF_SIZES = SIZES
+
+
+@pytest.mark.parametrize("size", STAFF_SIZES, ids=[f"{w}x{h}" for w, h in STAFF_SIZES])
+def test_the_pin_pad_and_the_admin_panel_hold_at_this_size(
+    qtbot: Any,
+    make_window: Any,
+    service: QueueService,
+    size: tuple[int, int],
+    tmp_path: Path,
+) -> None:
+    """The staff's pages (behind the hidden corner) at the same sizes as the patients': the PIN
+    pad with its lockout message and the admin panel with everything it can say (a printer
+    detail, the sync line, a result, departments paused here and by the hospital with reasons,
+    24 of them), in Vietnamese and English."""
+    import datetime as dt
+
+    from kiosk.app.backend import PrinterHealth, SyncInfo
+
+    window = make_window(size=size)
+    problems: list[str] = []
+    for language in ("vi", "en"):
+        window.set_language(language)
+        window.staff.open_pin()
+        window.pin.reset(window.staff._pin_status() or "Mã PIN sai. Còn 4 lần thử.")
+        for key in "2468":
+            window.pin.keys[key].click()
+        problems += check(window, f"{language} pin")
+        shots = [(f"pin-{language}", window.grab())]
+
+        chosen = departments(service, 24)
+        chosen[0] = chosen[0].model_copy(
+            update={
+                "unavailable": "paused",
+                "hospital_paused": True,
+                "pause_reason": "Bác sĩ đang hội chẩn ca cấp cứu, xin mời quay lại sau 14 giờ",
+            }
+        )
+        chosen[1] = chosen[1].model_copy(update={"unavailable": "paused", "paused_here": True})
+        window.apply_departments(chosen)
+        window.staff.open_admin()
+        qtbot.waitUntil(lambda: not window.worker.busy, timeout=30_000)
+        window.admin.health = PrinterHealth(
+            "paper_near_end", True, "usb:04b8:0202 — paper near end"
+        )
+        window.admin.sync_info = SyncInfo(
+            pending=1234,
+            rejected=12,
+            last_synced_at=dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC),
+            server_url="",
+        )
+        window.admin.show_result(
+            "Lỗi: không gửi được phiếu thử tới máy in (usb:04b8:0202)"
+            if language == "vi"
+            else "Failed: the test ticket could not be sent to the printer (usb:04b8:0202)"
+        )
+        window.admin.retranslate()
+        problems += check(window, f"{language} admin")
+        shots.append((f"admin-{language}", window.grab()))
+        window.go_home()
+        for name, shot in shots:
+            shot.save(str(tmp_path / f"{name}-{size[0]}x{size[1]}.png"))
+    assert not problems, "\n".join(problems)
