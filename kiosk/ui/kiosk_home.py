@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from kiosk.app.kiosk_flow import Banner
 from kiosk.queue.service import DepartmentStatus
 from kiosk.ui import style
+from kiosk.ui.department_tile import DepartmentButton, DepartmentTileText
 from kiosk.ui.kiosk_pages import (
     Page,
     ask_reception,
@@ -32,8 +33,6 @@ from kiosk.ui.kiosk_pages import (
 from kiosk.ui.layout import GridLayout, department_grid
 from kiosk.ui.widgets import (
     BigButton,
-    DepartmentButton,
-    DepartmentTileText,
 )
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QAbstractButton, QLabel
 
 from kiosk.queue.service import QueueService
+from kiosk.ui.department_tile import DepartmentButton
 from kiosk.ui.kiosk_window import KioskWindow
-from kiosk.ui.widgets import DepartmentButton
 from printer.status import PrinterState
 from tests.support.kiosk import PIN, FakePrinter, make_config
 from tests.support.kiosk_screen import click, tap
