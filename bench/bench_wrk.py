@@ -14,7 +14,13 @@ workers (`kiosk server --workers N`, a separate process on 127.0.0.1) it measure
 - call → board: a board long-polls the feed while a counter calls, 200 calls, p99 (alone, and
   while a 1,000-event push is ingested);
 - `kiosk sync --once` of a 10,000-event offline backlog, end to end (a separate process);
-- server RSS per worker (the highest seen during the call-next runs).
+- server RSS per worker (the highest seen during the call-next runs);
+- PostgreSQL's own commit ceiling on this disk, in the same run (pgbench, when installed): one
+  connection committing one-row inserts, 50 connections committing independent rows (group
+  commit), and 50 connections updating one shared row (the feed counter's pattern: each waits
+  for the previous holder's commit, fsync included).
+
+`BENCH_PARTS` (comma-separated: health, call, push, board, sync, commit) runs only some parts.
 
 wrk, PostgreSQL and the server share the same cores: the machine's load average and the
 database's durability settings are printed beside the figures.
@@ -35,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +74,7 @@ BACKLOG_EVENTS = int(os.environ.get("BENCH_BACKLOG_EVENTS", "10000"))
 PUSH_EVENTS = 1000
 BOARD_CALLS = int(os.environ.get("BENCH_BOARD_CALLS", "200"))
 WORKERS = tuple(int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(","))
+PARTS = set(os.environ.get("BENCH_PARTS", "health,call,push,board,sync,commit").split(","))
 CALL_LIMIT_SECONDS = 180
 HEALTH_SECONDS = 10
 # Each kiosk of the benchmark has its own numbering block, far from the server's own numbers.
@@ -527,6 +535,57 @@ def sync_backlog(workdir: Path, engine: Engine, url: str) -> dict[str, float]:
     return {"seconds": round(seconds, 2), "events": BACKLOG_EVENTS}
 
 
+COMMIT_SCRIPTS = {
+    # One-row inserts of independent rows: commits of several connections share one fsync.
+    "insert": "INSERT INTO commit_probe (n) VALUES (1);",
+    # Every transaction updates the same row: it waits for the previous holder's commit.
+    "hot_row": "UPDATE commit_probe_hot SET n = n + 1 WHERE id = 1;",
+}
+
+
+def commit_ceiling(engine: Engine, database_url: str, workdir: Path) -> dict[str, float]:
+    """Transactions/s that PostgreSQL itself commits here (pgbench, 5 s each), or {}."""
+    pgbench = shutil.which("pgbench")
+    if pgbench is None:
+        return {}
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE commit_probe (id serial PRIMARY KEY, n integer)"))
+        connection.execute(
+            text("CREATE TABLE commit_probe_hot (id integer PRIMARY KEY, n integer)")
+        )
+        connection.execute(text("INSERT INTO commit_probe_hot VALUES (1, 0)"))
+    url = engine.url
+    schema_option = re.search(r"options=([^&]+)", database_url)
+    env = {
+        **os.environ,
+        "PGHOST": url.host or "127.0.0.1",
+        "PGPORT": str(url.port or 5432),
+        "PGUSER": url.username or "",
+        "PGPASSWORD": url.password or "",
+        "PGDATABASE": url.database or "",
+        "PGOPTIONS": urllib.parse.unquote(schema_option.group(1)) if schema_option else "",
+    }
+    figures: dict[str, float] = {}
+    for name, sql in COMMIT_SCRIPTS.items():
+        script = workdir / f"{name}.sql"
+        script.write_text(sql + "\n", encoding="utf-8")
+        for clients in (1, 50):
+            done = subprocess.run(
+                [pgbench, "-n", "-f", str(script), "-c", str(clients), "-j", "2", "-T", "5"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            match = re.search(r"tps = ([0-9.]+)", done.stdout)
+            if done.returncode != 0 or match is None:
+                raise BenchFailed(f"pgbench failed: {done.stdout[-500:]} {done.stderr[-500:]}")
+            figures[f"{name}_{clients}"] = round(float(match.group(1)), 1)
+    figures["load"] = round(os.getloadavg()[0], 1)
+    return figures
+
+
 def run() -> dict[str, Any]:
     require_wrk()
     base = os.environ.get("KIOSK_TEST_POSTGRES_URL")
@@ -544,52 +603,60 @@ def run() -> dict[str, Any]:
         counter_token = add_device(engine, "bench-counter", "counter")
         board_token = add_device(engine, "bench-board", "board")
         results["durability"] = durability(engine)
+        if "commit" in PARTS:
+            results["commit_ceiling"] = commit_ceiling(engine, database_url, workdir)
         kiosks = 0
         for workers in sorted(WORKERS, reverse=True):
             figures: dict[str, Any] = {}
             with server(database_url, workers, workdir) as (url, master):
                 pids = worker_pids(master, workers)
-                if workers == max(WORKERS):
+                if workers == max(WORKERS) and "sync" in PARTS:
                     figures["sync_backlog"] = sync_backlog(workdir, engine, url)
-                figures["health"] = health_ceiling(url)
-                figures["load_health"] = round(os.getloadavg()[0], 1)
+                    figures["load_sync"] = round(os.getloadavg()[0], 1)
+                if "health" in PARTS:
+                    figures["health"] = health_ceiling(url)
+                    figures["load_health"] = round(os.getloadavg()[0], 1)
                 with RssWatch(pids) as watch:
-                    for counters in (8, 50):
+                    for counters in (8, 50) if "call" in PARTS else ():
                         figures[f"call_next_{counters}"] = call_next_run(
                             engine, url, counter_token, counters
                         )
                         figures[f"load_call_next_{counters}"] = round(os.getloadavg()[0], 1)
-                    kiosks += 1
-                    name = f"bench-kiosk-{kiosks}"
-                    with kiosk_store(workdir, engine, name, PUSH_EVENTS, kiosks * KIOSK_BLOCK) as (
-                        kiosk_engine,
-                        token,
-                    ):
-                        pushed: dict[str, float] = {}
-                        during = push_thread(url, kiosk_engine, name, token, pushed)
-                        run = call_next_run(engine, url, counter_token, 50, during)
-                    if pushed.get("accepted") != PUSH_EVENTS:
-                        raise BenchFailed(f"the push during call-next: {pushed}")
-                    figures["call_next_50_during_push"] = {
-                        **run,
-                        "push_seconds": round(pushed["seconds"], 2),
-                    }
-                    figures["load_call_next_push"] = round(os.getloadavg()[0], 1)
-                    figures["board"] = board_latency(engine, url, counter_token, board_token, None)
-                    kiosks += 1
-                    name = f"bench-kiosk-{kiosks}"
-                    with kiosk_store(workdir, engine, name, PUSH_EVENTS, kiosks * KIOSK_BLOCK) as (
-                        kiosk_engine,
-                        token,
-                    ):
-                        pushed = {}
-                        during = push_thread(url, kiosk_engine, name, token, pushed)
-                        figures["board_during_push"] = board_latency(
-                            engine, url, counter_token, board_token, during
+                    if "push" in PARTS:
+                        kiosks += 1
+                        name = f"bench-kiosk-{kiosks}"
+                        with kiosk_store(
+                            workdir, engine, name, PUSH_EVENTS, kiosks * KIOSK_BLOCK
+                        ) as (kiosk_engine, token):
+                            pushed: dict[str, float] = {}
+                            during = push_thread(url, kiosk_engine, name, token, pushed)
+                            run = call_next_run(engine, url, counter_token, 50, during)
+                        if pushed.get("accepted") != PUSH_EVENTS:
+                            raise BenchFailed(f"the push during call-next: {pushed}")
+                        figures["call_next_50_during_push"] = {
+                            **run,
+                            "push_seconds": round(pushed["seconds"], 2),
+                        }
+                        figures["load_call_next_push"] = round(os.getloadavg()[0], 1)
+                    if "board" in PARTS:
+                        figures["board"] = board_latency(
+                            engine, url, counter_token, board_token, None
                         )
-                    if pushed.get("accepted") != PUSH_EVENTS:
-                        raise BenchFailed(f"the push during the board run: {pushed}")
-                figures["rss_mb_per_worker"] = round(max(watch.peak.values()), 1)
+                        kiosks += 1
+                        name = f"bench-kiosk-{kiosks}"
+                        with kiosk_store(
+                            workdir, engine, name, PUSH_EVENTS, kiosks * KIOSK_BLOCK
+                        ) as (kiosk_engine, token):
+                            pushed = {}
+                            during = push_thread(url, kiosk_engine, name, token, pushed)
+                            figures["board_during_push"] = board_latency(
+                                engine, url, counter_token, board_token, during
+                            )
+                        if pushed.get("accepted") != PUSH_EVENTS:
+                            raise BenchFailed(f"the push during the board run: {pushed}")
+                        figures["load_board"] = round(os.getloadavg()[0], 1)
+                if any(watch.peak.values()):
+                    figures["rss_mb_per_worker"] = round(max(watch.peak.values()), 1)
             results[f"workers_{workers}"] = figures
         engine.dispose()
     return results
@@ -597,19 +664,27 @@ def run() -> dict[str, Any]:
 
 def table(results: dict[str, Any]) -> str:
     """The figures as the README prints them."""
+    workers = [k for k in results if k.startswith("workers_")]
     lines = [
         f"Machine: {os.cpu_count()} CPUs, load average now {os.getloadavg()[0]:.1f}; wrk, "
         "PostgreSQL and the server share these cores.",
         "PostgreSQL: "
         + ", ".join(f"{k} = {v}" for k, v in results["durability"].items())
         + " (as shipped)",
-        "",
-        "| figure | "
-        + " | ".join(k.replace("_", " ") for k in results if k != "durability")
-        + " |",
-        "|---|" + "---|" * (len(results) - 1),
     ]
-    workers = [k for k in results if k != "durability"]
+    ceiling = results.get("commit_ceiling")
+    if ceiling:
+        lines.append(
+            "PostgreSQL's own commits/s here (pgbench, 5 s each, load "
+            f"{ceiling['load']}): one-row inserts {ceiling['insert_1']} (1 connection) / "
+            f"{ceiling['insert_50']} (50); one shared row updated {ceiling['hot_row_1']} (1) / "
+            f"{ceiling['hot_row_50']} (50)"
+        )
+    lines += [
+        "",
+        "| figure | " + " | ".join(k.replace("_", " ") for k in workers) + " |",
+        "|---|" + "---|" * len(workers),
+    ]
 
     def row(label: str, pick: Any) -> None:
         cells = []
@@ -650,12 +725,10 @@ def table(results: dict[str, Any]) -> str:
     )
     row("kiosk sync --once, 10,000-event backlog: s", lambda f: f["sync_backlog"]["seconds"])
     row("server RSS per worker (peak): MB", lambda f: f["rss_mb_per_worker"])
+    loads = ("load_health", "load_call_next_8", "load_call_next_50", "load_call_next_push")
     row(
-        "load average (health / 8 / 50 / push)",
-        lambda f: (
-            f"{f['load_health']} / {f['load_call_next_8']} / {f['load_call_next_50']} / "
-            f"{f['load_call_next_push']}"
-        ),
+        "load average (health / 8 / 50 / push / board / sync)",
+        lambda f: " / ".join(str(f.get(k, "–")) for k in (*loads, "load_board", "load_sync")),
     )
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ No Qt, no HTTP. The kiosk runs it over SQLite, the central server over PostgreSQ
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import uuid
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,9 +33,15 @@ from kiosk.queue.errors import (
     UnknownRoom,
     UnknownTicket,
 )
-from kiosk.queue.events import EventType, append_event, bump_sequence, format_timestamp
+from kiosk.queue.events import (
+    FEED_SEQUENCE,
+    EventType,
+    append_event,
+    bump_sequence,
+    format_timestamp,
+)
 from kiosk.queue.models import CallRequest, Department, Event, Room, Ticket, TicketStatus
-from kiosk.queue.store import Hold, issuing_hold, number_counter
+from kiosk.queue.store import Hold, issuing_hold, number_counter, seq_counter
 from kiosk.queue.validation import plain_json
 from kiosk.wire import Department as DepartmentModel
 
@@ -412,6 +419,35 @@ class QueueService:
                 if attempt:
                     raise
         raise AssertionError("unreachable")
+
+    def call_next_in_room(
+        self, department_code: str, room: str, request_id: str | None = None
+    ) -> tuple[TicketInfo | None, bool]:
+        """A counter's "call next" from `room`, as the server answers it: UnknownRoom (or
+        UnknownDepartment) unless `room` is one of the department's active rooms; with a
+        `request_id`, at most one call per id (as `call_next_once`). Returns (ticket, whether
+        it was called just now).
+
+        On PostgreSQL it is a few plain SQL statements in one transaction, no ORM: the room
+        check is a condition of the statement that picks, locks and updates the ticket, and
+        the event is stored with its seq and feed position in the transaction's last
+        statement (see `events.store_event` for why the position is taken there).
+        """
+        if self.engine.dialect.name != "postgresql":
+            self.check_room(department_code, room)
+            if request_id is None:
+                return self.call_next(department_code, room), True
+            return self.call_next_once(department_code, room, request_id)
+        try:
+            with self.engine.begin() as connection:
+                return _call_next_postgresql(self, connection, department_code, room, request_id)
+        except _NotARoom:
+            self.check_room(department_code, room)  # raises UnknownRoom or UnknownDepartment
+            return None, True  # a room added just now: nobody was called
+        except DBAPIError as exc:
+            if is_storage_full(exc):
+                raise StorageFull(_storage_place(self.engine)) from exc
+            raise
 
     def forget_call_requests(self, before: dt.datetime) -> int:
         """Delete the "call next" request ids recorded before `before`; how many went."""
@@ -899,6 +935,167 @@ class QueueService:
         ).all()
         ahead += sum(1 for other in tied if _call_order_key(other) < mine)
         return Position(ahead, self._estimate(session, department, ticket.service_date, ahead))
+
+
+# -- call next on PostgreSQL, without the ORM ---------------------------------------------
+
+_TICKET_COLUMNS = (
+    "id, department_code, number, code, service_date, priority, status, origin, issued_at, "
+    "queued_at, called_at, last_called_at, finished_at, room, call_count, transferred_from, "
+    "cancel_reason"
+)
+
+# Picks the next ticket (SKIP LOCKED: concurrent counters each get another one), locks and
+# calls it; only if the room is one of the department's active rooms. Priority tickets lead
+# unless the department's latest `:streak` first calls all went to priority tickets.
+_CALL_NEXT_SQL = text(
+    "UPDATE tickets AS t SET status = :called, room = :room, call_count = t.call_count + 1, "
+    "called_at = COALESCE(t.called_at, :now), last_called_at = :now "
+    "WHERE t.status = :waiting AND t.id = ("
+    " SELECT w.id FROM tickets AS w"
+    " WHERE w.department_code = :department AND w.service_date = :day AND w.status = :waiting"
+    " AND EXISTS (SELECT 1 FROM rooms AS r"
+    "  WHERE r.department_code = :department AND r.code = :room AND r.active)"
+    " ORDER BY CASE WHEN (SELECT count(recent.priority) FROM ("
+    "   SELECT p.priority FROM tickets AS p"
+    "   WHERE p.department_code = :department AND p.service_date = :day"
+    "   AND p.called_at IS NOT NULL ORDER BY p.called_at DESC, p.id DESC LIMIT :streak"
+    "  ) AS recent) >= :streak"
+    "  THEN w.priority IS NOT NULL ELSE w.priority IS NULL END,"
+    "  w.queued_at, COALESCE(w.number, 0), w.id"
+    " LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    f"RETURNING {_TICKET_COLUMNS}"
+)
+
+# The call's event, the transaction's last statement: the feed counter and this server's
+# seq counter are bumped (in the same order as `events._number_at_commit_postgresql`, so
+# writers never deadlock) and written into the event; the rows stay locked only until the
+# commit that follows at once. The request id (if any) is answered in the same statement
+# (PostgreSQL runs a data-modifying WITH whether or not the rest reads it).
+_CALL_EVENT_SQL = text(
+    "WITH bumped AS ("
+    " INSERT INTO sequences (name, last) VALUES (:feed, 1), (:seq_name, 1)"
+    " ON CONFLICT (name) DO UPDATE SET last = sequences.last + excluded.last"
+    " RETURNING name, last), "
+    "answered AS ("
+    " UPDATE call_requests SET ticket_id = :ticket_id WHERE request_id = :request_id"
+    " RETURNING request_id) "
+    "INSERT INTO events (id, origin, seq, type, occurred_at, ticket_id, department_code, data,"
+    " position, stored_at) "
+    "SELECT :id, :origin, s.last, :type, :now, :ticket_id, :department, CAST(:data AS json),"
+    " f.last, :now FROM bumped AS f, bumped AS s "
+    "WHERE f.name = :feed AND s.name = :seq_name "
+    "RETURNING position"
+)
+
+# Remember a request id before calling; a concurrent duplicate waits here for the first
+# one's commit and then finds its row.
+_CALL_REQUEST_SQL = text(
+    "INSERT INTO call_requests (request_id, department_code, room, ticket_id, created_at) "
+    "VALUES (:request_id, :department, :room, NULL, :now) "
+    "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+)
+
+_ROOM_IS_ACTIVE_SQL = text(
+    "SELECT 1 FROM rooms WHERE department_code = :department AND code = :room AND active"
+)
+
+_KNOWN_REQUEST_SQL = text(
+    f"SELECT r.department_code, {', '.join(f't.{c}' for c in _TICKET_COLUMNS.split(', '))} "
+    "FROM call_requests AS r LEFT JOIN tickets AS t ON t.id = r.ticket_id "
+    "WHERE r.request_id = :request_id"
+)
+
+
+def _ticket_from_row(row: Sequence[Any]) -> TicketInfo:
+    def utc(value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else value.astimezone(dt.UTC)
+
+    (id_, department, number, code, day, priority, status, origin, issued_at, queued_at) = row[:10]
+    called_at, last_called_at, finished_at, room, call_count, moved_from, reason = row[10:]
+    return TicketInfo(
+        id=id_,
+        department=department,
+        number=number,
+        code=code,
+        service_date=day,
+        priority=priority,
+        status=status,
+        origin=origin,
+        issued_at=issued_at.astimezone(dt.UTC),
+        queued_at=queued_at.astimezone(dt.UTC),
+        called_at=utc(called_at),
+        last_called_at=utc(last_called_at),
+        finished_at=utc(finished_at),
+        room=room,
+        call_count=call_count,
+        transferred_from=moved_from,
+        cancel_reason=reason,
+    )
+
+
+class _NotARoom(Exception):
+    """Nobody was called because the room is not one of the department's active rooms."""
+
+
+def _call_next_postgresql(
+    service: QueueService,
+    connection: Connection,
+    department_code: str,
+    room: str,
+    request_id: str | None,
+) -> tuple[TicketInfo | None, bool]:
+    """`call_next_in_room`'s transaction on PostgreSQL. Raises _NotARoom (the transaction
+    rolls back, a request id's row with it) when the room is not one of the department's."""
+    now = service.now()
+    if request_id is not None:
+        inserted = connection.execute(
+            _CALL_REQUEST_SQL,
+            {"request_id": request_id, "department": department_code, "room": room, "now": now},
+        ).first()
+        if inserted is None:
+            # Its first transaction committed before this insert gave way to it.
+            known = connection.execute(_KNOWN_REQUEST_SQL, {"request_id": request_id}).one()
+            if known[0] != department_code:
+                raise RequestIdReused(request_id, known[0])
+            return (None if known[1] is None else _ticket_from_row(known[1:])), False
+    row = connection.execute(
+        _CALL_NEXT_SQL,
+        {
+            "called": str(S.CALLED),
+            "waiting": str(S.WAITING),
+            "room": room,
+            "now": now,
+            "department": department_code,
+            "day": service.service_date(now),
+            "streak": service.max_priority_in_row,
+        },
+    ).first()
+    if row is None:
+        valid = connection.execute(
+            _ROOM_IS_ACTIVE_SQL, {"department": department_code, "room": room}
+        ).first()
+        if valid is None:
+            raise _NotARoom
+        # Nobody waiting: a request id keeps that answer (its row, ticket_id NULL).
+        return None, True
+    ticket = _ticket_from_row(row)
+    connection.execute(
+        _CALL_EVENT_SQL,
+        {
+            "feed": FEED_SEQUENCE,
+            "seq_name": seq_counter(service.origin),
+            "id": str(uuid.uuid4()),
+            "origin": service.origin,
+            "type": str(EventType.CALLED),
+            "now": now,
+            "ticket_id": ticket.id,
+            "department": ticket.department,
+            "data": json.dumps({"ticket": ticket.to_dict(), "room": room}),
+            "request_id": request_id,
+        },
+    ).one()
+    return ticket, True
 
 
 def ahead_of(tickets: Iterable[TicketInfo], ticket: TicketInfo) -> int:

@@ -96,11 +96,10 @@ def department_queue(state: StateDep, caller: AnyDevice, code: DepartmentPath) -
 def call_next(
     state: StateDep, caller: CounterDevice, code: DepartmentPath, body: CallNextBody
 ) -> CallNextAnswer:
-    _check_room(state, code, body.room)
-    if body.request_id is None:
-        ticket, new = state.service.call_next(code, body.room), True
-    else:
-        ticket, new = state.service.call_next_once(code, body.room, body.request_id)
+    try:
+        ticket, new = state.service.call_next_in_room(code, body.room, body.request_id)
+    except UnknownRoom as exc:
+        raise invalid_field("body", "room", exc.code, str(exc), body.room) from None
     if ticket is not None and new:
         state.notifier.notify()
     return CallNextAnswer(ticket=None if ticket is None else ticket_out(ticket))

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
+    RequestIdReused,
     UnknownDepartment,
     UnknownPriority,
+    UnknownRoom,
     UnknownTicket,
 )
 from kiosk.queue.events import EventType
@@ -241,7 +243,18 @@ def test_requeue_goes_to_the_back(service: QueueService, clock: FakeClock) -> No
 # -- order of calling ------------------------------------------------------------------
 
 
-def test_priority_first_then_issue_time(service: QueueService, clock: FakeClock) -> None:
+def call_next_by(service: QueueService, how: str, department: str, room: str) -> TicketInfo | None:
+    """The ORM's `call_next`, or the server's `call_next_in_room` (plain SQL on PostgreSQL)."""
+    if how == "call_next":
+        return service.call_next(department, room)
+    return service.call_next_in_room(department, room)[0]
+
+
+CALLERS = pytest.mark.parametrize("how", ["call_next", "call_next_in_room"])
+
+
+@CALLERS
+def test_priority_first_then_issue_time(service: QueueService, clock: FakeClock, how: str) -> None:
     normal1 = service.issue("NOI").ticket
     clock.advance(seconds=30)
     elder = service.issue("NOI", "elderly_75").ticket
@@ -252,12 +265,15 @@ def test_priority_first_then_issue_time(service: QueueService, clock: FakeClock)
     snapshot = service.snapshot("NOI")
     assert [t.id for t in snapshot.waiting] == [elder.id, child.id, normal1.id, normal2.id]
     order = []
-    while (called := service.call_next("NOI", "101")) is not None:
+    while (called := call_next_by(service, how, "NOI", "101")) is not None:
         order.append(called.id)
     assert order == [elder.id, child.id, normal1.id, normal2.id]
 
 
-def test_priority_ratio_keeps_the_normal_line_moving(engine: Engine, clock: FakeClock) -> None:
+@CALLERS
+def test_priority_ratio_keeps_the_normal_line_moving(
+    engine: Engine, clock: FakeClock, how: str
+) -> None:
     from tests.support.database import seed
 
     seed(engine)
@@ -271,11 +287,61 @@ def test_priority_ratio_keeps_the_normal_line_moving(engine: Engine, clock: Fake
         priority.append(service.issue("NOI", "pregnant").ticket.code)
         clock.advance(seconds=1)
     calls = []
-    while (called := service.call_next("NOI", "101")) is not None:
+    while (called := call_next_by(service, how, "NOI", "101")) is not None:
         calls.append(called.code)
         clock.advance(seconds=1)
     p, n = priority, normals
     assert calls == [p[0], p[1], n[0], p[2], p[3], n[1], p[4], n[2]]
+
+
+def test_call_next_in_room_stores_the_same_call_as_call_next(
+    service: QueueService, clock: FakeClock
+) -> None:
+    """The server's path (plain SQL on PostgreSQL) leaves the ticket and the event exactly
+    as the ORM's call does: status, times, the event's seq, feed position and data."""
+    first = service.issue("NOI").ticket
+    second = service.issue("NOI").ticket
+    clock.advance(seconds=5)
+    by_orm = service.call_next("NOI", "101")
+    clock.advance(seconds=5)
+    by_sql, new = service.call_next_in_room("NOI", "102")
+    assert by_orm is not None and by_sql is not None and new
+    assert (by_orm.id, by_sql.id) == (first.id, second.id)
+    assert service.get(second.id) == by_sql
+    assert by_sql.status == S.CALLED and by_sql.room == "102" and by_sql.call_count == 1
+    assert by_sql.called_at == by_sql.last_called_at == service.now()
+    with service.reading() as session:
+        events = session.scalars(
+            select(Event).where(Event.type == "ticket.called").order_by(Event.position)
+        ).all()
+        orm_event, sql_event = events
+        assert sql_event.ticket_id == second.id and sql_event.department_code == "NOI"
+        assert sql_event.origin == orm_event.origin == "kiosk-test"
+        assert sql_event.seq == orm_event.seq + 1
+        assert sql_event.position == orm_event.position + 1
+        assert sql_event.occurred_at == sql_event.stored_at == service.now()
+        assert sql_event.data == {"ticket": by_sql.to_dict(), "room": "102"}
+        assert set(orm_event.data) == set(sql_event.data)
+
+
+def test_call_next_in_room_checks_the_room_and_the_request_id(service: QueueService) -> None:
+    service.issue("NOI")
+    with pytest.raises(UnknownRoom):
+        service.call_next_in_room("NOI", "Q1", "request-1")
+    with pytest.raises(UnknownDepartment):
+        service.call_next_in_room("NOPE", "101", "request-1")
+    # A refused request left nothing behind: the same id calls now.
+    called, new = service.call_next_in_room("NOI", "101", "request-1")
+    assert called is not None and new
+    assert service.call_next_in_room("NOI", "101", "request-1") == (called, False)
+    with pytest.raises(RequestIdReused):
+        service.call_next_in_room("NGOAI", "104", "request-1")
+    # Nobody waiting: that answer is kept for the id too.
+    assert service.call_next_in_room("NOI", "101", "request-2") == (None, True)
+    service.issue("NOI")
+    assert service.call_next_in_room("NOI", "101", "request-2") == (None, False)
+    with pytest.raises(UnknownRoom):
+        service.call_next_in_room("NOI", "nope")
 
 
 def test_call_next_empty_and_yesterday_is_not_called(
