@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import importlib.metadata
+import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -14,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.config import Config
@@ -23,6 +25,8 @@ from kiosk.queue.models import DeviceRole
 from kiosk.queue.service import Clock, QueueService
 from server_sync.server.devices import authenticate, hash_token, touch_device
 from server_sync.server.notify import FeedNotifier
+
+log = logging.getLogger(__name__)
 
 LAST_SEEN_EVERY_SECONDS = 60.0
 # A cached token is asked again after this long even without a notification.
@@ -57,6 +61,46 @@ class ApiError(Exception):
         self.headers = headers
 
 
+class DatabaseProbe:
+    """The database check of `/health`, shared by the requests that wait for it together.
+
+    A request never gets the answer of a check that began before it arrived: it waits for a
+    check that starts after its arrival (one at a time), and every request that arrived before
+    that check started shares its answer. Under load a few checks answer many requests, and
+    no answer is older than its request. The check itself (one SELECT) runs in a worker thread.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._started = 0  # checks begun so far
+        self._answered = 0  # the number of the latest finished check
+        self._healthy = False
+        self._lock: asyncio.Lock | None = None
+
+    async def check(self) -> bool:
+        arrived = self._started
+        if self._lock is None:
+            self._lock = asyncio.Lock()  # made in the event loop that serves
+        async with self._lock:
+            if self._answered > arrived:
+                return self._healthy  # a check that began after this request arrived
+            self._started += 1
+            number = self._started
+            self._healthy = await run_in_threadpool(self._select)
+            self._answered = number
+            return self._healthy
+
+    def _select(self) -> bool:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1 FROM departments LIMIT 1"))
+        except Exception as exc:  # any database failure is what /health reports
+            # The driver's words (host, port, user) are for the log, not for anonymous callers.
+            log.error("health: database check failed: %s", exc)
+            return False
+        return True
+
+
 @dataclass
 class ServerState:
     engine: Engine
@@ -65,11 +109,15 @@ class ServerState:
     notifier: FeedNotifier
     origin: str
     clock: Clock
+    database_probe: DatabaseProbe = field(init=False)
     _seen: dict[str, float] = field(default_factory=dict)
     _seen_lock: threading.Lock = field(default_factory=threading.Lock)
     # token hash -> (caller, when it was read). Used only while this process listens to the
     # database's device notifications (PostgreSQL): a revocation anywhere clears it at once.
     _callers: dict[str, tuple[Caller, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.database_probe = DatabaseProbe(self.engine)
 
     def cached_caller(self, digest: str) -> Caller | None:
         if not self.notifier.listening_to_database:
