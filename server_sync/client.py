@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.config import Config
 from kiosk.queue.db import read_session
 from kiosk.queue.errors import QueueError
-from kiosk.queue.events import bump_sequence, event_to_dict, outbox
+from kiosk.queue.events import bump_sequence, outbox_batch
 from kiosk.queue.models import Event, SyncCursor
 from kiosk.queue.replication import SeqTaken, apply_feed_event
 from kiosk.queue.store import clear_hold, issuing_hold, local_seq, move_counters_past, seq_counter
@@ -57,7 +57,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PUSH_BATCH = 200
+# As many events as the server takes in one push (schemas.PushBody), within a body well under
+# its 2 MiB limit: each push is one server transaction and one local commit, so fewer and
+# larger pushes are what makes a day's backlog go in seconds.
+PUSH_BATCH = 1000
+PUSH_BYTES = 1024 * 1024
 PULL_PAGE = 500
 # Pulled events applied per local transaction, at most: SQLite's write lock is held this long.
 APPLY_CHUNK = 50
@@ -241,7 +245,7 @@ class SyncClient:
         stalled = 0
         while True:
             with read_session(self.engine) as session:
-                batch = [event_to_dict(e) for e in outbox(session, self.origin, self.push_batch)]
+                batch, more = outbox_batch(session, self.origin, self.push_batch, PUSH_BYTES)
             if not batch:
                 return result
             answer = self._request(
@@ -279,7 +283,7 @@ class SyncClient:
                     )
             else:
                 raise ServerRefused(200, "the server answered a push without judging any event")
-            if len(batch) < self.push_batch and not realigned:
+            if not more and not realigned:
                 return result
 
     def _realign(self, expected: object, batch: list[dict[str, Any]], taken: list[str]) -> bool:
@@ -384,14 +388,13 @@ class SyncClient:
 
     def _mark(self, synced: list[str], rejected: list[tuple[str, str]]) -> None:
         now = self.clock()
-        with Session(self.engine) as session, session.begin():
+        with self.engine.begin() as connection:
             if synced:
-                for event in session.scalars(select(Event).where(Event.id.in_(synced))):
-                    event.synced_at = now
+                connection.execute(update(Event).where(Event.id.in_(synced)).values(synced_at=now))
             for event_id, reason in rejected:
-                rejected_event = session.get(Event, event_id)
-                if rejected_event is not None:
-                    rejected_event.rejected_reason = reason
+                connection.execute(
+                    update(Event).where(Event.id == event_id).values(rejected_reason=reason)
+                )
 
     # -- pull ------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import secrets
 import uuid
 from typing import Any
@@ -238,3 +239,51 @@ def outbox(session: Session, origin: str, limit: int = 500) -> list[Event]:
         .limit(limit)
     )
     return list(session.scalars(statement))
+
+
+_WIRE_COLUMNS = (
+    Event.id,
+    Event.origin,
+    Event.seq,
+    Event.type,
+    Event.occurred_at,
+    Event.ticket_id,
+    Event.department_code,
+    Event.data,
+)
+
+
+def outbox_batch(
+    session: Session, origin: str, limit: int, max_bytes: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """The next push: this origin's unsynced events in `seq` order, in wire form, at most
+    `limit` of them and about `max_bytes` of JSON (always at least one), read as plain rows.
+    Also whether more are waiting after them."""
+    statement = (
+        select(*_WIRE_COLUMNS)
+        .where(Event.origin == origin, Event.synced_at.is_(None), Event.rejected_reason.is_(None))
+        .order_by(Event.seq)
+        .limit(limit + 1)
+    )
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for id_, origin_, seq, type_, occurred_at, ticket_id, department, data in session.execute(
+        statement
+    ):
+        if len(batch) == limit:
+            return batch, True
+        wire = {
+            "id": id_,
+            "origin": origin_,
+            "seq": seq,
+            "type": type_,
+            "occurred_at": format_timestamp(occurred_at),
+            "ticket_id": ticket_id,
+            "department": department,
+            "data": data,
+        }
+        size += len(json.dumps(wire))  # as the HTTP client encodes it (ASCII, escaped)
+        if batch and size > max_bytes:
+            return batch, True
+        batch.append(wire)
+    return batch, False

@@ -548,3 +548,17 @@ def test_recalls_beyond_the_limit_mark_the_ticket_absent(
             select(Event.type).where(Event.ticket_id == ticket.id).order_by(Event.seq)
         ).all()
     assert list(types)[-2:] == [EventType.RECALLED, EventType.NO_SHOW]
+
+
+def test_outbox_batch_is_bounded_by_count_and_bytes(service: QueueService) -> None:
+    from kiosk.queue.events import event_to_dict, outbox, outbox_batch
+
+    for _ in range(3):
+        service.issue("NOI")
+    with service.reading() as session:
+        every = [event_to_dict(e) for e in outbox(session, "kiosk-test")]
+        assert outbox_batch(session, "kiosk-test", 5, 10**6) == (every, False)
+        assert outbox_batch(session, "kiosk-test", 3, 10**6) == (every, False)
+        assert outbox_batch(session, "kiosk-test", 2, 10**6) == (every[:2], True)
+        # Never empty while events wait, however large the first one is.
+        assert outbox_batch(session, "kiosk-test", 5, 1) == (every[:1], True)
