@@ -140,39 +140,46 @@ def _number_at_commit_postgresql(
         counts[name] = counts.get(name, 0) + 1
         row = rows.setdefault(stored.id, {"pos": 0, "seq_name": None, "seq_ord": 0})
         row["seq_name"], row["seq_ord"] = name, counts[name]
-    params: dict[str, Any] = {"feed": FEED_SEQUENCE, "n_feed": counts.get(FEED_SEQUENCE, 0)}
-    bumps, values = [], []
-    for i, (name, count) in enumerate(counts.items()):
-        bumps.append(f"(:name{i}, :count{i})")
-        params[f"name{i}"], params[f"count{i}"] = name, count
-    for i, (event_id, row) in enumerate(rows.items()):
-        values.append(
-            f"(CAST(:id{i} AS text), CAST(:pos{i} AS integer), CAST(:sn{i} AS text), "
-            f"CAST(:so{i} AS integer), CAST(:st{i} AS integer))"
-        )
-        params[f"id{i}"], params[f"pos{i}"] = event_id, row["pos"]
-        params[f"sn{i}"], params[f"so{i}"] = row["seq_name"], row["seq_ord"]
-        params[f"st{i}"] = counts.get(row["seq_name"], 0) if row["seq_name"] else 0
-    statement = text(
-        "WITH bumped AS ("
-        f"INSERT INTO sequences (name, last) VALUES {', '.join(bumps)} "
-        "ON CONFLICT (name) DO UPDATE SET last = sequences.last + excluded.last "
-        "RETURNING name, last) "
-        "UPDATE events AS e SET "
-        "position = CASE WHEN v.pos > 0 THEN f.last - :n_feed + v.pos ELSE e.position END, "
-        "seq = CASE WHEN v.sn IS NULL THEN e.seq ELSE s.last - v.st + v.so END "
-        f"FROM (VALUES {', '.join(values)}) AS v(id, pos, sn, so, st) "
-        "LEFT JOIN bumped AS f ON f.name = :feed "
-        "LEFT JOIN bumped AS s ON s.name = v.sn "
-        "WHERE e.id = v.id "
-        "RETURNING e.id, e.position, e.seq"
-    )
+    names = list(counts)
+    # Arrays, not a VALUES list: the statement has one shape whatever the batch (compiled
+    # once), and a 1,000-event push sends five parameters, not five thousand.
+    params: dict[str, Any] = {
+        "feed": FEED_SEQUENCE,
+        "n_feed": counts.get(FEED_SEQUENCE, 0),
+        "names": names,
+        "counts": [counts[name] for name in names],
+        "ids": list(rows),
+        "pos": [row["pos"] for row in rows.values()],
+        "sn": [row["seq_name"] for row in rows.values()],
+        "so": [row["seq_ord"] for row in rows.values()],
+        "st": [counts[row["seq_name"]] if row["seq_name"] else 0 for row in rows.values()],
+    }
+    statement = _NUMBER_AT_COMMIT
     by_id = {stored.id: stored for stored in (*events, *numbered)}
     for event_id, position, seq in session.execute(statement, params):
         stored = by_id[event_id]
         # Written by the statement: set without marking the objects changed.
         set_committed_value(stored, "position", position)
         set_committed_value(stored, "seq", seq)
+
+
+# The counters in `names` order (the feed first), so concurrent writers lock them in one order.
+_NUMBER_AT_COMMIT = text(
+    "WITH bumped AS ("
+    "INSERT INTO sequences (name, last) "
+    "SELECT * FROM unnest(CAST(:names AS text[]), CAST(:counts AS integer[])) "
+    "ON CONFLICT (name) DO UPDATE SET last = sequences.last + excluded.last "
+    "RETURNING name, last) "
+    "UPDATE events AS e SET "
+    "position = CASE WHEN v.pos > 0 THEN f.last - :n_feed + v.pos ELSE e.position END, "
+    "seq = CASE WHEN v.sn IS NULL THEN e.seq ELSE s.last - v.st + v.so END "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:pos AS integer[]), CAST(:sn AS text[]), "
+    "CAST(:so AS integer[]), CAST(:st AS integer[])) AS v(id, pos, sn, so, st) "
+    "LEFT JOIN bumped AS f ON f.name = :feed "
+    "LEFT JOIN bumped AS s ON s.name = v.sn "
+    "WHERE e.id = v.id "
+    "RETURNING e.id, e.position, e.seq"
+)
 
 
 @sa_event.listens_for(Session, "after_rollback")
