@@ -11,8 +11,9 @@ workers (`kiosk server --workers N`, a separate process on 127.0.0.1) it measure
   last call committed (the tickets' `called_at`). Every ticket must be called exactly once
   (checked in the database); a run that did not empty the queues gives no figure;
 - the same with 50 counters while a kiosk pushes one 1,000-event batch;
-- call → board: a board long-polls the feed while a counter calls, 200 calls, p99 (alone, and
-  while a 1,000-event push is ingested);
+- call → board: a board long-polls the feed while a counter calls, 200 calls, p99 (alone,
+  while a 1,000-event push is ingested, and while a long statistics query holds a snapshot and
+  a transaction id);
 - `kiosk sync --once` of a 10,000-event offline backlog, end to end (a separate process);
 - server RSS per worker (the highest seen during the call-next runs);
 - PostgreSQL's own commit ceiling on this disk, in the same run (pgbench, when installed): one
@@ -496,6 +497,29 @@ def board_latency(
     }
 
 
+def long_statistics_query(engine: Engine, seconds: float) -> threading.Thread:
+    """A long statistics query on its own connection: a REPEATABLE READ transaction that
+    aggregates the tickets and events, takes a transaction id (as a report that writes its
+    audit row would) and keeps its snapshot for `seconds`. A feed whose readers stop below the
+    oldest transaction in flight would stall behind it."""
+
+    def run() -> None:
+        with (
+            engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection,
+            connection.begin(),
+        ):
+            connection.execute(
+                text(
+                    "SELECT t.department_code, count(*), max(e.position) FROM tickets AS t "
+                    "JOIN events AS e ON e.ticket_id = t.id GROUP BY t.department_code"
+                )
+            ).all()
+            connection.execute(text("SELECT txid_current()"))
+            connection.execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
+
+    return threading.Thread(target=run, daemon=True)
+
+
 def sync_backlog(workdir: Path, engine: Engine, url: str) -> dict[str, float]:
     """`kiosk sync --once` (its own process) of BACKLOG_EVENTS offline events, end to end."""
     name = "bench-backlog"
@@ -654,6 +678,13 @@ def run() -> dict[str, Any]:
                             )
                         if pushed.get("accepted") != PUSH_EVENTS:
                             raise BenchFailed(f"the push during the board run: {pushed}")
+                        figures["board_during_statistics"] = board_latency(
+                            engine,
+                            url,
+                            counter_token,
+                            board_token,
+                            long_statistics_query(engine, BOARD_CALLS * 0.05),
+                        )
                         figures["load_board"] = round(os.getloadavg()[0], 1)
                 if any(watch.peak.values()):
                     figures["rss_mb_per_worker"] = round(max(watch.peak.values()), 1)
@@ -722,6 +753,12 @@ def table(results: dict[str, Any]) -> str:
     row(
         "call → board during a push, p50 / p99 ms",
         lambda f: f"{f['board_during_push']['p50_ms']} / {f['board_during_push']['p99_ms']}",
+    )
+    row(
+        "call → board during a long statistics query, p50 / p99 ms",
+        lambda f: (
+            f"{f['board_during_statistics']['p50_ms']} / {f['board_during_statistics']['p99_ms']}"
+        ),
     )
     row("kiosk sync --once, 10,000-event backlog: s", lambda f: f["sync_backlog"]["seconds"])
     row("server RSS per worker (peak): MB", lambda f: f["rss_mb_per_worker"])
