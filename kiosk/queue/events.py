@@ -92,6 +92,19 @@ def store_event(session: Session, event: Event, now: dt.datetime) -> Event:
     return event
 
 
+def store_event_row(session: Session, row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """`store_event` for an event the caller inserts itself as a plain row (a push's events,
+    many at once): its position is given at commit all the same."""
+    row["position"] = None
+    row["stored_at"] = now
+    session.info.setdefault(PENDING_POSITIONS, []).append(str(row["id"]))
+    return row
+
+
+def _event_id(stored: Event | str) -> str:
+    return stored if isinstance(stored, str) else stored.id
+
+
 def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -104,8 +117,9 @@ def _give_feed_positions(session: Session) -> None:
     seqs = session.info.pop(PENDING_SEQS, None)
     if not pending and not seqs:
         return
-    # Events of a savepoint that was rolled back are no longer in the session.
-    events = [e for e in pending or [] if e in session]
+    # Events of a savepoint that was rolled back are no longer in the session (events
+    # inserted as rows, known by id, are written only just before the commit).
+    events = [e for e in pending or [] if isinstance(e, str) or e in session]
     numbered = [e for e in seqs or [] if e in session]
     if not events and not numbered:
         return
@@ -114,13 +128,22 @@ def _give_feed_positions(session: Session) -> None:
         _number_at_commit_postgresql(session, events, numbered)
         return
     last = bump_sequence(session, FEED_SEQUENCE, step=len(events))
+    rows = []
     for offset, stored in enumerate(events, start=last - len(events) + 1):
-        stored.position = offset
+        if isinstance(stored, str):
+            rows.append({"event_id": stored, "position": offset})
+        else:
+            stored.position = offset
     session.flush()
+    if rows:
+        session.execute(_SET_POSITION, rows)
+
+
+_SET_POSITION = text("UPDATE events SET position = :position WHERE id = :event_id")
 
 
 def _number_at_commit_postgresql(
-    session: Session, events: list[Event], numbered: list[Event]
+    session: Session, events: list[Event | str], numbered: list[Event]
 ) -> None:
     """One statement, the transaction's last before COMMIT: bump the feed counter (and the
     `seq:<origin>` counter of events made here) and write the values into the events.
@@ -134,7 +157,7 @@ def _number_at_commit_postgresql(
         counts[FEED_SEQUENCE] = len(events)
     rows: dict[str, dict[str, Any]] = {}
     for ordinal, stored in enumerate(events, start=1):
-        rows[stored.id] = {"pos": ordinal, "seq_name": None, "seq_ord": 0}
+        rows[_event_id(stored)] = {"pos": ordinal, "seq_name": None, "seq_ord": 0}
     for stored in numbered:
         name = f"seq:{stored.origin}"
         counts[name] = counts.get(name, 0) + 1
@@ -155,12 +178,14 @@ def _number_at_commit_postgresql(
         "st": [counts[row["seq_name"]] if row["seq_name"] else 0 for row in rows.values()],
     }
     statement = _NUMBER_AT_COMMIT
-    by_id = {stored.id: stored for stored in (*events, *numbered)}
+    by_id = {e.id: e for e in (*events, *numbered) if not isinstance(e, str)}
     for event_id, position, seq in session.execute(statement, params):
-        stored = by_id[event_id]
+        found = by_id.get(event_id)
+        if found is None:
+            continue  # inserted as a row: nothing in the session to update
         # Written by the statement: set without marking the objects changed.
-        set_committed_value(stored, "position", position)
-        set_committed_value(stored, "seq", seq)
+        set_committed_value(found, "position", position)
+        set_committed_value(found, "seq", seq)
 
 
 # The counters in `names` order (the feed first), so concurrent writers lock them in one order.

@@ -24,7 +24,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -35,7 +35,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Table, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,7 @@ from kiosk.queue.events import (
     format_timestamp,
     parse_timestamp,
     store_event,
+    store_event_row,
 )
 from kiosk.queue.models import Department, Event, RejectedEvent, Ticket, TicketStatus
 from kiosk.queue.models import Sequence as Counter
@@ -327,6 +328,9 @@ class _Batch:
     seq_holders: dict[int, str] = field(default_factory=dict)
     # Tickets stored by this batch (not yet flushed), and every ticket id / (department,
     # service date, number) known: the database's, fetched at the start, and this batch's.
+    # Rows written with plain multi-row INSERTs at the batch's end (no ORM object each).
+    new_tickets: list[Ticket] = field(default_factory=list)
+    new_events: list[dict[str, Any]] = field(default_factory=list)
     tickets: dict[str, Ticket] = field(default_factory=dict)
     ticket_ids: set[str] = field(default_factory=set)
     # Departments read once per batch (the session's identity map holds them only weakly).
@@ -355,6 +359,7 @@ def ingest_batch(
         for wire in sorted(wire_events, key=_seq_of):
             if not _judge(session, origin, wire, rules, outcome, known_ids, batch):
                 break  # a gap: the kiosk resends from expected_seq
+    _insert_rows(session, batch)
     if outcome.expected_seq - 1 > last:
         counter = session.get(Counter, received_counter(origin))
         assert counter is not None
@@ -558,7 +563,7 @@ def _apply_pushed(session: Session, wire: dict[str, Any], rules: IngestRules, ba
         closed = _ingest_issued(session, event, rules, batch)
     elif event.type == EventType.CANCELLED:
         _apply_kiosk_cancel(session, event, batch)
-    _store(session, event, rules.now)
+    batch.new_events.append(store_event_row(session, _event_row(event), rules.now))
     if closed:
         _close_late_ticket(session, event, rules, batch)
     return closed
@@ -631,8 +636,8 @@ def _ingest_issued(session: Session, event: WireEvent, rules: IngestRules, batch
     holder = batch.numbers.get(key)
     if holder is not None:
         raise DuplicateNumber(snap.department, snap.service_date.isoformat(), snap.number, holder)
-    ticket = _new_ticket(snap)
-    session.add(ticket)
+    ticket = _new_ticket(snap)  # not added to the session: inserted with the batch's rows
+    batch.new_tickets.append(ticket)
     batch.tickets[ticket.id] = ticket
     batch.ticket_ids.add(ticket.id)
     batch.numbers[key] = snap.origin
@@ -724,6 +729,38 @@ def _store(session: Session, event: WireEvent, now: dt.datetime) -> None:
         ),
         now,
     )
+
+
+def _event_row(event: WireEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "origin": event.origin,
+        "seq": event.seq,
+        "type": str(event.type),
+        "occurred_at": event.occurred_at,
+        "ticket_id": event.ticket_id,
+        "department_code": event.department,
+        "data": event.data,
+        "synced_at": None,
+        "rejected_reason": None,
+    }
+
+
+_TICKETS = cast(Table, Ticket.__table__)
+_EVENTS = cast(Table, Event.__table__)
+_TICKET_ATTRIBUTES = tuple(column.key for column in _TICKETS.columns)
+
+
+def _insert_rows(session: Session, batch: _Batch) -> None:
+    """The batch's new tickets (as judged, a late one already closed) and events, each in
+    one multi-row INSERT; the events' feed positions follow at commit (`store_event_row`)."""
+    if batch.new_tickets:
+        session.execute(
+            insert(_TICKETS),
+            [{key: getattr(t, key) for key in _TICKET_ATTRIBUTES} for t in batch.new_tickets],
+        )
+    if batch.new_events:
+        session.execute(insert(_EVENTS), batch.new_events)
 
 
 def _new_ticket(snap: TicketSnapshot) -> Ticket:
