@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine
 
 from server_sync.server.deps import DatabaseProbe
+
+T = TypeVar("T")
+
+
+def run(scenario: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the suite's thread may already run an event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario).result()
 
 
 class CountingProbe(DatabaseProbe):
@@ -37,7 +48,7 @@ def test_requests_waiting_together_share_one_check() -> None:
         assert probe.checks <= 2
         return answers
 
-    assert asyncio.run(scenario()) == [True] * 50
+    assert run(scenario()) == [True] * 50
 
 
 def test_a_request_never_gets_a_check_begun_before_it_arrived() -> None:
@@ -51,5 +62,5 @@ def test_a_request_never_gets_a_check_begun_before_it_arrived() -> None:
         probe.release.set()
         return await first, await second, probe.checks
 
-    first, second, checks = asyncio.run(scenario())
+    first, second, checks = run(scenario())
     assert (first, second, checks) == (True, False, 2)
