@@ -24,7 +24,7 @@ from kiosk.config import Config
 from kiosk.queue.service import QueueService
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_window import KioskWindow
-from kiosk.ui.qapp import create_application
+from kiosk.ui.qapp import create_application, show_fullscreen
 from kiosk.ui.screenshot import grab
 from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
@@ -124,7 +124,7 @@ def run_kiosk(
             | Qt.WindowType.WindowStaysOnTopHint
         )
         app.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))
-        window.showFullScreen()
+        show_fullscreen(window)
     else:
         window.resize(1080, 1920)
         window.show()

@@ -8,29 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCursor, QGuiApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QCursor
 
 from kiosk.config import Config
 from kiosk.ui.board_window import BoardWindow
 from kiosk.ui.counter_window import CounterWindow
-from kiosk.ui.qapp import create_application
+from kiosk.ui.qapp import create_application, show_fullscreen
 from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
 from server_sync.staff import StaffClient
 
 log = logging.getLogger(__name__)
-
-
-def show_fullscreen(window: QWidget) -> None:
-    """Fullscreen on the screen it is on, with or without a window manager: without one (a
-    bare X server) the fullscreen request is nobody's to honour and the window kept its
-    size hint (1280x275), so it is first given the screen's whole geometry itself."""
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    if screen is not None:
-        window.setGeometry(screen.geometry())
-        screen.geometryChanged.connect(window.setGeometry)
-    window.showFullScreen()
 
 
 def _run(window: Any, *, fullscreen: bool, size: tuple[int, int], screenshot: Path | None) -> int:

@@ -144,7 +144,7 @@ def test_fullscreen_fills_the_screen_even_without_a_window_manager(
     have the screen's geometry (it opened at 1280x275 with its text over each other)."""
     from PySide6.QtGui import QGuiApplication
 
-    from kiosk.ui.staff_app import show_fullscreen
+    from kiosk.ui.qapp import show_fullscreen
 
     announcer = Announcer("{code} {room}", "vi", speech=False, chime=False, player=lambda c: None)
     board = board_of(announcer, (), hospital.config)
