@@ -1,4 +1,4 @@
-"""The console's fixtures: a real server with staff accounts, and Debian's Chromium."""
+"""The console's fixtures: a real server with staff accounts, and Debian's Chromium and Firefox."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from server_sync.server.admin.accounts import add_user
-from tests.support.admin import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, Browserless
+from tests.support.admin import CHROMIUM, CHROMIUM_FLAGS, FIREFOX, PASSWORD, Browserless
 from tests.support.server import LiveServer
 
 
@@ -47,23 +47,49 @@ def as_staff(console: LiveServer) -> Callable[[str], Browserless]:
     return make
 
 
-@pytest.fixture(scope="session")
-def chromium_browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+def _installed(path: str, package: str) -> None:
+    if not Path(path).exists():
         if os.environ.get("CI"):
-            pytest.fail(f"no Chromium at {CHROMIUM} in CI: .ci/run installs Debian's chromium")
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+            pytest.fail(f"no browser at {path} in CI: .ci/run installs Debian's {package}")
+        pytest.skip(f"no browser at {path}: apt-get install {package}")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(playwright: Any) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium"):
+        path = str(shutil.which("chromium"))
+    else:
+        _installed(path := CHROMIUM, "chromium")
+    browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def firefox_browser(playwright: Any) -> Iterator[Any]:
+    _installed(FIREFOX, "firefox-esr")
+    browser = playwright.firefox.launch(channel="moz-firefox", executable_path=FIREFOX)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(params=["chromium", "firefox"])
+def console_browser(request: pytest.FixtureRequest) -> Any:
+    """The console works in both browsers of a hospital PC."""
+    return request.getfixturevalue(f"{request.param}_browser")
 
 
 @pytest.fixture
-def browser_page(chromium_browser: Any) -> Iterator[Any]:
-    context = chromium_browser.new_context(viewport={"width": 1366, "height": 768})
+def browser_page(console_browser: Any) -> Iterator[Any]:
+    context = console_browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     messages: list[str] = []
     page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))

@@ -1,4 +1,4 @@
-"""The console in a real browser (Playwright driving Debian's Chromium)."""
+"""The console in real browsers (Playwright driving Debian's Chromium and Firefox ESR)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue("sqlite_url"))
 
 
-def test_log_in_and_out_in_chromium(console: LiveServer, browser_page: Any) -> None:
+def test_log_in_and_out(console: LiveServer, browser_page: Any) -> None:
     page = browser_page
     page.goto(f"{console.url}/admin/audit")
     assert page.url.startswith(f"{console.url}/admin/login?next=")
@@ -207,6 +207,9 @@ def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: 
     _busy_morning(console, tokens)
     target = Path(os.environ.get("KIOSK_SCREENSHOT_DIR") or tempfile.mkdtemp())
     page = browser_page
+    # The README's pictures are Chromium's; Firefox's sit beside them, named so.
+    engine = page.context.browser.browser_type.name
+    suffix = "" if engine == "chromium" else f"-{engine}"
     login_in_browser(page, console.url, "an")
     page.wait_for_url(f"{console.url}/admin/monitor")
     shots = {
@@ -226,14 +229,14 @@ def test_screenshots(console: LiveServer, tokens: dict[str, str], browser_page: 
             )
             assert overflow <= 0, f"{name} at {width}x{height} overflows by {overflow} px"
             page.screenshot(
-                path=str(target / f"console-{name}-{width}x{height}.png"),
+                path=str(target / f"console-{name}-{width}x{height}{suffix}.png"),
                 full_page=name == "stats",
             )
     page.goto(f"{console.url}/admin/fleet")
     assert page.locator("#fleet tbody tr").first.get_attribute("data-device") == "kiosk-hall-2"
 
 
-def test_statistics_charts_and_downloads_in_chromium(
+def test_statistics_charts_and_downloads(
     console: LiveServer, sqlite_url: str, browser_page: Any, tmp_path: Any
 ) -> None:
     from openpyxl import load_workbook

@@ -1,5 +1,5 @@
-"""The staff console's test parts: a session that logs in like a browser, Chromium's flags, the
-password.
+"""The staff console's test parts: a session that logs in like a browser, the browsers and
+Chromium's flags, the password.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import requests
 
 PASSWORD = "correct horse battery"
 CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium")
+# Debian's Firefox ESR, driven over WebDriver BiDi (Playwright's "moz-firefox" channel).
+FIREFOX = os.environ.get("KIOSK_TEST_FIREFOX", "/usr/bin/firefox-esr")
 
 
 CHROMIUM_FLAGS = [
