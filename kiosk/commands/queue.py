@@ -274,18 +274,17 @@ def build_report(service: QueueService, day: dt.date, end: dt.date | None = None
     rows = [_report_row(t) for t in tickets]
     figures = {f.code: f for f in statistics(service.engine, day, end, service.tz).departments}
     departments = []
-    for code in sorted({t.department for t in tickets}):
+    for code in sorted(figures):
         mine = [r for r in rows if r["department"] == code]
-        by_status = [r["status"] for r in mine]
         figure = figures[code]
         departments.append(
             {
                 "code": code,
-                "issued": sum(1 for r in mine if r["number"] is not None),
-                "served": by_status.count(TicketStatus.SERVED),
-                "no_show": by_status.count(TicketStatus.NO_SHOW),
-                "cancelled": by_status.count(TicketStatus.CANCELLED),
-                "waiting": by_status.count(TicketStatus.WAITING),
+                "issued": figure.issued,
+                "served": figure.served,
+                "no_show": figure.absent,
+                "cancelled": figure.cancelled,
+                "waiting": figure.waiting,
                 "avg_wait_minutes": _mean([r["wait_minutes"] for r in mine]),
                 "avg_service_minutes": _mean([r["service_minutes"] for r in mine]),
                 "median_wait_minutes": figure.median_wait,

@@ -1,26 +1,49 @@
 """Statistics over a range of service dates: the figures of `kiosk report` and of the console.
 
-Counts are SQL aggregates; waits and service times (median, p90) and the hourly profiles are
-computed from one read of the period's timestamps, so both SQLite and PostgreSQL give the same
-answer. No HTTP, no Qt.
+Everything is aggregated by the database: counts per department and status, hourly and
+weekday × hour profiles, and the median and p90 of wait and service times. Only a few rows per
+department come back, however many tickets the period holds.
+
+The percentile is PostgreSQL's `percentile_cont` (linear interpolation between the two closest
+ranks) of the durations in whole microseconds; SQLite, which has no percentile function,
+computes the same thing with window functions. Both databases do the same double-precision
+arithmetic on the same integers, so they give the same figures; `_minutes` rounds them once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Integer, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    CompoundSelect,
+    Engine,
+    Float,
+    Integer,
+    Select,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
 
 from kiosk.queue.db import read_session
 from kiosk.queue.models import Department, Ticket, TicketStatus
 
 S = TicketStatus
 PERIODS = ("day", "week", "month")
+# The fractions of the two percentiles shown: the median and the 90th percentile.
+MEDIAN, P90 = 0.5, 0.9
+TOTAL = "*"  # the code of the all-departments line
+MICROSECONDS_PER_TENTH = 6_000_000  # a tenth of a minute
 
 
 def period_range(period: str, anchor: dt.date) -> tuple[dt.date, dt.date]:
@@ -43,17 +66,6 @@ def previous_range(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     return start - dt.timedelta(days=length), start - dt.timedelta(days=1)
 
 
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    value = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-    return round(value, 1)
-
-
 @dataclass
 class DepartmentFigures:
     code: str
@@ -66,24 +78,11 @@ class DepartmentFigures:
     cancelled: int = 0
     transferred: int = 0
     waiting: int = 0
-    waits: list[float] = field(default_factory=list, repr=False)
-    services: list[float] = field(default_factory=list, repr=False)
-
-    @property
-    def median_wait(self) -> float | None:
-        return percentile(self.waits, 0.5)
-
-    @property
-    def p90_wait(self) -> float | None:
-        return percentile(self.waits, 0.9)
-
-    @property
-    def median_service(self) -> float | None:
-        return percentile(self.services, 0.5)
-
-    @property
-    def p90_service(self) -> float | None:
-        return percentile(self.services, 0.9)
+    # Minutes, rounded to a tenth; None when no ticket of the period has the duration.
+    median_wait: float | None = None
+    p90_wait: float | None = None
+    median_service: float | None = None
+    p90_service: float | None = None
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" and self.name_en else (self.name_vi or self.code)
@@ -94,30 +93,91 @@ class Statistics:
     start: dt.date
     end: dt.date
     departments: list[DepartmentFigures]
+    total: DepartmentFigures  # every department together (its percentiles over all tickets)
     arrivals_by_hour: list[int]  # 24 local hours
     calls_by_hour: list[int]
     heat: list[list[int]]  # [weekday 0=Monday][hour] arrivals
 
-    @property
-    def total(self) -> DepartmentFigures:
-        total = DepartmentFigures(code="*")
-        for d in self.departments:
-            total.issued += d.issued
-            total.served += d.served
-            total.absent += d.absent
-            total.cancelled += d.cancelled
-            total.transferred += d.transferred
-            total.waiting += d.waiting
-            total.waits.extend(d.waits)
-            total.services.extend(d.services)
-        return total
+
+def _seconds_sqlite(column: Any) -> Any:
+    """Whole seconds since the epoch of a SQLite timestamp ('YYYY-MM-DD HH:MM:SS.ffffff')."""
+    return cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
 
 
-def _minutes_between(dialect: str, start: Any, end: Any) -> Any:
-    """SQL for the minutes from `start` to `end` (a float), computed by the database."""
+def _micros_sqlite(column: Any) -> Any:
+    """The microseconds part of a SQLite timestamp (0 when it has none)."""
+    return cast(func.substr(column, 21, 6), BigInteger)
+
+
+def _microseconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[int]:
+    """SQL for the whole microseconds from `start` to `end`, exact on both databases."""
     if dialect == "postgresql":
-        return func.extract("epoch", end - start) / 60.0
-    return (func.julianday(end) - func.julianday(start)) * 1440.0
+        return cast(func.extract("epoch", end - start) * 1_000_000, BigInteger)
+    seconds = _seconds_sqlite(end) - _seconds_sqlite(start)
+    return cast(seconds * 1_000_000 + (_micros_sqlite(end) - _micros_sqlite(start)), BigInteger)
+
+
+def _percentile_sql(
+    dialect: str, durations: CompoundSelect[Any], fractions: tuple[float, ...]
+) -> Select[Any]:
+    """(key, one value per fraction) per key of `durations` (rows of key, value): the
+    percentile_cont of the values, as a double. The one definition of the percentile."""
+    source = durations.subquery("durations")
+    value = cast(source.c.value, Float)
+    if dialect == "postgresql":
+        return select(
+            source.c.key,
+            *(func.percentile_cont(f).within_group(value) for f in fractions),
+        ).group_by(source.c.key)
+    # SQLite: rank the values of each key (0-based), take the two ranks around
+    # f × (n − 1) and interpolate between them as percentile_cont does:
+    # low + (position − floor(position)) × (high − low).
+    ranked = select(
+        source.c.key,
+        value.label("value"),
+        (func.row_number().over(partition_by=source.c.key, order_by=value) - 1).label("rank"),
+        func.count().over(partition_by=source.c.key).label("n"),
+    ).subquery("ranked")
+    columns = []
+    for fraction in fractions:
+        position = literal(fraction, Float) * (ranked.c.n - 1)
+        floor = cast(position, Integer)  # positions are never negative
+        ceiling = floor + case((position > floor, 1), else_=0)
+        low = func.max(case((ranked.c.rank == floor, ranked.c.value)))
+        high = func.max(case((ranked.c.rank == ceiling, ranked.c.value)))
+        proportion = func.max(position - floor)
+        columns.append(low + proportion * (high - low))
+    return select(ranked.c.key, *columns).group_by(ranked.c.key)
+
+
+def _minutes(microseconds: float | None) -> float | None:
+    """A percentile of durations (in microseconds) as minutes, rounded to the nearest tenth,
+    halves up: 15 s is 0.3 min, 7 min 45 s is 7.8 min."""
+    if microseconds is None:
+        return None
+    return math.floor(float(microseconds) / MICROSECONDS_PER_TENTH + 0.5) / 10
+
+
+def _percentiles(
+    session: Session,
+    dialect: str,
+    duration: ColumnElement[Any],
+    where: list[ColumnElement[bool]],
+) -> dict[str, tuple[float | None, float | None]]:
+    """Department code (and TOTAL) -> (median, p90) in minutes of `duration` over the
+    tickets matching `where` (negative durations, from a wrong clock, are left out)."""
+    rows = (
+        select(Ticket.department_code.label("key"), duration.label("value"))
+        .where(*where)
+        .cte("rows")
+    )
+    valid = rows.c.value >= 0
+    durations = union_all(
+        select(rows.c.key, rows.c.value).where(valid),
+        select(literal(TOTAL).label("key"), rows.c.value).where(valid),
+    )
+    query = _percentile_sql(dialect, durations, (MEDIAN, P90))
+    return {key: (_minutes(median), _minutes(p90)) for key, median, p90 in session.execute(query)}
 
 
 def _local_hour_and_weekday(dialect: str, column: Any, tz: ZoneInfo, day: dt.date) -> Any:
@@ -147,14 +207,17 @@ def statistics(
     department: str | None = None,
 ) -> Statistics:
     """Per department over service dates `start`..`end` (inclusive), with hourly profiles in
-    the hospital's local time. Counts, durations and hours are computed by the database; only
-    the durations come back, to be sorted for their median and p90."""
+    the hospital's local time, all computed by the database."""
     tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
     dialect = engine.dialect.name
-    in_range = [Ticket.service_date >= start, Ticket.service_date <= end]
+    in_range: list[ColumnElement[bool]] = [
+        Ticket.service_date >= start,
+        Ticket.service_date <= end,
+    ]
     if department:
         in_range.append(Ticket.department_code == department)
     figures: dict[str, DepartmentFigures] = {}
+    total = DepartmentFigures(code=TOTAL)
     arrivals = [0] * 24
     calls = [0] * 24
     heat = [[0] * 24 for _ in range(7)]
@@ -164,6 +227,8 @@ def statistics(
         }
 
         def line(code: str) -> DepartmentFigures:
+            if code == TOTAL:
+                return total
             if code not in figures:
                 known = names.get(code)
                 figures[code] = DepartmentFigures(
@@ -174,40 +239,46 @@ def statistics(
                 )
             return figures[code]
 
-        for code, status, total, numbered in session.execute(
+        for code, status, count, numbered in session.execute(
             select(Ticket.department_code, Ticket.status, func.count(), func.count(Ticket.number))
             .where(*in_range)
             .group_by(Ticket.department_code, Ticket.status)
         ):
+            for figure in (line(code), total):
+                figure.issued += numbered
+                if status == S.SERVED:
+                    figure.served += count
+                elif status == S.NO_SHOW:
+                    figure.absent += count
+                elif status == S.CANCELLED:
+                    figure.cancelled += count
+                elif status == S.TRANSFERRED:
+                    figure.transferred += count
+                elif status == S.WAITING:
+                    figure.waiting += count
+        waits = _percentiles(
+            session,
+            dialect,
+            _microseconds_between(dialect, Ticket.queued_at, Ticket.called_at),
+            [*in_range, Ticket.called_at.is_not(None)],
+        )
+        for code, (median, p90) in waits.items():
             figure = line(code)
-            figure.issued += numbered
-            if status == S.SERVED:
-                figure.served += total
-            elif status == S.NO_SHOW:
-                figure.absent += total
-            elif status == S.CANCELLED:
-                figure.cancelled += total
-            elif status == S.TRANSFERRED:
-                figure.transferred += total
-            elif status == S.WAITING:
-                figure.waiting += total
-        wait = _minutes_between(dialect, Ticket.queued_at, Ticket.called_at)
-        for code, minutes in session.execute(
-            select(Ticket.department_code, wait).where(*in_range, Ticket.called_at.is_not(None))
-        ):
-            if minutes is not None and minutes >= 0:
-                line(code).waits.append(float(minutes))
-        service = _minutes_between(dialect, Ticket.last_called_at, Ticket.finished_at)
-        for code, minutes in session.execute(
-            select(Ticket.department_code, service).where(
+            figure.median_wait, figure.p90_wait = median, p90
+        services = _percentiles(
+            session,
+            dialect,
+            _microseconds_between(dialect, Ticket.last_called_at, Ticket.finished_at),
+            [
                 *in_range,
                 Ticket.status == S.SERVED,
                 Ticket.last_called_at.is_not(None),
                 Ticket.finished_at.is_not(None),
-            )
-        ):
-            if minutes is not None and minutes >= 0:
-                line(code).services.append(float(minutes))
+            ],
+        )
+        for code, (median, p90) in services.items():
+            figure = line(code)
+            figure.median_service, figure.p90_service = median, p90
         hour, weekday = _local_hour_and_weekday(dialect, Ticket.issued_at, tz, start)
         for h, w, count in session.execute(
             select(hour, weekday, func.count())
@@ -225,4 +296,4 @@ def statistics(
             calls[int(h)] += count
     order = {code: index for index, code in enumerate(names)}
     ordered = sorted(figures.values(), key=lambda f: (order.get(f.code, len(order)), f.code))
-    return Statistics(start, end, ordered, arrivals, calls, heat)
+    return Statistics(start, end, ordered, total, arrivals, calls, heat)

@@ -12,24 +12,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from kiosk.queue.stats import percentile, period_range, previous_range
 from tests.support.admin import Browserless
 from tests.support.database import ROOT
 from tests.support.statistics import REPORT_FIELDS, a_morning, kiosk_report
-
-
-def test_periods_and_percentiles() -> None:
-    day = dt.date(2026, 12, 2)  # a Wednesday
-    assert period_range("day", day) == (day, day)
-    assert period_range("week", day) == (dt.date(2026, 11, 30), dt.date(2026, 12, 6))
-    assert period_range("month", day) == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
-    assert previous_range(dt.date(2026, 11, 30), dt.date(2026, 12, 6)) == (
-        dt.date(2026, 11, 23),
-        dt.date(2026, 11, 29),
-    )
-    assert percentile([], 0.5) is None
-    assert percentile([4, 1, 3, 2], 0.5) == 2.5
-    assert percentile(list(range(1, 11)), 0.9) == 9.1
 
 
 def test_csv_and_xlsx_hold_the_figures_of_kiosk_report(
