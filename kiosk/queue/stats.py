@@ -109,7 +109,7 @@ def _micros_sqlite(column: Any) -> Any:
     return cast(func.substr(column, 21, 6), BigInteger)
 
 
-def _microseconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[int]:
+def microseconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[int]:
     """SQL for the whole microseconds from `start` to `end`, exact on both databases."""
     if dialect == "postgresql":
         return cast(func.extract("epoch", end - start) * 1_000_000, BigInteger)
@@ -210,12 +210,6 @@ def statistics(
     the hospital's local time, all computed by the database."""
     tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
     dialect = engine.dialect.name
-    in_range: list[ColumnElement[bool]] = [
-        Ticket.service_date >= start,
-        Ticket.service_date <= end,
-    ]
-    if department:
-        in_range.append(Ticket.department_code == department)
     figures: dict[str, DepartmentFigures] = {}
     total = DepartmentFigures(code=TOTAL)
     arrivals = [0] * 24
@@ -225,6 +219,14 @@ def statistics(
         names = {
             d.code: d for d in session.scalars(select(Department).order_by(Department.sort_order))
         }
+        # Every ticket's department is a known one (a foreign key): naming them all lets both
+        # databases read the period through the (department, service date) index instead of
+        # scanning the whole history.
+        in_range: list[ColumnElement[bool]] = [
+            Ticket.department_code.in_([department] if department else list(names)),
+            Ticket.service_date >= start,
+            Ticket.service_date <= end,
+        ]
 
         def line(code: str) -> DepartmentFigures:
             if code == TOTAL:
@@ -259,7 +261,7 @@ def statistics(
         waits = _percentiles(
             session,
             dialect,
-            _microseconds_between(dialect, Ticket.queued_at, Ticket.called_at),
+            microseconds_between(dialect, Ticket.queued_at, Ticket.called_at),
             [*in_range, Ticket.called_at.is_not(None)],
         )
         for code, (median, p90) in waits.items():
@@ -268,7 +270,7 @@ def statistics(
         services = _percentiles(
             session,
             dialect,
-            _microseconds_between(dialect, Ticket.last_called_at, Ticket.finished_at),
+            microseconds_between(dialect, Ticket.last_called_at, Ticket.finished_at),
             [
                 *in_range,
                 Ticket.status == S.SERVED,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session
 from kiosk.queue.db import open_database
 from kiosk.queue.models import AuditEntry
 from kiosk.queue.service import QueueService
+from server_sync.server.admin.monitor import department_lines
 from tests.support.admin import Browserless
-from tests.support.database import seed
+from tests.support.database import FakeClock, seed
 from tests.support.server import LiveServer, sync_client
 
 
@@ -69,6 +71,39 @@ def test_monitor_figures_and_actions(
     assert ("lan", "ticket.requeue", first.code) in actions
     assert ("lan", "ticket.transfer", second.code) in actions
     assert ("lan", "ticket.cancel", first.code) in actions
+
+
+def test_department_figures_count_today_only(engine: Engine) -> None:
+    seed(engine)
+    clock = FakeClock(dt.datetime(2026, 11, 26, 1, 0, 0, 250_000, tzinfo=dt.UTC))  # 08:00
+    service = QueueService(engine, origin="kiosk-direct", clock=clock)
+    yesterday = service.issue("NOI").ticket  # called an hour later: must not count today
+    clock.advance(hours=1)
+    service.call_next("NOI", "101")
+    service.serve(yesterday.id)
+    clock.advance(days=1)
+    waits = []
+    for minutes in (1.5, 2.0, 4.25):  # three called, in two rooms, one of them served
+        ticket = service.issue("NOI").ticket
+        clock.advance(minutes=minutes)
+        called = service.call_next("NOI", "102" if minutes == 2.0 else "101")
+        assert called is not None and called.id == ticket.id
+        waits.append(minutes)
+        if minutes == 1.5:
+            service.serve(ticket.id)
+    service.issue("NOI")
+    clock.advance(minutes=7, seconds=30)
+    service.issue("NHI")
+    today = service.service_date()
+    assert today == yesterday.service_date + dt.timedelta(days=1)
+
+    lines = {line.code: line for line in department_lines(engine, today, clock.now, {})}
+    noi = lines["NOI"]
+    assert (noi.waiting, noi.called, noi.served, noi.absent) == (1, 2, 1, 0)
+    assert noi.rooms_active == 2 and noi.rooms_total == 3
+    assert noi.average_wait_minutes == round(sum(waits) / 3, 1) == 2.6
+    assert noi.longest_wait_minutes == 7
+    assert lines["NHI"].waiting == 1 and lines["NHI"].average_wait_minutes is None
 
 
 def test_it_staff_cannot_open_the_monitor(as_staff: Callable[[str], Browserless]) -> None:
