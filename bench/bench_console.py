@@ -3,7 +3,8 @@
 - the live monitor with 20 departments and 500 patients waiting in one of them (page and the
   long-poll answer render the same two parts), target ≤ 200 ms;
 - the statistics of a month of ~100,000 tickets (figures, previous month for the trend, charts),
-  target ≤ 500 ms.
+  target ≤ 500 ms;
+- the monitor again with that month still in the tickets table (a server keeps its history).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def _departments(engine: Engine) -> list[str]:
     return codes
 
 
-def bench_monitor(engine: Engine) -> dict[str, Any]:
+def _monitor_day(engine: Engine) -> list[str]:
+    """Today: 500 patients waiting in one department, 30 in each other with two served."""
     codes = _departments(engine)
     service = QueueService(engine, origin="kiosk-bench")
     for _ in range(WAITING_IN_ONE):
@@ -72,6 +74,10 @@ def bench_monitor(engine: Engine) -> dict[str, Any]:
             called = service.call_next(code, f"{code[1:]}{room}")
             if called:
                 service.serve(called.id)
+    return codes
+
+
+def time_monitor(engine: Engine, codes: list[str], label: str) -> dict[str, Any]:
     app = create_app(engine, Config())
     state = app.state.kiosk
     staff = Staff("bench", "supervisor", "x" * 43, "0" * 64)
@@ -83,13 +89,15 @@ def bench_monitor(engine: Engine) -> dict[str, Any]:
         templates.get_template("monitor_summary.html").render(**context)
         templates.get_template("monitor_queue.html").render(**context)
 
-    return {"monitor_render_ms": summarise(time_calls(render, repeat=20), "ms")}
+    return {label: summarise(time_calls(render, repeat=20), "ms")}
 
 
 def _month_of_tickets(engine: Engine, codes: list[str], first: dt.date) -> None:
     rows = []
-    per_day = MONTH_TICKETS // 30
-    for day in range(30):
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    days = (following - first).days
+    per_day = MONTH_TICKETS // days
+    for day in range(days):
         service_date = first + dt.timedelta(days=day)
         opening = dt.datetime.combine(service_date, dt.time(6, 30), TZ).astimezone(dt.UTC)
         for n in range(per_day):
@@ -121,12 +129,14 @@ def _month_of_tickets(engine: Engine, codes: list[str], first: dt.date) -> None:
             session.execute(insert(Ticket), rows[start : start + 5000])
 
 
-def bench_statistics(engine: Engine) -> dict[str, Any]:
+def last_month() -> dt.date:
+    """The first day of the month before this one (today's tickets are the monitor's)."""
+    return (dt.datetime.now(TZ).date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def bench_statistics(engine: Engine, codes: list[str], first: dt.date) -> dict[str, Any]:
     from kiosk.queue.stats import period_range, previous_range, statistics
 
-    codes = [f"D{n:02d}" for n in range(DEPARTMENTS)]
-    first = dt.date(2026, 11, 1)
-    _month_of_tickets(engine, codes, first)
     start, end = period_range("month", first)
 
     def page() -> None:
@@ -160,7 +170,14 @@ def bench_statistics(engine: Engine) -> dict[str, Any]:
 def _backend(url: str) -> dict[str, Any]:
     engine = open_database(url)
     try:
-        return {**bench_monitor(engine), **bench_statistics(engine)}
+        codes = _monitor_day(engine)
+        results = time_monitor(engine, codes, "monitor_render_ms")
+        first = last_month()
+        _month_of_tickets(engine, codes, first)
+        results.update(bench_statistics(engine, codes, first))
+        # The same monitor with last month's 100,000 tickets still in the table.
+        results.update(time_monitor(engine, codes, "monitor_render_ms_with_month_history"))
+        return results
     finally:
         engine.dispose()
 
