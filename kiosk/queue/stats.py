@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,11 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    CompoundSelect,
     Engine,
     Float,
     Integer,
-    Select,
+    and_,
     case,
     cast,
     func,
@@ -109,45 +109,65 @@ def _micros_sqlite(column: Any) -> Any:
     return cast(func.substr(column, 21, 6), BigInteger)
 
 
-def microseconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[int]:
+def microseconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
     """SQL for the whole microseconds from `start` to `end`, exact on both databases."""
     if dialect == "postgresql":
-        return cast(func.extract("epoch", end - start) * 1_000_000, BigInteger)
+        # date_part gives the seconds as a double: rounding its microseconds is exact.
+        return func.round(func.date_part("epoch", end - start) * 1_000_000)
     seconds = _seconds_sqlite(end) - _seconds_sqlite(start)
     return cast(seconds * 1_000_000 + (_micros_sqlite(end) - _micros_sqlite(start)), BigInteger)
 
 
-def _percentile_sql(
-    dialect: str, durations: CompoundSelect[Any], fractions: tuple[float, ...]
-) -> Select[Any]:
-    """(key, one value per fraction) per key of `durations` (rows of key, value): the
-    percentile_cont of the values, as a double. The one definition of the percentile."""
-    source = durations.subquery("durations")
-    value = cast(source.c.value, Float)
-    if dialect == "postgresql":
-        return select(
-            source.c.key,
-            *(func.percentile_cont(f).within_group(value) for f in fractions),
-        ).group_by(source.c.key)
-    # SQLite: rank the values of each key (0-based), take the two ranks around
-    # f × (n − 1) and interpolate between them as percentile_cont does:
-    # low + (position − floor(position)) × (high − low).
+def _percentiles_postgresql(value: ColumnElement[Any], valid: ColumnElement[bool]) -> list[Any]:
+    """The median and p90 of `value` over the rows where `valid`, as aggregate columns."""
+    return [
+        func.percentile_cont(fraction).within_group(cast(value, Float)).filter(valid)
+        for fraction in (MEDIAN, P90)
+    ]
+
+
+def _percentiles_sqlite(
+    session: Session, value: ColumnElement[Any], where: list[ColumnElement[bool]]
+) -> dict[str, tuple[float | None, float | None]]:
+    """Department code (and TOTAL) -> (median, p90) in minutes of `value` over the tickets
+    matching `where`: PostgreSQL's percentile_cont, which SQLite lacks, with window functions.
+    The values are ranked from 0 within each department and over every department; the value at
+    rank f × (n − 1) is interpolated between the two ranks around it as percentile_cont does:
+    low + (position − floor(position)) × (high − low)."""
+    durations = (
+        select(Ticket.department_code.label("key"), cast(value, Float).label("value"))
+        .where(*where)
+        .subquery("durations")
+    )
     ranked = select(
-        source.c.key,
-        value.label("value"),
-        (func.row_number().over(partition_by=source.c.key, order_by=value) - 1).label("rank"),
-        func.count().over(partition_by=source.c.key).label("n"),
-    ).subquery("ranked")
-    columns = []
-    for fraction in fractions:
-        position = literal(fraction, Float) * (ranked.c.n - 1)
-        floor = cast(position, Integer)  # positions are never negative
-        ceiling = floor + case((position > floor, 1), else_=0)
-        low = func.max(case((ranked.c.rank == floor, ranked.c.value)))
-        high = func.max(case((ranked.c.rank == ceiling, ranked.c.value)))
-        proportion = func.max(position - floor)
-        columns.append(low + proportion * (high - low))
-    return select(ranked.c.key, *columns).group_by(ranked.c.key)
+        durations.c.key,
+        durations.c.value,
+        (
+            func.row_number().over(partition_by=durations.c.key, order_by=durations.c.value) - 1
+        ).label("rank"),
+        func.count().over(partition_by=durations.c.key).label("n"),
+        (func.row_number().over(order_by=durations.c.value) - 1).label("rank_all"),
+        func.count().over().label("n_all"),
+    ).cte("ranked")
+
+    def interpolated(rank: Any, n: Any) -> list[Any]:
+        columns = []
+        for fraction in (MEDIAN, P90):
+            position = literal(fraction, Float) * (n - 1)
+            floor = cast(position, Integer)  # positions are never negative
+            ceiling = floor + case((position > floor, 1), else_=0)
+            low = func.max(case((rank == floor, ranked.c.value)))
+            high = func.max(case((rank == ceiling, ranked.c.value)))
+            columns.append(low + func.max(position - floor) * (high - low))
+        return columns
+
+    query = union_all(
+        select(ranked.c.key, *interpolated(ranked.c.rank, ranked.c.n)).group_by(ranked.c.key),
+        select(literal(TOTAL), *interpolated(ranked.c.rank_all, ranked.c.n_all)).having(
+            func.count() > 0
+        ),
+    )
+    return {key: (_minutes(median), _minutes(p90)) for key, median, p90 in session.execute(query)}
 
 
 def _minutes(microseconds: float | None) -> float | None:
@@ -158,45 +178,27 @@ def _minutes(microseconds: float | None) -> float | None:
     return math.floor(float(microseconds) / MICROSECONDS_PER_TENTH + 0.5) / 10
 
 
-def _percentiles(
-    session: Session,
-    dialect: str,
-    duration: ColumnElement[Any],
-    where: list[ColumnElement[bool]],
-) -> dict[str, tuple[float | None, float | None]]:
-    """Department code (and TOTAL) -> (median, p90) in minutes of `duration` over the
-    tickets matching `where` (negative durations, from a wrong clock, are left out)."""
-    rows = (
-        select(Ticket.department_code.label("key"), duration.label("value"))
-        .where(*where)
-        .cte("rows")
-    )
-    valid = rows.c.value >= 0
-    durations = union_all(
-        select(rows.c.key, rows.c.value).where(valid),
-        select(literal(TOTAL).label("key"), rows.c.value).where(valid),
-    )
-    query = _percentile_sql(dialect, durations, (MEDIAN, P90))
-    return {key: (_minutes(median), _minutes(p90)) for key, median, p90 in session.execute(query)}
+# Periods shorter than this read SQLite's tickets through the (department, day) index.
+INDEX_DAYS = 7
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Time-zone offsets are whole quarter hours: the database counts arrivals and calls per UTC
+# quarter hour, and each quarter hour is placed in the hospital's local hour and weekday here
+# (daylight saving included), whatever the database's own zone data.
+QUARTER_SECONDS = 900
 
 
-def _local_hour_and_weekday(dialect: str, column: Any, tz: ZoneInfo, day: dt.date) -> Any:
-    """SQL for (local hour, weekday with Monday = 0) of a UTC timestamp column."""
+def _quarter_hour(dialect: str, column: Any) -> Any:
+    """SQL for the UTC quarter hour of a timestamp, counted from the epoch."""
     if dialect == "postgresql":
-        local = func.timezone(str(tz.key), column)
-        return (
-            func.extract("hour", local),
-            func.extract("isodow", local) - 1,
-        )
-    # SQLite keeps UTC text: shift by the zone's offset on that day (no daylight saving in
-    # Vietnam; elsewhere an hour may land in its neighbour on the night of the change).
-    offset = tz.utcoffset(dt.datetime.combine(day, dt.time(12)))
-    minutes = int(offset.total_seconds() // 60) if offset else 0
-    shift = f"{minutes:+d} minutes"
-    return (
-        func.cast(func.strftime("%H", column, shift), Integer),
-        (func.cast(func.strftime("%w", column, shift), Integer) + 6) % 7,
-    )
+        return func.floor(func.date_part("epoch", column).op("/")(QUARTER_SECONDS))
+    return _seconds_sqlite(column).op("/")(QUARTER_SECONDS)  # integer division
+
+
+def _counts(statuses: tuple[str, ...]) -> list[Any]:
+    return [func.count(Ticket.number), *(func.count().filter(Ticket.status == s) for s in statuses)]
+
+
+COUNTED = (S.SERVED, S.NO_SHOW, S.CANCELLED, S.TRANSFERRED, S.WAITING)
 
 
 def statistics(
@@ -207,7 +209,7 @@ def statistics(
     department: str | None = None,
 ) -> Statistics:
     """Per department over service dates `start`..`end` (inclusive), with hourly profiles in
-    the hospital's local time, all computed by the database."""
+    the hospital's local time, all aggregated by the database."""
     tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
     dialect = engine.dialect.name
     figures: dict[str, DepartmentFigures] = {}
@@ -219,17 +221,22 @@ def statistics(
         names = {
             d.code: d for d in session.scalars(select(Department).order_by(Department.sort_order))
         }
-        # Every ticket's department is a known one (a foreign key): naming them all lets both
-        # databases read the period through the (department, service date) index instead of
-        # scanning the whole history.
         in_range: list[ColumnElement[bool]] = [
-            Ticket.department_code.in_([department] if department else list(names)),
             Ticket.service_date >= start,
             Ticket.service_date <= end,
         ]
+        if department:
+            in_range.append(Ticket.department_code == department)
+        elif dialect == "postgresql" or (end - start).days < INDEX_DAYS:
+            # Every ticket's department is a known one (a foreign key): naming them all lets
+            # the database read the period through the (department, service date) index
+            # instead of scanning the whole history. PostgreSQL weighs that against a scan by
+            # itself; SQLite always takes the index, which costs more than a scan once the
+            # period is a large part of the table, so it is named only for a few days.
+            in_range.append(Ticket.department_code.in_(list(names)))
 
-        def line(code: str) -> DepartmentFigures:
-            if code == TOTAL:
+        def line(code: str | None) -> DepartmentFigures:
+            if code is None or code == TOTAL:
                 return total
             if code not in figures:
                 known = names.get(code)
@@ -241,61 +248,73 @@ def statistics(
                 )
             return figures[code]
 
-        for code, status, count, numbered in session.execute(
-            select(Ticket.department_code, Ticket.status, func.count(), func.count(Ticket.number))
-            .where(*in_range)
-            .group_by(Ticket.department_code, Ticket.status)
+        def count(figure: DepartmentFigures, counts: Sequence[int]) -> None:
+            issued, served, absent, cancelled, transferred, waiting = counts
+            figure.issued += issued
+            figure.served += served
+            figure.absent += absent
+            figure.cancelled += cancelled
+            figure.transferred += transferred
+            figure.waiting += waiting
+
+        wait = microseconds_between(dialect, Ticket.queued_at, Ticket.called_at)
+        service = microseconds_between(dialect, Ticket.last_called_at, Ticket.finished_at)
+        waited = [Ticket.called_at.is_not(None), wait >= 0]
+        served = [
+            Ticket.status == S.SERVED,
+            Ticket.last_called_at.is_not(None),
+            Ticket.finished_at.is_not(None),
+            service >= 0,
+        ]
+        if dialect == "postgresql":
+            # One read of the period: counts, and both percentiles per department and over
+            # every department (ROLLUP's line with no department).
+            for code, *columns in session.execute(
+                select(
+                    Ticket.department_code,
+                    *_counts(COUNTED),
+                    *_percentiles_postgresql(wait, and_(*waited)),
+                    *_percentiles_postgresql(service, and_(*served)),
+                )
+                .where(*in_range)
+                .group_by(func.rollup(Ticket.department_code))
+            ):
+                figure = line(code)
+                count(figure, columns[:6])
+                figure.median_wait, figure.p90_wait = map(_minutes, columns[6:8])
+                figure.median_service, figure.p90_service = map(_minutes, columns[8:10])
+        else:
+            for code, *columns in session.execute(
+                select(Ticket.department_code, *_counts(COUNTED))
+                .where(*in_range)
+                .group_by(Ticket.department_code)
+            ):
+                count(line(code), columns)
+                count(total, columns)
+            for code, (median, p90) in _percentiles_sqlite(
+                session, wait, [*in_range, *waited]
+            ).items():
+                figure = line(code)
+                figure.median_wait, figure.p90_wait = median, p90
+            for code, (median, p90) in _percentiles_sqlite(
+                session, service, [*in_range, *served]
+            ).items():
+                figure = line(code)
+                figure.median_service, figure.p90_service = median, p90
+        for column, condition, by_weekday in (
+            (Ticket.issued_at, Ticket.number.is_not(None), True),
+            (Ticket.called_at, Ticket.called_at.is_not(None), False),
         ):
-            for figure in (line(code), total):
-                figure.issued += numbered
-                if status == S.SERVED:
-                    figure.served += count
-                elif status == S.NO_SHOW:
-                    figure.absent += count
-                elif status == S.CANCELLED:
-                    figure.cancelled += count
-                elif status == S.TRANSFERRED:
-                    figure.transferred += count
-                elif status == S.WAITING:
-                    figure.waiting += count
-        waits = _percentiles(
-            session,
-            dialect,
-            microseconds_between(dialect, Ticket.queued_at, Ticket.called_at),
-            [*in_range, Ticket.called_at.is_not(None)],
-        )
-        for code, (median, p90) in waits.items():
-            figure = line(code)
-            figure.median_wait, figure.p90_wait = median, p90
-        services = _percentiles(
-            session,
-            dialect,
-            microseconds_between(dialect, Ticket.last_called_at, Ticket.finished_at),
-            [
-                *in_range,
-                Ticket.status == S.SERVED,
-                Ticket.last_called_at.is_not(None),
-                Ticket.finished_at.is_not(None),
-            ],
-        )
-        for code, (median, p90) in services.items():
-            figure = line(code)
-            figure.median_service, figure.p90_service = median, p90
-        hour, weekday = _local_hour_and_weekday(dialect, Ticket.issued_at, tz, start)
-        for h, w, count in session.execute(
-            select(hour, weekday, func.count())
-            .where(*in_range, Ticket.number.is_not(None))
-            .group_by(hour, weekday)
-        ):
-            arrivals[int(h)] += count
-            heat[int(w)][int(h)] += count
-        called_hour, _ = _local_hour_and_weekday(dialect, Ticket.called_at, tz, start)
-        for h, count in session.execute(
-            select(called_hour, func.count())
-            .where(*in_range, Ticket.called_at.is_not(None))
-            .group_by(called_hour)
-        ):
-            calls[int(h)] += count
+            quarter = _quarter_hour(dialect, column)
+            for bucket, number in session.execute(
+                select(quarter, func.count()).where(*in_range, condition).group_by(quarter)
+            ):
+                local = (EPOCH + dt.timedelta(seconds=int(bucket) * QUARTER_SECONDS)).astimezone(tz)
+                if by_weekday:
+                    arrivals[local.hour] += number
+                    heat[local.weekday()][local.hour] += number
+                else:
+                    calls[local.hour] += number
     order = {code: index for index, code in enumerate(names)}
     ordered = sorted(figures.values(), key=lambda f: (order.get(f.code, len(order)), f.code))
     return Statistics(start, end, ordered, total, arrivals, calls, heat)

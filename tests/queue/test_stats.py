@@ -114,3 +114,29 @@ def test_periods() -> None:
         dt.date(2026, 11, 23),
         dt.date(2026, 11, 29),
     )
+
+
+def test_hours_are_local_across_a_daylight_saving_change(engine: Engine) -> None:
+    # Berlin leaves summer time on 25 October 2026: 08:30 UTC is 10:30 on the Saturday before
+    # and 09:30 on the Monday after (a fixed offset for the whole period would put both at 10).
+    seed(engine)
+    rows = []
+    for day, number in ((dt.date(2026, 10, 24), 1), (dt.date(2026, 10, 26), 2)):
+        row = _ticket("NOI", number, S.SERVED, dt.timedelta(minutes=20), dt.timedelta(minutes=5))
+        moment = dt.datetime.combine(day, dt.time(8, 30), dt.UTC)
+        row.update(
+            service_date=day,
+            issued_at=moment,
+            queued_at=moment,
+            called_at=moment + dt.timedelta(minutes=20),
+            last_called_at=moment + dt.timedelta(minutes=20),
+            finished_at=moment + dt.timedelta(minutes=25),
+        )
+        rows.append(row)
+    with Session(engine) as session, session.begin():
+        session.execute(insert(Ticket), rows)
+    figures = statistics(engine, dt.date(2026, 10, 24), dt.date(2026, 10, 26), "Europe/Berlin")
+    assert [h for h, n in enumerate(figures.arrivals_by_hour) if n] == [9, 10]
+    assert figures.heat[5][10] == 1 and figures.heat[0][9] == 1  # Saturday 10h, Monday 9h
+    assert [h for h, n in enumerate(figures.calls_by_hour) if n] == [9, 10]
+    assert (figures.total.median_wait, figures.total.median_service) == (20.0, 5.0)
