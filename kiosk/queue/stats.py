@@ -30,6 +30,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    null,
     select,
     union_all,
 )
@@ -301,20 +302,38 @@ def statistics(
             ).items():
                 figure = line(code)
                 figure.median_service, figure.p90_service = median, p90
-        for column, condition, by_weekday in (
-            (Ticket.issued_at, Ticket.number.is_not(None), True),
-            (Ticket.called_at, Ticket.called_at.is_not(None), False),
-        ):
-            quarter = _quarter_hour(dialect, column)
-            for bucket, number in session.execute(
-                select(quarter, func.count()).where(*in_range, condition).group_by(quarter)
-            ):
-                local = (EPOCH + dt.timedelta(seconds=int(bucket) * QUARTER_SECONDS)).astimezone(tz)
-                if by_weekday:
-                    arrivals[local.hour] += number
-                    heat[local.weekday()][local.hour] += number
-                else:
-                    calls[local.hour] += number
+        issued_q = _quarter_hour(dialect, Ticket.issued_at)
+        called_q = _quarter_hour(dialect, Ticket.called_at)
+        numbered, called = func.count(Ticket.number), func.count(Ticket.called_at)
+        if dialect == "postgresql":
+            # Both profiles in one read: a row of the issue time's set has its quarter hour,
+            # a row of the call time's set has none (every ticket has an issue time).
+            quarters = session.execute(
+                select(issued_q, called_q, numbered, called)
+                .where(*in_range)
+                .group_by(func.grouping_sets(issued_q, called_q))
+            ).all()
+        else:
+            quarters = [
+                *session.execute(
+                    select(issued_q, null(), numbered, literal(0))
+                    .where(*in_range)
+                    .group_by(issued_q)
+                ),
+                *session.execute(
+                    select(null(), called_q, literal(0), called).where(*in_range).group_by(called_q)
+                ),
+            ]
+        for issued_at, called_at, arrived, calls_made in quarters:
+            bucket = issued_at if issued_at is not None else called_at
+            if bucket is None:
+                continue  # the tickets not called yet
+            local = (EPOCH + dt.timedelta(seconds=int(bucket) * QUARTER_SECONDS)).astimezone(tz)
+            if issued_at is not None:
+                arrivals[local.hour] += arrived
+                heat[local.weekday()][local.hour] += arrived
+            else:
+                calls[local.hour] += calls_made
     order = {code: index for index, code in enumerate(names)}
     ordered = sorted(figures.values(), key=lambda f: (order.get(f.code, len(order)), f.code))
     return Statistics(start, end, ordered, total, arrivals, calls, heat)
