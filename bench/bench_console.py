@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
 from bench.common import postgres_schema, summarise, time_calls
@@ -174,6 +174,10 @@ def _backend(url: str) -> dict[str, Any]:
         results = time_monitor(engine, codes, "monitor_render_ms")
         first = last_month()
         _month_of_tickets(engine, codes, first)
+        if engine.dialect.name == "postgresql":
+            # What autovacuum does within a minute of such a load: the planner sees the month.
+            with engine.begin() as connection:
+                connection.execute(text("ANALYZE tickets"))
         results.update(bench_statistics(engine, codes, first))
         # The same monitor with last month's 100,000 tickets still in the table.
         results.update(time_monitor(engine, codes, "monitor_render_ms_with_month_history"))
