@@ -392,6 +392,7 @@ class KioskWindow(QWidget):
             self.issued,
             self.not_issued,
             name="issue",
+            urgent=True,  # never behind a refresh of the counts or a printer poll
         )
 
     def issued(self, view: TicketView) -> None:

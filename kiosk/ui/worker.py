@@ -5,6 +5,10 @@ arguments returning T; `on_done` takes that T, as mypy checks) runs on the worke
 thread, one at a time in submission order; it must not touch widgets. Its result or exception
 comes back to the GUI thread through a queued signal, where the callbacks run. Nothing is ever
 terminated: `stop()` lets the running job finish, drops the queued ones and ends the thread.
+
+`submit(..., urgent=True)` runs a job on a second thread of the worker's own, so it never waits
+behind the ordinary jobs queued or running (a patient's ticket behind a refresh of the counts);
+urgent jobs run one at a time in their order too, and may run while an ordinary job does.
 """
 
 from __future__ import annotations
@@ -60,20 +64,26 @@ class Worker(QObject):
     # Every submitted job has finished (success or error) and nothing is queued.
     idle = Signal()
     _submit = Signal(int, object)
+    _urgent = Signal(int, object)
 
     def __init__(self, name: str = "kiosk-worker", parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._pending: dict[int, _Pending] = {}
-        self._thread = QThread()
-        self._thread.setObjectName(name)
-        self._executor = _Executor()
-        self._executor.moveToThread(self._thread)
-        self._submit.connect(self._executor.execute)
-        self._executor.succeeded.connect(self._on_succeeded)
-        self._executor.failed.connect(self._on_failed)
-        self._thread.finished.connect(self._executor.deleteLater)
-        self._thread.start()
+        self._thread, self._executor = self._start(name, self._submit)
+        self._urgent_thread, self._urgent_executor = self._start(f"{name}-urgent", self._urgent)
+
+    def _start(self, name: str, submit: Any) -> tuple[QThread, _Executor]:
+        thread = QThread()
+        thread.setObjectName(name)
+        executor = _Executor()
+        executor.moveToThread(thread)
+        submit.connect(executor.execute)
+        executor.succeeded.connect(self._on_succeeded)
+        executor.failed.connect(self._on_failed)
+        thread.finished.connect(executor.deleteLater)
+        thread.start()
+        return thread, executor
 
     def submit(
         self,
@@ -82,10 +92,11 @@ class Worker(QObject):
         on_error: OnError | None = None,
         *,
         name: str = "job",
+        urgent: bool = False,
     ) -> int:
         job_id = next(self._ids)
         self._pending[job_id] = _Pending(name, on_done, on_error)
-        self._submit.emit(job_id, job)
+        (self._urgent if urgent else self._submit).emit(job_id, job)
         return job_id
 
     def is_pending(self, name: str) -> bool:
@@ -97,16 +108,21 @@ class Worker(QObject):
         return bool(self._pending)
 
     def stop(self, timeout_ms: int = 10_000) -> bool:
-        """Let the running job finish, drop the rest, end the thread; False if it hung."""
-        if not self._thread.isRunning():
-            return True
-        self._executor.cancelled = True
+        """Let the running jobs finish, drop the rest, end the threads; False if one hung."""
         self._pending.clear()
-        self._thread.quit()
-        finished = self._thread.wait(timeout_ms)
-        if not finished:
-            log.error("worker %s did not stop within %d ms", self._thread.objectName(), timeout_ms)
-        return bool(finished)
+        finished = True
+        for thread, executor in (
+            (self._urgent_thread, self._urgent_executor),
+            (self._thread, self._executor),
+        ):
+            if not thread.isRunning():
+                continue
+            executor.cancelled = True
+            thread.quit()
+            if not thread.wait(timeout_ms):
+                log.error("worker %s did not stop within %d ms", thread.objectName(), timeout_ms)
+                finished = False
+        return finished
 
     @Slot(int, object)
     def _on_succeeded(self, job_id: int, result: object) -> None:

@@ -46,6 +46,35 @@ def test_tap_a_department_shows_its_committed_number(
     assert geometry.decode_qr(window.grab().toImage()) == []
 
 
+def test_a_patients_number_does_not_wait_behind_a_slow_refresh_of_the_counts(
+    qtbot: Any, make_window: Any
+) -> None:
+    import threading
+
+    window = make_window()
+    backend = window.backend
+    release = threading.Event()
+    counting = threading.Event()
+    plain = backend.departments
+
+    def stuck() -> Any:  # a refresh of the counts that takes its time (a busy store)
+        counting.set()
+        release.wait(60)
+        return plain()
+
+    backend.departments = stuck
+    try:
+        window.refresh_departments()
+        qtbot.waitUntil(counting.is_set, timeout=30_000)
+        view = take_number(qtbot, window, "NOI")  # while the refresh still runs
+        assert window.ticket.code.text() == view.code == "B001"
+        assert window.worker.is_pending("departments")
+    finally:
+        release.set()
+        backend.departments = plain
+    qtbot.waitUntil(lambda: not window.worker.busy, timeout=30_000)
+
+
 def test_without_priority_groups_a_tap_goes_straight_to_the_number(
     qtbot: Any, make_window: Any
 ) -> None:
