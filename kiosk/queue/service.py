@@ -281,16 +281,43 @@ class QueueService:
     # -- issuing ------------------------------------------------------------------------
 
     def issue(self, department_code: str, priority: str | None = None) -> IssuedTicket:
-        """Give the next number of a department; it exists once this returns (committed)."""
+        """Give the next number of a department; it exists once this returns (committed).
+
+        The write transaction only numbers and stores the ticket; its place in line is read
+        after the commit (a read transaction, which waits for no writer and makes none wait),
+        so SQLite's write lock is held for as short a time as issuing can take."""
         with self.transaction(priority=True) as session:
-            issued = self.issue_in(session, department_code, priority)
+            ticket, department = self._number(session, department_code, priority)
         # Only now is it issued: a full disk at the commit raised StorageFull above.
-        log.info("issued %s (%s)", issued.ticket.code, issued.ticket.id)
-        return issued
+        log.info("issued %s (%s)", ticket.code, ticket.id)
+        with self.reading() as session:
+            position = self._position(
+                session, ticket, self._department(session, ticket.department_code)
+            )
+        return self._issued(ticket, department, position)
 
     def issue_in(
         self, session: Session, department_code: str, priority: str | None = None
     ) -> IssuedTicket:
+        """Issue inside the caller's transaction (its place in line as that transaction sees
+        it)."""
+        ticket, department = self._number(session, department_code, priority)
+        return self._issued(ticket, department, self._position(session, ticket, department))
+
+    @staticmethod
+    def _issued(ticket: Ticket, department: Department, position: Position) -> IssuedTicket:
+        return IssuedTicket(
+            ticket=TicketInfo.of(ticket),
+            position=position,
+            department_name_vi=department.name_vi,
+            department_name_en=department.name_en,
+            directions_vi=department.directions_vi,
+            directions_en=department.directions_en,
+        )
+
+    def _number(
+        self, session: Session, department_code: str, priority: str | None
+    ) -> tuple[Ticket, Department]:
         if priority is not None and priority not in self.priority_reasons:
             raise UnknownPriority(priority, self.priority_reasons)
         hold = self.issuing_hold(session)
@@ -328,14 +355,7 @@ class QueueService:
         session.flush()
         self._record(session, EventType.ISSUED, ticket, now)
         log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
-        return IssuedTicket(
-            ticket=TicketInfo.of(ticket),
-            position=self._position(session, ticket, department),
-            department_name_vi=department.name_vi,
-            department_name_en=department.name_en,
-            directions_vi=department.directions_vi,
-            directions_en=department.directions_en,
-        )
+        return ticket, department
 
     def issuing_hold(self, session: Session | None = None) -> Hold | None:
         """Why this store may not issue yet (restored or new, waiting for the server's
@@ -914,26 +934,24 @@ class QueueService:
             Ticket.status == S.WAITING,
         )
         same_group = Ticket.priority.is_not(None) if ticket.priority else Ticket.priority.is_(None)
-        # Counted in the database: the line can be hundreds long at 7 a.m.
-        ahead = (
-            session.scalar(
-                select(func.count()).where(
-                    *waiting, same_group, Ticket.queued_at < ticket.queued_at
-                )
-            )
-            or 0
-        )
-        if ticket.priority is None:
-            ahead += (
-                session.scalar(select(func.count()).where(*waiting, Ticket.priority.is_not(None)))
-                or 0
-            )
-        # Exact ties in place (same instant) are broken like the call order breaks them.
-        mine = _call_order_key(ticket)
-        tied = session.scalars(
-            select(Ticket).where(*waiting, same_group, Ticket.queued_at == ticket.queued_at)
-        ).all()
-        ahead += sum(1 for other in tied if _call_order_key(other) < mine)
+        # Counted in the database (the line can be hundreds long at 7 a.m.), in one query:
+        # those of the same group queued earlier, priority tickets (ahead of everyone else),
+        # and those queued at the very same instant (this ticket among them).
+        earlier, priority_waiting, same_instant = session.execute(
+            select(
+                func.count().filter(same_group, Ticket.queued_at < ticket.queued_at),
+                func.count().filter(Ticket.priority.is_not(None)),
+                func.count().filter(same_group, Ticket.queued_at == ticket.queued_at),
+            ).where(*waiting)
+        ).one()
+        ahead = (earlier or 0) + (0 if ticket.priority else priority_waiting or 0)
+        if (same_instant or 0) > 1:
+            # Exact ties in place are broken like the call order breaks them.
+            mine = _call_order_key(ticket)
+            tied = session.scalars(
+                select(Ticket).where(*waiting, same_group, Ticket.queued_at == ticket.queued_at)
+            ).all()
+            ahead += sum(1 for other in tied if _call_order_key(other) < mine)
         return Position(ahead, self._estimate(session, department, ticket.service_date, ahead))
 
 
