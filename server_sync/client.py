@@ -19,7 +19,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.config import Config
-from kiosk.queue.db import read_session
+from kiosk.queue.db import PatientWatch, read_session
 from kiosk.queue.errors import QueueError
 from kiosk.queue.events import bump_sequence, outbox_batch
 from kiosk.queue.models import Event, SyncCursor
@@ -431,23 +431,37 @@ class SyncClient:
         now = self.clock()
         pending = iter(events)
         done = False
-        while not done:
-            with Session(self.engine) as session, session.begin():
-                started = time.monotonic()
-                for count, wire in enumerate(pending, start=1):
-                    self._apply_one(session, wire, now, result)
-                    if count >= APPLY_CHUNK or time.monotonic() - started >= APPLY_SECONDS:
-                        break
-                else:
-                    done = True
-                    row = session.get(SyncCursor, self.cursor_name)
-                    if row is None:
-                        session.add(
-                            SyncCursor(name=self.cursor_name, position=cursor, updated_at=now)
-                        )
-                    elif cursor > row.position:
-                        row.position = cursor
-                        row.updated_at = now
+        with PatientWatch(self.engine) as patients:
+            while not done:
+                done = self._apply_chunk(pending, cursor, now, result, patients)
+
+    def _apply_chunk(
+        self,
+        pending: Iterator[dict[str, Any]],
+        cursor: int,
+        now: dt.datetime,
+        result: PullResult,
+        patients: PatientWatch,
+    ) -> bool:
+        """One short transaction; it ends early when a patient's ticket waits for the write
+        lock. Whether the page is done (the cursor moved)."""
+        with Session(self.engine) as session, session.begin():
+            started = time.monotonic()
+            for count, wire in enumerate(pending, start=1):
+                self._apply_one(session, wire, now, result)
+                if (
+                    count >= APPLY_CHUNK
+                    or time.monotonic() - started >= APPLY_SECONDS
+                    or patients.waiting()
+                ):
+                    return False
+            row = session.get(SyncCursor, self.cursor_name)
+            if row is None:
+                session.add(SyncCursor(name=self.cursor_name, position=cursor, updated_at=now))
+            elif cursor > row.position:
+                row.position = cursor
+                row.updated_at = now
+        return True
 
     def _apply_one(
         self, session: Session, wire: dict[str, Any], now: dt.datetime, result: PullResult

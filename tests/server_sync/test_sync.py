@@ -281,3 +281,41 @@ def test_clock_offset_from_the_date_header(
         client._observe_clock(email.utils.format_datetime(ahead, usegmt=True), now, now)
     assert 298 < client.clock_offset_seconds < 302
     assert any("clock is +30" in r.getMessage() for r in caplog.records)
+
+
+def test_pull_commits_at_once_when_a_patient_waits_for_the_write_lock(
+    live: LiveServer,
+    tokens: dict[str, str],
+    kiosk_engine: Engine,
+    server_service: QueueService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A patient's issue waiting (the write gate held shared, as `begin_immediate` holds it)
+    ends the sync's transaction after the event it is applying: one event per commit then,
+    not a chunk of them."""
+    import fcntl
+    import os
+
+    from sqlalchemy import event
+
+    from kiosk.queue.db import write_gate
+    from server_sync import client as client_module
+
+    monkeypatch.setattr(client_module, "APPLY_SECONDS", 3600.0)  # only the patient ends one
+    for _ in range(6):
+        server_service.issue("NOI")
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    commits: list[int] = []
+    event.listen(kiosk_engine, "commit", lambda _connection: commits.append(1))
+    gate = write_gate(kiosk_engine)
+    assert gate is not None
+    fd = os.open(gate, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # a patient waiting for the write lock
+        result = client.pull()
+    finally:
+        os.close(fd)
+        client.close()
+    assert result.applied == 6
+    # One commit per event, and the last page's cursor in a commit of its own.
+    assert len(commits) == 7
