@@ -43,7 +43,7 @@ from kiosk.ui.app import build_window
 from kiosk.ui.board_window import BoardTimings, BoardWindow
 from kiosk.ui.counter_window import CounterTimings, CounterWindow
 from kiosk.ui.kiosk_window import KioskWindow
-from kiosk.ui.qapp import create_application
+from kiosk.ui.qapp import create_application, exec_until_interrupted
 from kiosk.ui.screenshot import grab, wait_for
 from kiosk.ui.style import apply_style, load_fonts
 from server_sync.client import SyncClient, SyncWorker
@@ -304,7 +304,7 @@ def run_demo(
         if quit_after is not None:
             QTimer.singleShot(int(quit_after * 1000), app.quit)
         windows.kiosk.allow_close = True  # in the demo, closing the window ends it
-        code = int(app.exec())
+        code = exec_until_interrupted(app)
         windows.shutdown()
         return code
     finally:

@@ -24,7 +24,7 @@ from kiosk.config import Config
 from kiosk.queue.service import QueueService
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_window import KioskWindow
-from kiosk.ui.qapp import create_application, show_fullscreen
+from kiosk.ui.qapp import create_application, exec_until_interrupted, show_fullscreen
 from kiosk.ui.screenshot import grab
 from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
@@ -135,7 +135,7 @@ def run_kiosk(
     watchdog = SystemdWatchdog(window)
     watchdog.start()
     log.info("kiosk %s running (fullscreen=%s)", config.kiosk.id, config.kiosk.fullscreen)
-    code = app.exec()
+    code = exec_until_interrupted(app)
     watchdog.stop()
     window.shutdown()
     return int(code)

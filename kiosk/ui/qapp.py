@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
+import socket
 import sys
+import threading
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QSocketNotifier
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
+
+log = logging.getLogger(__name__)
+
+# The exit status of a process ended by Ctrl-C (128 + SIGINT), as the command line returns it.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 def create_application(*, offscreen: bool = False) -> QApplication:
@@ -32,3 +42,48 @@ def show_fullscreen(window: QWidget) -> None:
         window.setGeometry(screen.geometry())
         screen.geometryChanged.connect(window.setGeometry)
     window.showFullScreen()
+
+
+def exec_until_interrupted(app: QCoreApplication) -> int:
+    """`app.exec()`, ended cleanly by Ctrl-C (SIGINT): the exit status is then 130.
+
+    While Qt's loop runs, Python's own SIGINT handler only runs when some Python code does
+    (and then raises KeyboardInterrupt inside whatever Qt callback that is, where PySide
+    prints it and carries on), so Ctrl-C did nothing. Here the signal wakes the loop through
+    a socket (signal.set_wakeup_fd) and the handler ends the loop; the caller's
+    clean-up after exec() runs as after any other exit.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return int(app.exec())
+    interrupted: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        interrupted.append(signum)
+        log.warning("interrupted (signal %d): closing", signum)
+        # exit(), not quit(): Qt 6's quit() first asks every window to close, and the kiosk's
+        # refuses (only staff may close it).
+        app.exit(EXIT_INTERRUPTED)
+
+    receiver, sender = socket.socketpair()
+    receiver.setblocking(False)
+    sender.setblocking(False)
+    notifier = QSocketNotifier(receiver.fileno(), QSocketNotifier.Type.Read)
+
+    def drain() -> None:
+        # Python has already queued its handler for the next bytecode: running this is enough.
+        with contextlib.suppress(OSError):
+            receiver.recv(64)
+
+    notifier.activated.connect(drain)
+    previous_handler = signal.signal(signal.SIGINT, on_signal)
+    previous_fd = signal.set_wakeup_fd(sender.fileno())
+    try:
+        code = int(app.exec())
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        signal.signal(signal.SIGINT, previous_handler)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        receiver.close()
+        sender.close()
+    return EXIT_INTERRUPTED if interrupted else code

@@ -13,7 +13,7 @@ from PySide6.QtGui import QCursor
 from kiosk.config import Config
 from kiosk.ui.board_window import BoardWindow
 from kiosk.ui.counter_window import CounterWindow
-from kiosk.ui.qapp import create_application, show_fullscreen
+from kiosk.ui.qapp import create_application, exec_until_interrupted, show_fullscreen
 from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
 from server_sync.staff import StaffClient
@@ -43,7 +43,7 @@ def _run(window: Any, *, fullscreen: bool, size: tuple[int, int], screenshot: Pa
     window.start()
     watchdog = SystemdWatchdog(window)
     watchdog.start()
-    code = int(app.exec())
+    code = exec_until_interrupted(app)
     watchdog.stop()
     window.shutdown()
     return code
