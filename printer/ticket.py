@@ -394,6 +394,20 @@ QR_MASK = 2
 
 
 _QR_VERSIONS: dict[int, int] = {}  # data length -> the version qrcode fitted it in
+# The latest codes made: the printed ticket's and the screen's QR of a ticket are made once.
+_QR_RECENT: dict[str, list[list[bool]]] = {}
+_QR_RECENT_MAX = 4
+
+
+def qr_modules(data: str) -> list[list[bool]]:
+    """The QR code's modules (no quiet zone), True for dark; do not change the lists."""
+    modules = _QR_RECENT.get(data)
+    if modules is None:
+        modules = _qr_modules(data)
+        while len(_QR_RECENT) >= _QR_RECENT_MAX:
+            _QR_RECENT.pop(next(iter(_QR_RECENT)))
+        _QR_RECENT[data] = modules
+    return modules
 
 
 def _qr_modules(data: str) -> list[list[bool]]:
@@ -418,7 +432,7 @@ def _qr_modules(data: str) -> list[list[bool]]:
 
 def qr_image(data: str, module: int, modules: list[list[bool]] | None = None) -> Image.Image:
     """The QR code with its 4-module quiet zone, `module` dots per module (1-bit)."""
-    modules = modules or _qr_modules(data)
+    modules = modules or qr_modules(data)
     count = len(modules)
     quiet = [1] * QR_QUIET_MODULES
     rows = [quiet * 2 + [1] * count] * QR_QUIET_MODULES
@@ -431,7 +445,7 @@ def qr_image(data: str, module: int, modules: list[list[bool]] | None = None) ->
 
 
 def qr_block(data: str, style: Style) -> tuple[Image.Image, int]:
-    modules = _qr_modules(data)
+    modules = qr_modules(data)
     side = len(modules) + 2 * QR_QUIET_MODULES
     module = max(1, min(style.qr_module, style.inner // side))
     code = qr_image(data, module, modules)

@@ -74,9 +74,17 @@ class TicketView:
     ahead: int
     estimated_wait_minutes: int
     status_url: str
+    # The status URL's QR code (True: dark), made off the GUI thread with the printed one.
+    qr_modules: tuple[tuple[bool, ...], ...] = ()
 
     @classmethod
     def of(cls, issued: IssuedTicket, config: Config) -> TicketView:
+        status_url = config.status_url(issued.ticket.id)
+        modules: tuple[tuple[bool, ...], ...] = ()
+        if status_url:
+            from printer.ticket import qr_modules
+
+            modules = tuple(tuple(row) for row in qr_modules(status_url))
         return cls(
             ticket_id=issued.ticket.id,
             code=issued.ticket.code,
@@ -88,7 +96,8 @@ class TicketView:
             priority=issued.ticket.priority,
             ahead=issued.position.ahead,
             estimated_wait_minutes=issued.position.estimated_wait_minutes,
-            status_url=config.status_url(issued.ticket.id),
+            status_url=status_url,
+            qr_modules=modules,
         )
 
     def department_name(self, language: str) -> str:

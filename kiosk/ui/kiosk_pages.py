@@ -316,7 +316,7 @@ class TicketPage(Page):
     def show_ticket(self, view: TicketView, language: str) -> None:
         self.view = view
         self.language = language
-        self.qr.set_data(view.status_url)
+        self.qr.set_data(view.status_url, view.qr_modules)
         # A kiosk working alone has no status page a phone could open: no QR at all.
         self.qr.setVisible(bool(view.status_url))
         self.qr_hint.setVisible(bool(view.status_url))

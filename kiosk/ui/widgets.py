@@ -289,13 +289,25 @@ class QrCodeWidget(QWidget):
         self._matrix: list[list[bool]] = []
         self.setMinimumSize(200, 200)
 
-    def set_data(self, data: str) -> None:
-        import qrcode
+    QUIET = 4  # modules of white around the code
 
-        code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M)
-        code.add_data(data)
-        code.make(fit=True)
-        self._matrix = [[bool(cell) for cell in row] for row in code.get_matrix()]
+    def set_data(self, data: str, modules: Sequence[Sequence[bool]] = ()) -> None:
+        """The code of `data`: `modules` if given (made off the GUI thread, no quiet zone),
+        else made here. No data, no code (nothing is computed)."""
+        if data and not modules:
+            from printer.ticket import qr_modules
+
+            modules = qr_modules(data)
+        side = len(modules) + 2 * self.QUIET
+        blank = [False] * side
+        pad = [False] * self.QUIET
+        self._matrix = (
+            [blank] * self.QUIET
+            + [pad + [bool(cell) for cell in row] + pad for row in modules]
+            + [blank] * self.QUIET
+            if data
+            else []
+        )
         self.update()
 
     def sizeHint(self) -> QSize:

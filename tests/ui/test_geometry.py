@@ -125,3 +125,25 @@ def test_a_qr_code_decodes_from_a_grab(qtbot: Any) -> None:
     assert geometry.decode_qr(qr.grab().toImage()) == [url]
     blank = shown(qtbot, QWidget(), 240, 240)
     assert geometry.decode_qr(blank.grab().toImage()) == []
+
+
+def test_the_qr_made_with_the_ticket_is_drawn_without_making_it_again(
+    qtbot: Any, monkeypatch: Any
+) -> None:
+    """The number screen's QR comes made from the worker (with the printed one): the GUI
+    thread, which shows the number, makes none; a ticket without a status URL, none at all."""
+    import printer.ticket
+
+    url = "https://benhvien.example.vn/t/d10256b5-0a1b"
+    modules = printer.ticket.qr_modules(url)
+
+    def not_here(data: str) -> list[list[bool]]:
+        raise AssertionError(f"QR made on the GUI thread for {data!r}")
+
+    monkeypatch.setattr(printer.ticket, "qr_modules", not_here)
+    qr = QrCodeWidget()
+    qr.set_data(url, modules)
+    shown(qtbot, qr, 240, 240)
+    assert geometry.decode_qr(qr.grab().toImage()) == [url]
+    qr.set_data("")
+    assert geometry.decode_qr(qr.grab().toImage()) == []
