@@ -9,8 +9,8 @@ import secrets
 import uuid
 from typing import Any
 
+from sqlalchemy import Integer, bindparam, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -40,6 +40,9 @@ class EventType(enum.StrEnum):
     DEPARTMENT_PAUSED = "department.paused"
 
 
+_BUMP: dict[str, Any] = {}  # dialect name -> the upsert, built once (building costs more)
+
+
 def bump_sequence(session: Session, name: str, start: int = 1, step: int = 1) -> int:
     """Next value of a named counter (the last of `step` values), locked until this
     transaction ends.
@@ -47,20 +50,26 @@ def bump_sequence(session: Session, name: str, start: int = 1, step: int = 1) ->
     One statement, gap-free: a rolled-back transaction gives its values back, unlike a SEQUENCE.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":  # imported here: the kiosk (SQLite) never loads this dialect
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    upsert = _BUMP.get(dialect)
+    if upsert is None:
+        if dialect == "postgresql":  # imported here: the kiosk (SQLite) never loads this dialect
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        statement: Any = pg_insert(Sequence)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            statement: Any = pg_insert(Sequence)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        statement = sqlite_insert(Sequence)
-    upsert = (
-        statement.values(name=name, last=start + step - 1)
-        .on_conflict_do_update(index_elements=[Sequence.name], set_={"last": Sequence.last + step})
-        .returning(Sequence.last)
-    )
-    return int(session.execute(upsert).scalar_one())
+            statement = sqlite_insert(Sequence)
+        upsert = _BUMP[dialect] = (
+            statement.values(name=bindparam("name"), last=bindparam("first"))
+            .on_conflict_do_update(
+                index_elements=[Sequence.name],
+                set_={"last": Sequence.last + bindparam("step", type_=Integer)},
+            )
+            .returning(Sequence.last)
+        )
+    params = {"name": name, "first": start + step - 1, "step": step}
+    return int(session.execute(upsert, params).scalar_one())
 
 
 def format_timestamp(value: dt.datetime) -> str:

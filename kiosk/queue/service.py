@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, delete, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -897,18 +897,9 @@ class QueueService:
     ) -> float:
         """Mean service time of today's latest served tickets, else the configured average."""
         rows = session.execute(
-            select(Ticket.last_called_at, Ticket.finished_at)
-            .where(
-                Ticket.department_code == department.code,
-                Ticket.service_date == day,
-                Ticket.status == S.SERVED,
-                Ticket.last_called_at.is_not(None),
-                Ticket.finished_at.is_not(None),
-            )
-            .order_by(Ticket.finished_at.desc())
-            .limit(RECENT_SERVED)
+            _recent_service_times(), {"department": department.code, "day": day, "served": S.SERVED}
         ).all()
-        durations = [
+        durations: list[float] = [
             (finished - called).total_seconds() / 60
             for called, finished in rows
             if finished is not None and called is not None and finished >= called
@@ -928,31 +919,76 @@ class QueueService:
     def _position(self, session: Session, ticket: Ticket, department: Department) -> Position:
         if ticket.status != S.WAITING:
             return Position(ahead=0, estimated_wait_minutes=0)
-        waiting = (
-            Ticket.department_code == department.code,
-            Ticket.service_date == ticket.service_date,
-            Ticket.status == S.WAITING,
-        )
-        same_group = Ticket.priority.is_not(None) if ticket.priority else Ticket.priority.is_(None)
         # Counted in the database (the line can be hundreds long at 7 a.m.), in one query:
         # those of the same group queued earlier, priority tickets (ahead of everyone else),
         # and those queued at the very same instant (this ticket among them).
         earlier, priority_waiting, same_instant = session.execute(
-            select(
-                func.count().filter(same_group, Ticket.queued_at < ticket.queued_at),
-                func.count().filter(Ticket.priority.is_not(None)),
-                func.count().filter(same_group, Ticket.queued_at == ticket.queued_at),
-            ).where(*waiting)
+            _position_counts(ticket.priority is not None),
+            {
+                "department": department.code,
+                "day": ticket.service_date,
+                "waiting": S.WAITING,
+                "queued_at": ticket.queued_at,
+            },
         ).one()
         ahead = (earlier or 0) + (0 if ticket.priority else priority_waiting or 0)
         if (same_instant or 0) > 1:
             # Exact ties in place are broken like the call order breaks them.
+            waiting = (
+                Ticket.department_code == department.code,
+                Ticket.service_date == ticket.service_date,
+                Ticket.status == S.WAITING,
+            )
+            same_group = (
+                Ticket.priority.is_not(None) if ticket.priority else Ticket.priority.is_(None)
+            )
             mine = _call_order_key(ticket)
             tied = session.scalars(
                 select(Ticket).where(*waiting, same_group, Ticket.queued_at == ticket.queued_at)
             ).all()
             ahead += sum(1 for other in tied if _call_order_key(other) < mine)
         return Position(ahead, self._estimate(session, department, ticket.service_date, ahead))
+
+
+# Statements of the place in line, built once with parameters (building one costs more than
+# running it: issuing reads the place in line for every ticket).
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _position_counts(priority: bool) -> Any:
+    key = f"position:{priority}"
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        queued_at = bindparam("queued_at", type_=Ticket.queued_at.type)
+        same_group = Ticket.priority.is_not(None) if priority else Ticket.priority.is_(None)
+        statement = _STATEMENTS[key] = select(
+            func.count().filter(same_group, Ticket.queued_at < queued_at),
+            func.count().filter(Ticket.priority.is_not(None)),
+            func.count().filter(same_group, Ticket.queued_at == queued_at),
+        ).where(
+            Ticket.department_code == bindparam("department"),
+            Ticket.service_date == bindparam("day", type_=Ticket.service_date.type),
+            Ticket.status == bindparam("waiting"),
+        )
+    return statement
+
+
+def _recent_service_times() -> Any:
+    statement = _STATEMENTS.get("served")
+    if statement is None:
+        statement = _STATEMENTS["served"] = (
+            select(Ticket.last_called_at, Ticket.finished_at)
+            .where(
+                Ticket.department_code == bindparam("department"),
+                Ticket.service_date == bindparam("day", type_=Ticket.service_date.type),
+                Ticket.status == bindparam("served"),
+                Ticket.last_called_at.is_not(None),
+                Ticket.finished_at.is_not(None),
+            )
+            .order_by(Ticket.finished_at.desc())
+            .limit(RECENT_SERVED)
+        )
+    return statement
 
 
 # -- call next on PostgreSQL, without the ORM ---------------------------------------------
