@@ -319,3 +319,38 @@ def test_pull_commits_at_once_when_a_patient_waits_for_the_write_lock(
     assert result.applied == 6
     # One commit per event, and the last page's cursor in a commit of its own.
     assert len(commits) == 7
+
+
+def test_a_push_marks_its_events_in_short_transactions(
+    live: LiveServer,
+    tokens: dict[str, str],
+    kiosk_engine: Engine,
+    kiosk_service: QueueService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Marking a big push synced holds the write lock once per MARK_CHUNK events, never for
+    the whole batch (a patient's issue waits for one short commit at most)."""
+    from sqlalchemy import event
+
+    from server_sync import client as client_module
+
+    monkeypatch.setattr(client_module, "MARK_CHUNK", 2)
+    for _ in range(5):
+        kiosk_service.issue("NOI")
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    marks: list[int] = []  # the transaction (commit count so far) of each marking statement
+    commits: list[int] = []
+
+    def on_statement(*args: object) -> None:
+        if str(args[2]).startswith("UPDATE events SET synced_at"):
+            marks.append(len(commits))
+
+    event.listen(kiosk_engine, "before_cursor_execute", on_statement)
+    event.listen(kiosk_engine, "commit", lambda _connection: commits.append(1))
+    try:
+        assert client.push().accepted == 5
+    finally:
+        client.close()
+    assert len(marks) == 3 and len(set(marks)) == 3  # 2 + 2 + 1, each committed on its own
+    with kiosk_engine.connect() as connection:
+        assert connection.scalar(select(Event.id).where(Event.synced_at.is_(None))) is None
