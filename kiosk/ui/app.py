@@ -134,8 +134,12 @@ def run_kiosk(
     nightly_check.start(STORE_CHECK_INTERVAL_MS)
     watchdog = SystemdWatchdog(window)
     watchdog.start()
-    log.info("kiosk %s running (fullscreen=%s)", config.kiosk.id, config.kiosk.fullscreen)
-    code = exec_until_interrupted(app)
+    code = exec_until_interrupted(
+        app,
+        lambda: log.info(
+            "kiosk %s running (fullscreen=%s)", config.kiosk.id, config.kiosk.fullscreen
+        ),
+    )
     watchdog.stop()
     window.shutdown()
     return int(code)

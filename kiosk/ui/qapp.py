@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QSocketNotifier
 from PySide6.QtGui import QGuiApplication
@@ -44,16 +45,20 @@ def show_fullscreen(window: QWidget) -> None:
     window.showFullScreen()
 
 
-def exec_until_interrupted(app: QCoreApplication) -> int:
+def exec_until_interrupted(app: QCoreApplication, started: Callable[[], None] | None = None) -> int:
     """`app.exec()`, ended cleanly by Ctrl-C (SIGINT): the exit status is then 130.
 
     While Qt's loop runs, Python's own SIGINT handler only runs when some Python code does
     (and then raises KeyboardInterrupt inside whatever Qt callback that is, where PySide
     prints it and carries on), so Ctrl-C did nothing. Here the signal wakes the loop through
     a socket (signal.set_wakeup_fd) and the handler ends the loop; the caller's
-    clean-up after exec() runs as after any other exit.
+    clean-up after exec() runs as after any other exit. `started` runs once Ctrl-C is
+    handled so (it may say the program is running); a Ctrl-C from then on ends the loop even
+    before it has begun.
     """
     if threading.current_thread() is not threading.main_thread():
+        if started is not None:
+            started()
         return int(app.exec())
     interrupted: list[int] = []
 
@@ -78,7 +83,9 @@ def exec_until_interrupted(app: QCoreApplication) -> int:
     previous_handler = signal.signal(signal.SIGINT, on_signal)
     previous_fd = signal.set_wakeup_fd(sender.fileno())
     try:
-        code = int(app.exec())
+        if started is not None:
+            started()
+        code = EXIT_INTERRUPTED if interrupted else int(app.exec())
     finally:
         signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous_handler)
