@@ -441,6 +441,7 @@ def board_latency(
     board.headers["Authorization"] = f"Bearer {board_token}"
     cursor = board.get(f"{url}/api/v1/events", params={"wait": 0}, timeout=30).json()["cursor"]
     sent: dict[str, float] = {}
+    answered: dict[str, float] = {}  # when the call-next answer came back
     seen: dict[str, float] = {}
     stop = threading.Event()
 
@@ -478,6 +479,7 @@ def board_latency(
         if ticket is None or ticket["id"] not in tickets:
             raise BenchFailed(f"board latency: call {i} in {code} found {ticket}")
         sent[ticket["id"]] = began
+        answered[ticket["id"]] = time.perf_counter()
         time.sleep(0.02)
     deadline = time.monotonic() + 30
     while set(sent) - set(seen) and time.monotonic() < deadline:
@@ -490,11 +492,22 @@ def board_latency(
     if missing:
         raise BenchFailed(f"board latency: {len(missing)} calls never reached the board")
     samples = sorted((seen[t] - sent[t]) * 1000 for t in sent)
+    # Split: the call's own round trip, and the board's answer after the call's answer came.
+    calls = sorted((answered[t] - sent[t]) * 1000 for t in sent)
+    after = sorted(max(0.0, seen[t] - answered[t]) * 1000 for t in sent)
     return {
         "p50_ms": round(statistics.median(samples), 1),
-        "p99_ms": round(samples[min(len(samples) - 1, int(0.99 * len(samples)))], 1),
+        "p99_ms": round(_p99(samples), 1),
         "calls": len(samples),
+        "call_p50_ms": round(statistics.median(calls), 1),
+        "call_p99_ms": round(_p99(calls), 1),
+        "after_call_p99_ms": round(_p99(after), 1),
+        "worst_ms": [round(s, 1) for s in samples[-3:]],
     }
+
+
+def _p99(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
 def long_statistics_query(engine: Engine, seconds: float) -> threading.Thread:
