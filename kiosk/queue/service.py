@@ -6,7 +6,6 @@ No Qt, no HTTP. The kiosk runs it over SQLite, the central server over PostgreSQ
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import math
 import uuid
@@ -448,10 +447,10 @@ class QueueService:
         `request_id`, at most one call per id (as `call_next_once`). Returns (ticket, whether
         it was called just now).
 
-        On PostgreSQL it is a few plain SQL statements in one transaction, no ORM: the room
-        check is a condition of the statement that picks, locks and updates the ticket, and
-        the event is stored with its seq and feed position in the transaction's last
-        statement (see `events.store_event` for why the position is taken there).
+        On PostgreSQL it is one plain SQL statement, its own transaction, no ORM: the room
+        check, the request id, the ticket's update and the event with its seq and feed
+        position (`_CALL_NEXT_SQL`; see `events.store_event` for why the position is taken
+        in the last step before the commit).
         """
         if self.engine.dialect.name != "postgresql":
             self.check_room(department_code, room)
@@ -459,7 +458,9 @@ class QueueService:
                 return self.call_next(department_code, room), True
             return self.call_next_once(department_code, room, request_id)
         try:
-            with self.engine.begin() as connection:
+            with self.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            ) as connection:
                 return _call_next_postgresql(self, connection, department_code, room, request_id)
         except _NotARoom:
             self.check_room(department_code, room)  # raises UnknownRoom or UnknownDepartment
@@ -999,59 +1000,77 @@ _TICKET_COLUMNS = (
     "cancel_reason"
 )
 
-# Picks the next ticket (SKIP LOCKED: concurrent counters each get another one), locks and
-# calls it; only if the room is one of the department's active rooms. Priority tickets lead
-# unless the department's latest `:streak` first calls all went to priority tickets.
-_CALL_NEXT_SQL = text(
-    "UPDATE tickets AS t SET status = :called, room = :room, call_count = t.call_count + 1, "
-    "called_at = COALESCE(t.called_at, :now), last_called_at = :now "
-    "WHERE t.status = :waiting AND t.id = ("
-    " SELECT w.id FROM tickets AS w"
-    " WHERE w.department_code = :department AND w.service_date = :day AND w.status = :waiting"
-    " AND EXISTS (SELECT 1 FROM rooms AS r"
-    "  WHERE r.department_code = :department AND r.code = :room AND r.active)"
-    " ORDER BY CASE WHEN (SELECT count(recent.priority) FROM ("
-    "   SELECT p.priority FROM tickets AS p"
-    "   WHERE p.department_code = :department AND p.service_date = :day"
-    "   AND p.called_at IS NOT NULL ORDER BY p.called_at DESC, p.id DESC LIMIT :streak"
-    "  ) AS recent) >= :streak"
-    "  THEN w.priority IS NOT NULL ELSE w.priority IS NULL END,"
-    "  w.queued_at, COALESCE(w.number, 0), w.id"
-    " LIMIT 1 FOR UPDATE SKIP LOCKED) "
-    f"RETURNING {_TICKET_COLUMNS}"
+# The whole call, one statement run as its own transaction (autocommit): one round trip, and
+# the counter rows it bumps are held only from its last step to its commit inside PostgreSQL
+# (no network round trip, no Python, while other writers wait for them). In order:
+# - `picked` picks the next ticket (SKIP LOCKED: concurrent counters each get another one),
+#   locks and calls it; only if the room is one of the department's active rooms and the
+#   request id (if any) is not already answered. Priority tickets lead unless the department's
+#   latest `:streak` first calls all went to priority tickets;
+# - `requested` remembers the request id with its answer (the ticket, or NULL when nobody
+#   waits). A plain INSERT: a concurrent duplicate waits for the first one's commit and then
+#   fails on the key, which rolls its whole statement back (its ticket is not called);
+# - `bumped` bumps the feed counter and this server's seq counter (the feed first, as
+#   `events._number_at_commit_postgresql` does, so writers never deadlock). It reads
+#   `requested` (count), so a duplicate waits for its key before it takes the counter rows;
+# - `stored` writes the call's event, its data the called ticket as `TicketInfo.to_dict()`
+#   gives it (timestamps UTC with milliseconds, cut, not rounded).
+_TS = "to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+_TICKET_JSON = (
+    "json_build_object('id', p.id, 'department', p.department_code, 'number', p.number,"
+    " 'code', p.code, 'service_date', p.service_date, 'priority', p.priority,"
+    " 'status', p.status, 'origin', p.origin,"
+    f" 'issued_at', {_TS.format('p.issued_at')}, 'queued_at', {_TS.format('p.queued_at')},"
+    f" 'called_at', {_TS.format('p.called_at')},"
+    f" 'last_called_at', {_TS.format('p.last_called_at')},"
+    f" 'finished_at', {_TS.format('p.finished_at')}, 'room', p.room,"
+    " 'call_count', p.call_count, 'transferred_from', p.transferred_from,"
+    " 'cancel_reason', p.cancel_reason)"
 )
-
-# The call's event, the transaction's last statement: the feed counter and this server's
-# seq counter are bumped (in the same order as `events._number_at_commit_postgresql`, so
-# writers never deadlock) and written into the event; the rows stay locked only until the
-# commit that follows at once. The request id (if any) is answered in the same statement
-# (PostgreSQL runs a data-modifying WITH whether or not the rest reads it).
-_CALL_EVENT_SQL = text(
-    "WITH bumped AS ("
-    " INSERT INTO sequences (name, last) VALUES (:feed, 1), (:seq_name, 1)"
+_CALL_NEXT_SQL = text(
+    "WITH room_ok AS (SELECT EXISTS (SELECT 1 FROM rooms AS r"
+    "  WHERE r.department_code = :department AND r.code = :room AND r.active) AS ok), "
+    "picked AS ("
+    " UPDATE tickets AS t SET status = :called, room = :room, call_count = t.call_count + 1,"
+    " called_at = COALESCE(t.called_at, :now), last_called_at = :now"
+    " WHERE t.status = :waiting AND t.id = ("
+    "  SELECT w.id FROM tickets AS w"
+    "  WHERE w.department_code = :department AND w.service_date = :day AND w.status = :waiting"
+    "  AND (SELECT ok FROM room_ok)"
+    "  AND NOT EXISTS (SELECT 1 FROM call_requests AS q"
+    "   WHERE q.request_id = CAST(:request_id AS text))"
+    "  ORDER BY CASE WHEN (SELECT count(recent.priority) FROM ("
+    "    SELECT p.priority FROM tickets AS p"
+    "    WHERE p.department_code = :department AND p.service_date = :day"
+    "    AND p.called_at IS NOT NULL ORDER BY p.called_at DESC, p.id DESC LIMIT :streak"
+    "   ) AS recent) >= :streak"
+    "   THEN w.priority IS NOT NULL ELSE w.priority IS NULL END,"
+    "   w.queued_at, COALESCE(w.number, 0), w.id"
+    "  LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    f" RETURNING {_TICKET_COLUMNS}), "
+    "requested AS ("
+    " INSERT INTO call_requests (request_id, department_code, room, ticket_id, created_at)"
+    " SELECT CAST(:request_id AS text), :department, :room, (SELECT id FROM picked), :now"
+    " FROM room_ok WHERE room_ok.ok AND CAST(:request_id AS text) IS NOT NULL"
+    " RETURNING request_id), "
+    "bumped AS ("
+    " INSERT INTO sequences (name, last)"
+    " SELECT v.name, 1 FROM picked, (SELECT count(*) FROM requested) AS r(n),"
+    "  (VALUES (1, CAST(:feed AS text)), (2, CAST(:seq_name AS text))) AS v(o, name)"
+    " ORDER BY v.o"
     " ON CONFLICT (name) DO UPDATE SET last = sequences.last + excluded.last"
     " RETURNING name, last), "
-    "answered AS ("
-    " UPDATE call_requests SET ticket_id = :ticket_id WHERE request_id = :request_id"
-    " RETURNING request_id) "
-    "INSERT INTO events (id, origin, seq, type, occurred_at, ticket_id, department_code, data,"
-    " position, stored_at) "
-    "SELECT :id, :origin, s.last, :type, :now, :ticket_id, :department, CAST(:data AS json),"
-    " f.last, :now FROM bumped AS f, bumped AS s "
-    "WHERE f.name = :feed AND s.name = :seq_name "
-    "RETURNING position"
-)
-
-# Remember a request id before calling; a concurrent duplicate waits here for the first
-# one's commit and then finds its row.
-_CALL_REQUEST_SQL = text(
-    "INSERT INTO call_requests (request_id, department_code, room, ticket_id, created_at) "
-    "VALUES (:request_id, :department, :room, NULL, :now) "
-    "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
-)
-
-_ROOM_IS_ACTIVE_SQL = text(
-    "SELECT 1 FROM rooms WHERE department_code = :department AND code = :room AND active"
+    "stored AS ("
+    " INSERT INTO events (id, origin, seq, type, occurred_at, ticket_id, department_code, data,"
+    " position, stored_at)"
+    " SELECT :id, :origin, s.last, :type, :now, p.id, p.department_code,"
+    f" json_build_object('ticket', {_TICKET_JSON}, 'room', CAST(:room AS text)),"
+    " f.last, :now FROM picked AS p, bumped AS f, bumped AS s"
+    " WHERE f.name = :feed AND s.name = :seq_name"
+    " RETURNING position) "
+    "SELECT (SELECT ok FROM room_ok), (SELECT count(*) FROM stored),"
+    f" {', '.join(f'p.{c}' for c in _TICKET_COLUMNS.split(', '))}"
+    " FROM (SELECT 1) AS one LEFT JOIN picked AS p ON true"
 )
 
 _KNOWN_REQUEST_SQL = text(
@@ -1099,57 +1118,47 @@ def _call_next_postgresql(
     room: str,
     request_id: str | None,
 ) -> tuple[TicketInfo | None, bool]:
-    """`call_next_in_room`'s transaction on PostgreSQL. Raises _NotARoom (the transaction
-    rolls back, a request id's row with it) when the room is not one of the department's."""
+    """`call_next_in_room`'s one statement on PostgreSQL, on an autocommit connection. Raises
+    _NotARoom (nothing was written) when the room is not one of the department's."""
     now = service.now()
-    if request_id is not None:
-        inserted = connection.execute(
-            _CALL_REQUEST_SQL,
-            {"request_id": request_id, "department": department_code, "room": room, "now": now},
-        ).first()
-        if inserted is None:
-            # Its first transaction committed before this insert gave way to it.
-            known = connection.execute(_KNOWN_REQUEST_SQL, {"request_id": request_id}).one()
-            if known[0] != department_code:
-                raise RequestIdReused(request_id, known[0])
-            return (None if known[1] is None else _ticket_from_row(known[1:])), False
-    row = connection.execute(
-        _CALL_NEXT_SQL,
-        {
-            "called": str(S.CALLED),
-            "waiting": str(S.WAITING),
-            "room": room,
-            "now": now,
-            "department": department_code,
-            "day": service.service_date(now),
-            "streak": service.max_priority_in_row,
-        },
-    ).first()
-    if row is None:
-        valid = connection.execute(
-            _ROOM_IS_ACTIVE_SQL, {"department": department_code, "room": room}
-        ).first()
-        if valid is None:
-            raise _NotARoom
-        # Nobody waiting: a request id keeps that answer (its row, ticket_id NULL).
+    try:
+        row = connection.execute(
+            _CALL_NEXT_SQL,
+            {
+                "called": str(S.CALLED),
+                "waiting": str(S.WAITING),
+                "room": room,
+                "now": now,
+                "department": department_code,
+                "day": service.service_date(now),
+                "streak": service.max_priority_in_row,
+                "request_id": request_id,
+                "feed": FEED_SEQUENCE,
+                "seq_name": seq_counter(service.origin),
+                "id": str(uuid.uuid4()),
+                "origin": service.origin,
+                "type": str(EventType.CALLED),
+            },
+        ).one()
+    except IntegrityError as exc:
+        if request_id is None or "call_requests" not in str(exc.orig):
+            raise
+        # The request id is answered already (by a retry's first try, which committed
+        # before or while this one ran): this statement called nobody; read its answer.
+        known = connection.execute(_KNOWN_REQUEST_SQL, {"request_id": request_id}).one()
+        if known[0] != department_code:
+            raise RequestIdReused(request_id, known[0]) from None
+        return (None if known[1] is None else _ticket_from_row(known[1:])), False
+    room_ok, stored = row[0], row[1]
+    if not room_ok:
+        raise _NotARoom
+    if row[2] is None:
+        # Nobody waiting (or, with a request id answered before this statement began, its
+        # answer: `requested` then fails on the key, above).
         return None, True
-    ticket = _ticket_from_row(row)
-    connection.execute(
-        _CALL_EVENT_SQL,
-        {
-            "feed": FEED_SEQUENCE,
-            "seq_name": seq_counter(service.origin),
-            "id": str(uuid.uuid4()),
-            "origin": service.origin,
-            "type": str(EventType.CALLED),
-            "now": now,
-            "ticket_id": ticket.id,
-            "department": ticket.department,
-            "data": json.dumps({"ticket": ticket.to_dict(), "room": room}),
-            "request_id": request_id,
-        },
-    ).one()
-    return ticket, True
+    if stored != 1:
+        raise AssertionError(f"call-next stored {stored} events for one call")
+    return _ticket_from_row(row[2:]), True
 
 
 def ahead_of(tickets: Iterable[TicketInfo], ticket: TicketInfo) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -303,7 +304,9 @@ def test_call_next_in_room_stores_the_same_call_as_call_next(
     second = service.issue("NOI").ticket
     clock.advance(seconds=5)
     by_orm = service.call_next("NOI", "101")
-    clock.advance(seconds=5)
+    # Microseconds past the millisecond: the event's times are cut to milliseconds, as
+    # `format_timestamp` cuts them (on PostgreSQL the statement writes them itself).
+    clock.advance(seconds=5, microseconds=987_654)
     by_sql, new = service.call_next_in_room("NOI", "102")
     assert by_orm is not None and by_sql is not None and new
     assert (by_orm.id, by_sql.id) == (first.id, second.id)
@@ -342,6 +345,39 @@ def test_call_next_in_room_checks_the_room_and_the_request_id(service: QueueServ
     assert service.call_next_in_room("NOI", "101", "request-2") == (None, False)
     with pytest.raises(UnknownRoom):
         service.call_next_in_room("NOI", "nope")
+
+
+def test_racing_retries_of_one_request_id_call_one_ticket(service: QueueService) -> None:
+    """A counter's retry that races its first try (the answer was lost, the first is still
+    running): both get the same ticket, and only one ticket is called per request id."""
+    for _ in range(12):
+        service.issue("NOI")
+    answers: dict[str, list[TicketInfo | None]] = {}
+    lock = threading.Lock()
+
+    def call(request_id: str, start: threading.Barrier) -> None:
+        start.wait()
+        ticket, _new = service.call_next_in_room("NOI", "101", request_id)
+        with lock:
+            answers.setdefault(request_id, []).append(ticket)
+
+    for n in range(8):
+        start = threading.Barrier(3)
+        threads = [threading.Thread(target=call, args=(f"race-{n}", start)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    called = [tickets[0] for tickets in answers.values()]
+    assert all(t is not None for t in called)
+    assert all(len(set(tickets)) == 1 and len(tickets) == 3 for tickets in answers.values())
+    assert len({t.id for t in called if t is not None}) == 8
+    with service.reading() as session:
+        events = session.scalars(select(Event).where(Event.type == "ticket.called")).all()
+        assert sorted(e.ticket_id or "" for e in events) == sorted(
+            t.id for t in called if t is not None
+        )
+    assert len(service.snapshot("NOI").waiting) == 4
 
 
 def test_call_next_empty_and_yesterday_is_not_called(
