@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -145,6 +146,27 @@ class Ticket(Base):
         # Numbering is duplicate-free per department and day: the database says so too.
         UniqueConstraint("department_code", "service_date", "number"),
         Index("ix_tickets_queue", "department_code", "service_date", "status"),
+        # Call-next reads the head of a department's line and its latest first calls; these
+        # give both in order without sorting the day's tickets on every call.
+        Index(
+            "ix_tickets_waiting_line",
+            "department_code",
+            "service_date",
+            "priority",
+            "queued_at",
+            "id",
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
+        ),
+        Index(
+            "ix_tickets_first_calls",
+            "department_code",
+            "service_date",
+            "called_at",
+            "id",
+            postgresql_where=text("called_at IS NOT NULL"),
+            sqlite_where=text("called_at IS NOT NULL"),
+        ),
     )
 
 

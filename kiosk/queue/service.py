@@ -1006,7 +1006,7 @@ _TICKET_COLUMNS = (
 # - `picked` picks the next ticket (SKIP LOCKED: concurrent counters each get another one),
 #   locks and calls it; only if the room is one of the department's active rooms and the
 #   request id (if any) is not already answered. Priority tickets lead unless the department's
-#   latest `:streak` first calls all went to priority tickets;
+#   latest `:streak` first calls all went to priority tickets (`turn`);
 # - `requested` remembers the request id with its answer (the ticket, or NULL when nobody
 #   waits). A plain INSERT: a concurrent duplicate waits for the first one's commit and then
 #   fails on the key, which rolls its whole statement back (its ticket is not called);
@@ -1027,26 +1027,44 @@ _TICKET_JSON = (
     " 'call_count', p.call_count, 'transferred_from', p.transferred_from,"
     " 'cancel_reason', p.cancel_reason)"
 )
+# The head of one class of the line (`IS NULL`: tickets without priority, `IS NOT NULL`: with),
+# read in queue order from the waiting-line index: the first ticket no other counter holds;
+# nobody when the room is not the department's or the request id is answered already.
+_HEAD_OF_CLASS = (
+    "(SELECT w.id FROM tickets AS w"
+    " WHERE w.department_code = :department AND w.service_date = :day AND w.status = :waiting"
+    " AND w.priority {}"
+    " AND (SELECT ok FROM room_ok)"
+    " AND NOT EXISTS (SELECT 1 FROM call_requests AS q"
+    "  WHERE q.request_id = CAST(:request_id AS text))"
+    " ORDER BY w.queued_at, COALESCE(w.number, 0), w.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+)
+_NORMAL_HEAD = _HEAD_OF_CLASS.format("IS NULL")
+_PRIORITY_HEAD = _HEAD_OF_CLASS.format("IS NOT NULL")
 _CALL_NEXT_SQL = text(
     "WITH room_ok AS (SELECT EXISTS (SELECT 1 FROM rooms AS r"
     "  WHERE r.department_code = :department AND r.code = :room AND r.active) AS ok), "
+    # Whether the latest `:streak` first calls all went to priority tickets.
+    "turn AS (SELECT (SELECT count(recent.priority) FROM ("
+    "  SELECT p.priority FROM tickets AS p"
+    "  WHERE p.department_code = :department AND p.service_date = :day"
+    "  AND p.called_at IS NOT NULL ORDER BY p.called_at DESC, p.id DESC LIMIT :streak"
+    " ) AS recent) >= :streak AS others_first), "
     "picked AS ("
     " UPDATE tickets AS t SET status = :called, room = :room, call_count = t.call_count + 1,"
     " called_at = COALESCE(t.called_at, :now), last_called_at = :now"
-    " WHERE t.status = :waiting AND t.id = ("
-    "  SELECT w.id FROM tickets AS w"
-    "  WHERE w.department_code = :department AND w.service_date = :day AND w.status = :waiting"
-    "  AND (SELECT ok FROM room_ok)"
-    "  AND NOT EXISTS (SELECT 1 FROM call_requests AS q"
-    "   WHERE q.request_id = CAST(:request_id AS text))"
-    "  ORDER BY CASE WHEN (SELECT count(recent.priority) FROM ("
-    "    SELECT p.priority FROM tickets AS p"
-    "    WHERE p.department_code = :department AND p.service_date = :day"
-    "    AND p.called_at IS NOT NULL ORDER BY p.called_at DESC, p.id DESC LIMIT :streak"
-    "   ) AS recent) >= :streak"
-    "   THEN w.priority IS NOT NULL ELSE w.priority IS NULL END,"
-    "   w.queued_at, COALESCE(w.number, 0), w.id"
-    "  LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    # The preferred class first, the other only when it has nobody free: CASE and COALESCE
+    # evaluate a subquery only when its answer is needed, so no ticket is locked needlessly.
+    " WHERE t.status = :waiting AND t.id = COALESCE("
+    " CASE WHEN (SELECT others_first FROM turn) THEN "
+    + _NORMAL_HEAD
+    + " ELSE "
+    + _PRIORITY_HEAD
+    + " END, CASE WHEN (SELECT others_first FROM turn) THEN "
+    + _PRIORITY_HEAD
+    + " ELSE "
+    + _NORMAL_HEAD
+    + " END)"
     f" RETURNING {_TICKET_COLUMNS}), "
     "requested AS ("
     " INSERT INTO call_requests (request_id, department_code, room, ticket_id, created_at)"
