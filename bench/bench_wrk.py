@@ -431,6 +431,17 @@ def push_thread(
     return threading.Thread(target=push, daemon=True)
 
 
+def board_start(board: requests.Session, url: str, departments: list[str]) -> int:
+    """Where a board's long-poll starts, as `kiosk board` starts it: the lowest feed cursor of
+    its departments' queue snapshots (the feed's head when it starts), not the feed's first
+    page (`GET /events` from 0 answers the oldest 500 events: a board starting there would
+    first page through the whole day's history, and the calls meanwhile would wait for it)."""
+    return min(
+        int(board.get(f"{url}/api/v1/departments/{code}/queue", timeout=30).json()["cursor"])
+        for code in departments
+    )
+
+
 def board_latency(
     engine: Engine, url: str, counter_token: str, board_token: str, during: threading.Thread | None
 ) -> dict[str, float]:
@@ -439,7 +450,7 @@ def board_latency(
     tickets = issue_tickets(engine, per_department)
     board = requests.Session()
     board.headers["Authorization"] = f"Bearer {board_token}"
-    cursor = board.get(f"{url}/api/v1/events", params={"wait": 0}, timeout=30).json()["cursor"]
+    cursor = board_start(board, url, list(ROOMS))
     sent: dict[str, float] = {}
     answered: dict[str, float] = {}  # when the call-next answer came back
     seen: dict[str, float] = {}
