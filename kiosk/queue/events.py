@@ -282,7 +282,8 @@ def outbox(session: Session, origin: str, limit: int = 500) -> list[Event]:
     return list(session.scalars(statement))
 
 
-_WIRE_COLUMNS = (
+# An event as the wire carries it (a push; the feed adds its position).
+WIRE_COLUMNS = (
     Event.id,
     Event.origin,
     Event.seq,
@@ -301,7 +302,7 @@ def outbox_batch(
     `limit` of them and about `max_bytes` of JSON (always at least one), read as plain rows.
     Also whether more are waiting after them."""
     statement = (
-        select(*_WIRE_COLUMNS)
+        select(*WIRE_COLUMNS)
         .where(Event.origin == origin, Event.synced_at.is_(None), Event.rejected_reason.is_(None))
         .order_by(Event.seq)
         .limit(limit + 1)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.queue.db import is_sqlite, read_session
-from kiosk.queue.events import EventType, format_timestamp
+from kiosk.queue.events import WIRE_COLUMNS, EventType, format_timestamp
 from kiosk.queue.models import DeviceRole, Event
 from kiosk.queue.replication import MAX_INT32, IngestRules, NumberBlock, high_water, ingest_batch
 from server_sync.server.deps import AnyDevice, ApiError, KioskDevice, StateDep
@@ -53,17 +53,7 @@ class FeedPage:
     encoded: list[str] = field(default_factory=list)
 
 
-_FEED_COLUMNS = (
-    Event.id,
-    Event.origin,
-    Event.seq,
-    Event.type,
-    Event.occurred_at,
-    Event.ticket_id,
-    Event.department_code,
-    Event.data,
-    Event.position,
-)
+_FEED_COLUMNS = (*WIRE_COLUMNS, Event.position)
 
 
 def read_feed(

@@ -5,6 +5,7 @@ staff PIN, a monotonic clock moved by hand.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from kiosk.app.pin import hash_pin
@@ -33,6 +34,21 @@ class FakePrinter:
         if self.fail:
             raise PrintFailed("fake printer: paper jam while printing")
         self.printed.append(content)
+
+
+def seeded_kiosk_store(directory: Path) -> tuple[str, Path]:
+    """A seeded kiosk database and a config file with no printer, for a real `kiosk run`
+    process: (database URL, config path)."""
+    from kiosk.queue.db import open_database
+    from tests.support.database import seed
+
+    database = f"sqlite:///{directory / 'kiosk.db'}"
+    engine = open_database(database)
+    seed(engine)
+    engine.dispose()
+    config = directory / "kiosk.toml"
+    config.write_text('[printer]\nconnection = "none"\n', encoding="utf-8")
+    return database, config
 
 
 def make_config(**kiosk: Any) -> Config:

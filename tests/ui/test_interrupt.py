@@ -9,19 +9,13 @@ import sys
 import threading
 from pathlib import Path
 
-from kiosk.queue.db import open_database
-from tests.support.database import seed
+from tests.support.kiosk import seeded_kiosk_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_ctrl_c_ends_kiosk_run_with_status_130(tmp_path: Path) -> None:
-    database = f"sqlite:///{tmp_path / 'kiosk.db'}"
-    engine = open_database(database)
-    seed(engine)
-    engine.dispose()
-    config = tmp_path / "kiosk.toml"
-    config.write_text('[printer]\nconnection = "none"\n', encoding="utf-8")
+    database, config = seeded_kiosk_store(tmp_path)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KIOSK_DATA_DIR": str(tmp_path / "d")}
     process = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "--config", str(config), "run", "--database", database],

@@ -83,15 +83,9 @@ def test_kiosk_run_says_ready_and_feeds_the_watchdog(tmp_path: Path, listener: L
     import subprocess
     import sys
 
-    from kiosk.queue.db import open_database
-    from tests.support.database import seed
+    from tests.support.kiosk import seeded_kiosk_store
 
-    database = f"sqlite:///{tmp_path / 'kiosk.db'}"
-    engine = open_database(database)
-    seed(engine)
-    engine.dispose()
-    config = tmp_path / "kiosk.toml"
-    config.write_text('[printer]\nconnection = "none"\n', encoding="utf-8")
+    database, config = seeded_kiosk_store(tmp_path)
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
