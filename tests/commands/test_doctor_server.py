@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -112,6 +113,45 @@ def test_a_database_path_it_cannot_use_is_one_line_not_a_traceback(
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     assert "FAIL  database  cannot use" in result.stdout and "Not a directory" in result.stdout
+
+
+@pytest.mark.parametrize("server", [False, True], ids=["kiosk", "server"])
+def test_every_other_path_it_cannot_use_is_a_line_not_a_traceback(
+    tmp_path: Path, server: bool
+) -> None:
+    # The database is fine; the token, the TLS files, the printer's device and the data
+    # directory all lie under a file (ENOTDIR even for root).
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'kiosk.db'}"
+    open_database(url).dispose()
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\nid = "kiosk-hall-1"\ndatabase_url = "{url}"\n'
+        f'[printer]\nconnection = "file:{blocker}/lp0"\n'
+        f'[server]\nurl = "https://127.0.0.1:{closed_port()}"\n'
+        f'token_file = "{blocker}/token"\nca_file = "{blocker}/ca.crt"\n'
+        f'database_url = "{url}"\nhost = "127.0.0.1"\nport = {closed_port()}\n'
+        f'cert_file = "{blocker}/server.crt"\nkey_file = "{blocker}/server.key"\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk", "doctor", "--config", str(config)]
+        + (["--server"] if server else []),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "KIOSK_DATA_DIR": str(blocker / "data")},
+    )
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert failed and all(str(blocker) in line or "nothing answers" in line for line in failed), (
+        result.stdout
+    )
+    names = {line.split()[1] for line in failed}
+    assert names == ({"tls", "port"} if server else {"server"}), result.stdout
 
 
 def test_an_unreadable_system_config_is_a_config_error(
