@@ -1,12 +1,14 @@
 """deploy/install-kiosk.sh staged into a folder: installs the built wheel (not editable) into a
-fresh venv, and running it again upgrades in place without touching the config or the data.
-The ticket renders with the package's own fonts: the system's are hidden from Pillow."""
+fresh venv, with exactly the versions of deploy/constraints.txt and the kiosk extra only, and
+running it again upgrades in place without touching the config or the data. The ticket renders
+with the package's own fonts: the system's are hidden from Pillow."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "install-kiosk.sh"
+sys.path.insert(0, str(ROOT / "deploy"))
+import lock  # noqa: E402  (deploy/lock.py, a script)
 
 
 def install(root: Path, wheel: Path) -> str:
@@ -26,6 +30,30 @@ def install(root: Path, wheel: Path) -> str:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
+
+
+def assert_pinned_and_kiosk_only(python: Path) -> None:
+    """Every distribution in the venv is at its deploy/constraints.txt version; the kiosk
+    extra brought Qt and no PostgreSQL driver."""
+    listing = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.metadata as m, json;"
+            "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    installed = {lock._name(n): v for n, v in json.loads(listing.stdout).items()}
+    pins = lock.pinned()
+    own = {"hospital-queue-kiosk", "pip", "setuptools", "wheel"}
+    wrong = {n: (v, pins.get(n)) for n, v in installed.items() if n not in own and pins.get(n) != v}
+    assert not wrong, f"installed (version, pinned): {wrong}"
+    assert "pyside6-essentials" in installed and "python-escpos" in installed
+    assert "psycopg" not in installed and "fastapi" not in installed, sorted(installed)
 
 
 @pytest.mark.slow
@@ -77,6 +105,7 @@ def test_staged_install_then_upgrade_keeps_config_and_data(tmp_path: Path, wheel
         env=env,
     )
     assert fonts.stdout.startswith(str(root / "opt/kiosk/venv/")), fonts.stdout
+    assert_pinned_and_kiosk_only(root / "opt/kiosk/venv/bin/python")
 
     edited = config.read_text(encoding="utf-8").replace(
         'id = "kiosk-hall-1"', 'id = "kiosk-hall-7"'
