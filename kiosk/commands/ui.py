@@ -191,7 +191,8 @@ def cmd_set_pin(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(
             f"cannot write {path} ({exc.strerror}): run set-pin as the user who owns the config "
-            "file (root for /etc/kiosk/kiosk.toml: sudo /opt/kiosk/venv/bin/kiosk set-pin)",
+            "file (for /etc/kiosk/kiosk.toml: as root, `su -`, then /opt/kiosk/venv/bin/kiosk "
+            "set-pin)",
         ) from None
     print(f"admin PIN set in {path}")
     return 0

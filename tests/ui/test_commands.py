@@ -49,6 +49,25 @@ def test_set_pin_refuses_a_bad_pin_and_changes_nothing(
     assert "4 to 12 digits" in capsys.readouterr().err
 
 
+def test_set_pin_that_cannot_write_says_to_run_it_as_root_without_sudo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Minimal Debian (a kiosk PC, the server) has no sudo: the hint names what works there.
+    path = tmp_path / "kiosk.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("kiosk.commands.ui.write_atomically", refuse)
+    monkeypatch.setattr("sys.stdin", io.StringIO("975310\n"))
+    assert main(["set-pin", "--stdin", "--config", str(path)]) != 0
+    err = capsys.readouterr().err
+    assert "as root" in err and "/opt/kiosk/venv/bin/kiosk set-pin" in err, err
+    assert "sudo" not in err, err
+    assert path.read_text(encoding="utf-8") == CONFIG
+
+
 @pytest.mark.parametrize(
     ("screen", "size", "language"),
     [("home", "1920x1080", "en"), ("ticket", "1080x1920", "vi"), ("priority", "1080x1920", "vi")],
