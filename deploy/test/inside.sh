@@ -72,6 +72,30 @@ caught_result() {  # caught_result UNIT: "Result ExecMainStatus" of the ended ru
 restarted_and_ready() {  # NRestarts went above $1 and the unit is active with a live app
   [ "$(prop kiosk NRestarts)" -gt "$1" ] && active kiosk && app_alive
 }
+pinned_exactly() {  # the venv holds exactly the versions of deploy/constraints.txt
+  "$venv/bin/python" - deploy/constraints.txt <<'EOF'
+import importlib.metadata
+import re
+import sys
+
+def name(text):
+    return re.sub(r"[-_.]+", "-", text).lower()
+
+pins = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.strip() and not line.startswith("#"):
+        package, _, version = line.partition("==")
+        pins[name(package)] = version.strip()
+own = {"hospital-queue-kiosk", "pip", "setuptools", "wheel"}
+wrong = [
+    f"{name(d.metadata['Name'])} {d.version} (pinned: {pins.get(name(d.metadata['Name']))})"
+    for d in importlib.metadata.distributions()
+    if name(d.metadata["Name"]) not in own and pins.get(name(d.metadata["Name"])) != d.version
+]
+print("    | " + "\n    | ".join(wrong) if wrong else "    | all pinned")
+sys.exit(1 if wrong else 0)
+EOF
+}
 
 write_config() {
   cat >/etc/kiosk/kiosk.toml <<EOF
@@ -120,8 +144,7 @@ phase_install() {
   check "the installer says so and what to run" grep -q "NOT started" <<<"$out"
   check "a server installs without Qt" bash -c "! $venv/bin/python -c 'import PySide6' 2>/dev/null"
   check "... and with the PostgreSQL driver" "$venv/bin/python" -c "import psycopg"
-  check "the venv is pinned by the constraints file" bash -c \
-    "grep -qi \"^sqlalchemy==\$($venv/bin/python -c 'import sqlalchemy; print(sqlalchemy.__version__)')\$\" deploy/constraints.txt"
+  check "every package in the venv is at its deploy/constraints.txt version" pinned_exactly
 
   say "the config edited, the installer run again with --seed: the server starts"
   write_config
@@ -130,6 +153,8 @@ phase_install() {
   check "kiosk-server.service is Type=notify" [ "$(prop kiosk-server Type)" = notify ]
   # No retry: `systemctl restart` of a Type=notify unit returns once READY=1 came.
   check "it answers the moment systemctl returns (READY=1 once listening)" answers
+  check "its READY=1 came with the configured port (StatusText: $(prop kiosk-server StatusText))" \
+    [ "$(prop kiosk-server StatusText)" = "listening on 127.0.0.1:$port" ]
   server_doctor=$(doctor_line)
   check "the installer prints the server's doctor (--server)" grep -q -- "doctor --server" <<<"$server_doctor"
   token=$(runuser -u kiosk -- "$venv/bin/kiosk" server add-device kiosk-test-1 --role kiosk | tail -1)
@@ -145,13 +170,31 @@ Environment=WLR_BACKENDS=headless
 Environment=WLR_LIBINPUT_NO_DEVICES=1
 Environment=WLR_RENDERER=pixman
 EOF
+  check "the test's drop-in only adds Environment= lines" bash -c \
+    "! grep -vE '^(#|\\[Service\\]\$|Environment=|\$)' /etc/systemd/system/kiosk.service.d/*.conf"
   groupdel render 2>/dev/null || true  # a machine without it: the installer must create it
+  # The kiosk's own first install, with /etc/kiosk/kiosk.toml still the example.
+  mv /etc/kiosk/kiosk.toml /root/kiosk.toml.edited
+  installer --wheel /root/old/*.whl
+  check "installer succeeded" [ $? = 0 ]
+  check "kiosk.service is enabled" [ "$(systemctl is-enabled kiosk)" = enabled ]
+  check "it is not started while /etc/kiosk/kiosk.toml is the example" bash -c '! systemctl is-active -q kiosk'
+  check "... so nothing was recorded under the example's kiosk.id (no /var/lib/kiosk/kiosk.db)" \
+    [ ! -e /var/lib/kiosk/kiosk.db ]
+  check "the installer says so and what to run" grep -q "NOT started" <<<"$out"
+  install -o root -g kiosk -m 0640 /root/kiosk.toml.edited /etc/kiosk/kiosk.toml
   installer --wheel /root/old/*.whl --seed provincial-general-hospital
   check "installer succeeded" [ $? = 0 ]
   check "xwayland was installed" dpkg-query -W xwayland
   check "the groups of SupplementaryGroups= exist" getent group video render input lp
+  check "kiosk.service is Type=notify" [ "$(prop kiosk Type)" = notify ]
   check "kiosk.service is active (READY=1 from the app under cage)" active kiosk
   check "... with a live app" app_alive
+  check "ExecStart=/ExecStop= are the installed unit's, not the drop-in's" bash -c \
+    "systemctl show -p ExecStart,ExecStop kiosk | grep -c 'path=/opt/kiosk/bin/kiosk-session ' | grep -qx 2"
+  check "XDG_CACHE_HOME: the app's cache is the unit's CacheDirectory, owned by kiosk" bash -c \
+    "tr '\\0' '\\n' </proc/\$(cat /run/kiosk/app.pid)/environ | grep -qx XDG_CACHE_HOME=/var/cache/kiosk && \
+     [ \"\$(stat -c %U /var/cache/kiosk)\" = kiosk ]"
   check "seatd and kiosk-backup.timer are enabled and active" bash -c \
     "systemctl is-active -q seatd kiosk-backup.timer && systemctl is-enabled -q seatd kiosk-backup.timer"
   kiosk_doctor=$(doctor_line)
@@ -233,6 +276,7 @@ EOF
   check "server upgrade succeeded" [ $? = 0 ]
   installer
   check "kiosk upgrade succeeded" [ $? = 0 ]
+  check "still every package at its deploy/constraints.txt version" pinned_exactly
   check "the new release is installed ($(basename dist/*.whl))" bash -c \
     "[ \"\$($venv/bin/python -c 'import importlib.metadata as m; print(m.version(\"hospital-queue-kiosk\"))')\" = \
        \"\$(basename dist/*.whl | cut -d- -f2)\" ]"
