@@ -147,11 +147,24 @@ def issued_event(service: QueueService) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"queued_at": "1970-01-01T00:00:00.000Z", "priority": "vip_friend"}, "invalid_event"),
-        ({"number": 777, "code": "B777"}, "outside_block"),
-        ({"service_date": "2099-01-01"}, "invalid_event"),
-        ({"status": "waiting", "call_count": 99}, "invalid_event"),
-        ({"code": "B\u202e001"}, "invalid_event"),
+        # Each attack alone, so that every check is proved by a case of its own.
+        pytest.param({"queued_at": "1970-01-01T00:00:00.000Z"}, "invalid_event", id="queued-1970"),
+        pytest.param({"priority": "vip_friend"}, "invalid_event", id="unknown-priority"),
+        pytest.param(
+            {"issued_at": "1970-01-01T00:00:00.000Z", "queued_at": "1970-01-01T00:00:00.000Z"},
+            "invalid_event",
+            id="issued-1970",
+        ),
+        pytest.param({"number": 777, "code": "B777"}, "outside_block", id="out-of-block"),
+        pytest.param({"code": "B1"}, "invalid_event", id="code-not-padded"),
+        pytest.param({"code": "Z001"}, "invalid_event", id="code-other-prefix"),
+        pytest.param({"service_date": "2099-01-01"}, "invalid_event", id="date-2099"),
+        pytest.param({"service_date": "2000-01-01"}, "invalid_event", id="date-2000"),
+        pytest.param({"call_count": 99}, "invalid_event", id="waiting-called-99-times"),
+        pytest.param(
+            {"status": "called", "call_count": 1, "room": "P101"}, "invalid_event", id="called"
+        ),
+        pytest.param({"code": "B\u202e001"}, "invalid_event", id="bidi-override"),
     ],
 )
 def test_a_hostile_ticket_is_rejected_with_a_code(
