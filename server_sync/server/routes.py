@@ -19,7 +19,7 @@ from server_sync.server.deps import (
 )
 from server_sync.server.devices import list_devices
 from server_sync.server.guards import RETRY_AFTER_SECONDS
-from server_sync.server.responses import AUTH_ERRORS, CONFLICT, NOT_FOUND
+from server_sync.server.responses import AUTH_ERRORS, CONFLICT, NOT_FOUND, TOO_LARGE
 from server_sync.server.schemas import (
     CallBody,
     CallNextAnswer,
@@ -80,7 +80,7 @@ def department_queue(state: StateDep, caller: AnyDevice, code: DepartmentPath) -
 @router.post(
     "/departments/{code}/call-next",
     response_model=CallNextAnswer,
-    responses={**AUTH_ERRORS, **NOT_FOUND},
+    responses={**AUTH_ERRORS, **NOT_FOUND, **TOO_LARGE},
     tags=["counter"],
 )
 def call_next(
@@ -108,7 +108,10 @@ def _changed(state: StateDep, ticket: TicketInfo) -> TicketOut:
     return ticket_out(ticket)
 
 
-TICKET_ACTION = {"response_model": TicketOut, "responses": {**AUTH_ERRORS, **NOT_FOUND, **CONFLICT}}
+TICKET_ACTION = {
+    "response_model": TicketOut,
+    "responses": {**AUTH_ERRORS, **NOT_FOUND, **CONFLICT, **TOO_LARGE},
+}
 
 
 @router.post("/tickets/{ticket_id}/call", tags=["counter"], **TICKET_ACTION)  # type: ignore[arg-type]
@@ -153,7 +156,7 @@ def cancel(
 @router.post(
     "/tickets/{ticket_id}/transfer",
     response_model=TicketOut,
-    responses={**AUTH_ERRORS, **NOT_FOUND, **CONFLICT},
+    responses={**AUTH_ERRORS, **NOT_FOUND, **CONFLICT, **TOO_LARGE},
     tags=["counter"],
 )
 def transfer(
