@@ -294,3 +294,51 @@ def test_docs_can_be_switched_off(server_engine: Engine) -> None:
         assert requests.get(f"{live.url}/docs", timeout=30).status_code == 404
     finally:
         live.stop()
+
+
+def test_a_conflict_stays_on_the_kiosk_as_rejected_and_the_doctor_names_it(
+    live: LiveServer, tokens: dict[str, str], kiosk_service: QueueService
+) -> None:
+    from sqlalchemy import update
+
+    from kiosk.doctor import Level, check_sync
+
+    kiosk_service.issue("NOI")
+    client = sync_client(kiosk_service.engine, live.url, tokens["kiosk"])
+    assert client.push().accepted == 1
+    [wire] = events_of(kiosk_service.engine, "kiosk-hall-1")
+    changed = copy.deepcopy(wire["data"])
+    changed["ticket"]["priority"] = "emergency"
+    with Session(kiosk_service.engine) as session, session.begin():  # the store says otherwise
+        session.execute(
+            update(Event).where(Event.id == wire["id"]).values(data=changed, synced_at=None)
+        )
+    result = client.push()
+    assert result.accepted == 0 and result.duplicates == 0, result
+    [(event_id, reason)] = result.rejected
+    assert event_id == wire["id"] and reason.startswith("conflict: "), reason
+    with Session(kiosk_service.engine) as session:
+        stored = session.get(Event, wire["id"])
+        assert stored is not None and stored.synced_at is None
+        assert (stored.rejected_reason or "").startswith("conflict: ")
+    assert client.push().rejected == []  # kept aside, not sent for ever
+    config = Config.model_validate({"kiosk": {"id": "kiosk-hall-1"}})
+    check = check_sync(config, kiosk_service.engine, dt.datetime.now(dt.UTC))
+    assert check.level == Level.FAIL and "conflict" in check.message, check
+
+
+def test_a_kiosks_own_events_never_come_back_to_it(
+    api: ApiFactory, live: LiveServer, tokens: dict[str, str], kiosk_service: QueueService
+) -> None:
+    kiosk_service.issue("NOI")
+    kiosk_service.issue("NHI")
+    client = sync_client(kiosk_service.engine, live.url, tokens["kiosk"])
+    assert client.push().accepted == 2
+    own = {e["id"] for e in events_of(kiosk_service.engine, "kiosk-hall-1")}
+    board_feed = api("board").get("/api/v1/events?after=0").json()["events"]
+    assert own <= {e["id"] for e in board_feed}
+    kiosk_feed = api("kiosk").get("/api/v1/events?after=0").json()["events"]
+    assert not own & {e["id"] for e in kiosk_feed}
+    assert all(e["origin"] != "kiosk-hall-1" for e in kiosk_feed)
+    assert client.pull().applied == 0
+    assert kiosk_service.issue("NOI").ticket.code == "B002"  # its counters are untouched
