@@ -152,3 +152,7 @@ def test_restored_kiosk_without_its_server_refuses_to_issue_and_says_why(
     assert "not issuing" in refused.stderr and "Traceback" not in refused.stderr
     doctor = kiosk.run("doctor")
     assert "not issuing: the store is restored from a backup" in doctor.stdout
+    # The operator's way out without the server: a numbering block this kiosk never used.
+    with kiosk.config.open("a", encoding="utf-8") as config:
+        config.write("[numbering]\noffset = 500\n")
+    assert kiosk.issue() == "B501"
