@@ -26,14 +26,18 @@ def kiosk_store(tmp_path: Path, tickets: int = 300) -> tuple[Path, Path]:
     return store, config
 
 
-@pytest.mark.parametrize("command", [["issue", "NOI"], ["backup", "copy.db"], ["report"]])
+@pytest.mark.parametrize(
+    "command",
+    [["issue", "NOI"], ["run"], ["sync", "--once"], ["backup", "{tmp}/copy.db"], ["report"]],
+)
 def test_a_truncated_store_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
     store, config = kiosk_store(tmp_path, tickets=3)
     with store.open("r+b") as handle:
         handle.truncate(100)  # the header's page is cut
-    code = main([*command, "--config", str(config)])
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command]
+    code = main([*args, "--config", str(config)])
     captured = capsys.readouterr()
     assert code == 1, captured
     lines = captured.err.strip().splitlines()
