@@ -327,3 +327,30 @@ def test_the_counter_refuses_a_room_of_no_department_at_start(
     assert "'999'" in said and "101 (Phòng khám 101)" in said and "103" in said
     assert main([*base, "Q2"]) == 2  # a room of another department
     assert "'Q2'" in capsys.readouterr().err
+
+
+def test_markup_from_the_config_and_the_server_is_shown_as_text(
+    qtbot: Any, hospital: Hospital, screens: Callable[..., tuple[CounterWindow, BoardWindow]]
+) -> None:
+    from PySide6.QtWidgets import QLabel
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from kiosk.config import parse_config
+    from kiosk.queue.models import Department, Room
+    from kiosk.queue.service import QueueService
+
+    markup = "<b>BV</b><img src=x>"
+    with Session(hospital.engine) as session, session.begin():
+        session.execute(update(Department).values(name_vi=markup, name_en=markup))
+        session.execute(update(Room).values(name_vi=markup, name_en=markup))
+    base = hospital.config.model_dump()
+    config = parse_config({**base, "hospital": {**base["hospital"], "name": markup}})
+    counter, board = screens(config=config)
+    QueueService(hospital.engine, origin="kiosk-direct").issue("NOI")
+    qtbot.waitUntil(lambda: len(counter.waiting) == 1, timeout=30_000)
+    for window in (counter, board):
+        shown = [label for label in window.findChildren(QLabel) if "<b>BV" in label.text()]
+        assert shown, f"{type(window).__name__} shows the name somewhere"
+        for label in shown:
+            assert label.textFormat() == Qt.TextFormat.PlainText, label.text()

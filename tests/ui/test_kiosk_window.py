@@ -384,3 +384,33 @@ def test_a_damaged_store_found_after_start_stops_issuing(
     assert window.backend.check_store() == "row 7 missing from index"
     qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=30_000)
     assert "cần bảo trì" in window.home.banner.text()
+
+
+def test_markup_in_config_and_department_names_is_shown_as_text(
+    qtbot: Any, make_window: Any, service: QueueService
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLabel
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from kiosk.config import parse_config
+    from kiosk.queue.models import Department
+
+    markup = "<b>BV</b><img src=x>"
+    with Session(service.engine) as session, session.begin():
+        session.execute(update(Department).values(name_vi=markup + " Nội", name_en=markup))
+    base = make_config().model_dump()
+    config = parse_config({**base, "hospital": {**base["hospital"], "name": markup}})
+    window = make_window(config)
+    qtbot.waitUntil(lambda: bool(window.home.grid.buttons), timeout=30_000)
+    window.home.grid.buttons["NOI"].click()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is not window.home, timeout=30_000)
+    shown = [
+        label
+        for label in window.findChildren(QLabel)
+        if "<b>" in label.text() or "<img" in label.text()
+    ]
+    assert len(shown) >= 2, [label.text() for label in shown]  # hospital and department
+    for label in shown:
+        assert label.textFormat() == Qt.TextFormat.PlainText, label.text()
