@@ -414,3 +414,19 @@ def test_markup_in_config_and_department_names_is_shown_as_text(
     assert len(shown) >= 2, [label.text() for label in shown]  # hospital and department
     for label in shown:
         assert label.textFormat() == Qt.TextFormat.PlainText, label.text()
+
+
+def test_the_background_store_check_of_start_up_and_each_night_stops_issuing(
+    qtbot: Any, make_window: Any, monkeypatch: Any
+) -> None:
+    from kiosk.ui.app import check_store_in_background
+
+    window = make_window(printer_poll_ms=10)
+    buttons = list(window.home.grid.buttons.values())
+    qtbot.waitUntil(lambda: all(b.isEnabled() for b in buttons), timeout=30_000)
+    monkeypatch.setattr(
+        "kiosk.app.backend.integrity_problem", lambda engine: "row 7 missing from index"
+    )
+    check_store_in_background(window)  # what `kiosk run` starts after the first screen
+    qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=30_000)
+    assert "cần bảo trì" in window.home.banner.text()
