@@ -87,3 +87,21 @@ def test_sync_once_prints_what_moved(
     out = capsys.readouterr().out
     # The kiosk's own event does not come back to it through the feed.
     assert "pushed 1 new" in out and "pulled 0 events" in out
+
+
+def test_a_kiosk_device_is_bound_to_its_origin_and_block(
+    database_url: str, server_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["server", "add-device", "kiosk-hall-2", "--role", "kiosk", "--database", database_url]
+    assert main([*args, "--numbering-offset", "500", "--block-size", "500"]) == 0
+    capsys.readouterr()
+    with read_session(server_engine) as session:
+        device = session.scalars(select(Device).where(Device.name == "kiosk-hall-2")).one()
+        # Named after its kiosk.id: the device's name is the origin it may push under.
+        assert (device.origin, device.numbering_offset, device.block_size) == (
+            "kiosk-hall-2",
+            500,
+            500,
+        )
+    assert main(["server", "list-devices", "--database", database_url]) == 0
+    assert "kiosk-hall-2 501–1000" in capsys.readouterr().out
