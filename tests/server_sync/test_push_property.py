@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kiosk.config import DEFAULT_PRIORITY_REASONS
 from kiosk.queue.db import open_database
 from kiosk.queue.events import event_to_dict
-from kiosk.queue.models import Department, Event, Ticket
+from kiosk.queue.models import Department, Event, RejectedEvent, Ticket
 from kiosk.queue.service import QueueService
 from kiosk.queue.validation import text_problem
 from server_sync.server.devices import add_device
@@ -29,11 +29,20 @@ from tests.support.server import Api, LiveServer
 
 BLOCKS = {"kiosk-east": 0, "kiosk-west": 500}
 
+
+def other_block(ticket: dict[str, Any]) -> None:
+    """A number of the other kiosk's block, its code spelled right: only the block check
+    stands in the way."""
+    number = ticket["number"] + 500
+    ticket.update(number=number, code=f"{ticket['code'][:-3]}{number:03d}")
+
+
 MUTATIONS: list[tuple[str, Any]] = [
     ("queue jump", lambda t: t.update(queued_at="1970-01-01T00:00:00.000Z")),
     ("vip", lambda t: t.update(priority="vip_friend")),
     ("called", lambda t: t.update(status="called", call_count=99, room="P1")),
-    ("other block", lambda t: t.update(number=t["number"] + 500)),
+    ("other block", other_block),
+    ("code not padded", lambda t: t.update(code=f"{t['code'][:-3]}{t['number']}")),
     ("far date", lambda t: t.update(service_date="2099-01-01")),
     ("bidi code", lambda t: t.update(code=t["code"][:1] + "\u202e" + t["code"][1:])),
     ("surrogate", lambda t: t.update(code="\ud800")),
@@ -70,7 +79,7 @@ def test_random_pushes_never_break_the_rules(
     )
 
     @settings(
-        max_examples=15,
+        max_examples=25,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -89,9 +98,14 @@ def test_random_pushes_never_break_the_rules(
                 MUTATIONS[which][1](target["data"]["ticket"])
                 if rng.random() < 0.5:
                     target["id"] = str(uuid.uuid4())  # or the same id with other content
+            # In seq order half the time, so that hostile events come first and are judged;
+            # shuffled otherwise (a gap stops a push; later pushes bring the rest).
+            if rng.random() < 0.5:
+                rng.shuffle(batch)
             if resend:
-                batch += copy.deepcopy(events)
-            rng.shuffle(batch)
+                again = copy.deepcopy(events)
+                rng.shuffle(again)
+                batch += again
             for start in range(0, len(batch), 3):
                 answer = api.post(
                     "/api/v1/sync/events",
@@ -107,11 +121,16 @@ def test_random_pushes_never_break_the_rules(
         tickets = session.scalars(select(Ticket)).all()
         prefixes = {d.code: d.prefix for d in session.scalars(select(Department))}
         events = session.scalars(select(Event)).all()
+        rejected = session.scalars(select(RejectedEvent)).all()
     numbers = Tally((t.department_code, t.service_date, t.number) for t in tickets)
     assert all(n == 1 for n in numbers.values()), "a number held twice"
     assert len({e.id for e in events}) == len(events)
     seqs = Tally((e.origin, e.seq) for e in events)
     assert all(n == 1 for n in seqs.values()), "a seq applied twice"
+    for origin in BLOCKS:  # judged in unbroken seq order: stored or rejected, no gap
+        judged = {e.seq for e in events if e.origin == origin}
+        judged |= {r.seq for r in rejected if r.origin == origin}
+        assert judged == set(range(1, len(judged) + 1)), (origin, sorted(judged))
     for ticket in tickets:
         offset = BLOCKS[ticket.origin]
         assert ticket.number is not None and offset < ticket.number <= offset + 500
