@@ -342,3 +342,19 @@ def test_a_kiosks_own_events_never_come_back_to_it(
     assert all(e["origin"] != "kiosk-hall-1" for e in kiosk_feed)
     assert client.pull().applied == 0
     assert kiosk_service.issue("NOI").ticket.code == "B002"  # its counters are untouched
+
+
+def test_a_ticket_of_an_earlier_day_arriving_late_is_kept_closed_not_put_in_todays_line(
+    api: ApiFactory, live: LiveServer, tokens: dict[str, str], kiosk_engine: Engine
+) -> None:
+    two_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    offline = QueueService(kiosk_engine, origin="kiosk-hall-1", clock=lambda: two_days_ago)
+    late = offline.issue("NOI").ticket
+    result = sync_client(kiosk_engine, live.url, tokens["kiosk"]).push()
+    assert result.accepted == 1 and not result.rejected
+    public = api(None).get(f"/api/v1/tickets/{late.id}").json()
+    assert public["status"] == "cancelled", public
+    queue = api("counter").get("/api/v1/departments/NOI/queue").json()
+    assert late.code not in [t["code"] for t in queue["waiting"]]
+    called = api("counter").post("/api/v1/departments/NOI/call-next", json={"room": "101"})
+    assert called.status_code == 200 and called.json()["ticket"] is None, called.text
