@@ -14,7 +14,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 SERVER_ORIGIN = "server"
 # How often the end-of-day job looks for tickets left waiting from earlier days.
 END_OF_DAY_INTERVAL_SECONDS = 600.0
+# What a database that cannot be reached raises (driver, connection and pool errors).
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 CALL_REQUEST_MEMORY = dt.timedelta(days=1)
 
 
@@ -155,6 +157,9 @@ async def _close_stale_tickets_periodically(state: ServerState) -> None:
         try:
             closed = await asyncio.to_thread(state.service.close_stale_tickets)
             await asyncio.to_thread(prune_call_requests, state)
+        except DATABASE_UNREACHABLE as exc:
+            # One line, not a traceback every few minutes for as long as the database is down.
+            log.error("end-of-day job: database unreachable (%s); trying again later", exc)
         except Exception:
             log.exception("end-of-day job failed; trying again later")
         else:
@@ -194,6 +199,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         if request.url.path.startswith("/api/"):
             return _error(503, "database_unavailable", "database unreachable", headers)
+        if request.url.path == "/metrics":  # a scraper reads text, not a page
+            return PlainTextResponse("database unreachable\n", status_code=503, headers=headers)
         return HTMLResponse(unavailable_page(), status_code=503, headers=headers)
 
     @app.exception_handler(ApiError)

@@ -5,15 +5,20 @@ every status an operation really answers."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 
 from kiosk.queue.service import QueueService
+from server_sync.server import app as server_app
 from server_sync.server.guards import MAX_BODY_BYTES
 from tests.support.admin import Browserless
 from tests.support.server import Api, LiveServer
@@ -112,6 +117,10 @@ def test_every_endpoint_answers_503_while_the_database_is_unreachable(
             assert answer.headers["content-type"].startswith("text/html"), (method, path)
     health = requests.get(f"{live.url}/api/v1/health", timeout=30)
     assert health.json()["detail"] == "database unreachable"
+    # A Prometheus scraper reads text, not a page.
+    metrics = requests.get(f"{live.url}/metrics", timeout=30)
+    assert metrics.status_code == 503 and metrics.headers["Retry-After"]
+    assert metrics.headers["content-type"].startswith("text/plain"), metrics.text[:200]
     # The console, logged in: a short page, not a traceback.
     for path in CONSOLE_PAGES:
         page = console.get(path)
@@ -159,3 +168,29 @@ def test_openapi_lists_what_each_operation_answers(
             )
             assert answer.status_code == 413, (path, answer.status_code)
             assert "413" in documented, (method, path, sorted(documented))
+
+
+def test_the_end_of_day_job_says_one_line_while_the_database_is_unreachable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not a traceback every few minutes for as long as the database is down."""
+
+    class Unreachable:
+        def close_stale_tickets(self) -> int:
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    async def first_round() -> None:
+        job = asyncio.create_task(
+            server_app._close_stale_tickets_periodically(SimpleNamespace(service=Unreachable()))  # type: ignore[arg-type]
+        )
+        for _ in range(600):
+            if caplog.records:
+                break
+            await asyncio.sleep(0.05)
+        job.cancel()
+
+    with caplog.at_level(logging.ERROR, logger=server_app.__name__):
+        asyncio.run(first_round())
+    [record] = caplog.records
+    assert "database unreachable" in record.getMessage()
+    assert record.exc_info is None
