@@ -32,6 +32,7 @@ from kiosk.queue.validation import plain
 from server_sync.server import feed, pages, routes
 from server_sync.server.admin import console_router, install_metrics
 from server_sync.server.admin.alerts import alert_loop
+from server_sync.server.api_docs import install_api_docs
 from server_sync.server.deps import ApiError, ServerState, server_version
 from server_sync.server.guards import RETRY_AFTER_SECONDS, BodyLimitAndHeaders, unavailable_page
 from server_sync.server.notify import FeedNotifier, PostgresListener
@@ -129,9 +130,11 @@ def create_app(
         version=server_version(),
         description="Central server of the hospital queue kiosks: queue, counters, event feed.",
         lifespan=lifespan,
-        docs_url="/docs" if config.server.api_docs else None,
-        redoc_url="/redoc" if config.server.api_docs else None,
+        docs_url=None,  # served from the server's own files (install_api_docs)
+        redoc_url=None,
     )
+    if config.server.api_docs:
+        install_api_docs(app)
     app.state.kiosk = state
     app.include_router(routes.router, responses=EVERYWHERE)
     app.include_router(feed.router, responses=EVERYWHERE)

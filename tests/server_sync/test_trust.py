@@ -291,7 +291,8 @@ def test_docs_can_be_switched_off(server_engine: Engine) -> None:
     config = Config.model_validate({"server": {"api_docs": False}})
     live = LiveServer(create_app(server_engine, config)).start()
     try:
-        assert requests.get(f"{live.url}/docs", timeout=30).status_code == 404
+        for page in ("/docs", "/redoc", "/docs-assets/swagger-ui-bundle.js"):
+            assert requests.get(f"{live.url}{page}", timeout=30).status_code == 404, page
     finally:
         live.stop()
 
