@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +31,11 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    null,
     select,
+    text,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from kiosk.queue.db import read_session
@@ -100,9 +102,17 @@ class Statistics:
     heat: list[list[int]]  # [weekday 0=Monday][hour] arrivals
 
 
+# unixepoch() (SQLite 3.38) parses a timestamp into an integer directly: about half the cost of
+# strftime('%s'), which formats the seconds as text to be cast back.
+UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38, 0)
+
+
 def _seconds_sqlite(column: Any) -> Any:
     """Whole seconds since the epoch of a SQLite timestamp ('YYYY-MM-DD HH:MM:SS.ffffff')."""
-    return cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
+    whole = func.substr(column, 1, 19)  # without the fraction, which unixepoch would round
+    if UNIXEPOCH:
+        return func.unixepoch(whole, type_=BigInteger)
+    return cast(func.strftime("%s", whole), BigInteger)
 
 
 def _micros_sqlite(column: Any) -> Any:
@@ -119,54 +129,83 @@ def microseconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[An
     return cast(seconds * 1_000_000 + (_micros_sqlite(end) - _micros_sqlite(start)), BigInteger)
 
 
-def _percentiles_postgresql(value: ColumnElement[Any], valid: ColumnElement[bool]) -> list[Any]:
-    """The median and p90 of `value` over the rows where `valid`, as aggregate columns."""
-    return [
-        func.percentile_cont(fraction).within_group(cast(value, Float)).filter(valid)
-        for fraction in (MEDIAN, P90)
-    ]
+def _percentiles_postgresql(value: ColumnElement[Any]) -> Any:
+    """The median and p90 of `value` (NULLs left out) as one aggregate column, an array:
+    percentile_cont with both fractions sorts the values once for the two."""
+    return (
+        func.percentile_cont(literal([MEDIAN, P90], ARRAY(Float)), type_=ARRAY(Float))
+        .within_group(value)
+        .filter(value >= 0)
+    )
 
 
 def _percentiles_sqlite(
     session: Session, value: ColumnElement[Any], where: list[ColumnElement[bool]]
 ) -> dict[str, tuple[float | None, float | None]]:
-    """Department code (and TOTAL) -> (median, p90) in minutes of `value` over the tickets
-    matching `where`: PostgreSQL's percentile_cont, which SQLite lacks, with window functions.
-    The values are ranked from 0 within each department and over every department; the value at
-    rank f × (n − 1) is interpolated between the two ranks around it as percentile_cont does:
-    low + (position − floor(position)) × (high − low)."""
+    """Department code (and TOTAL) -> (median, p90) in minutes of `value` (left out where NULL
+    or negative) over the tickets matching `where`: PostgreSQL's percentile_cont, which SQLite
+    lacks, with window functions. The values are ranked from 0 within each department and over
+    every department; the value at rank f × (n − 1) is interpolated between the two ranks around
+    it as percentile_cont does: low + (position − floor(position)) × (high − low).
+
+    Each duration is computed once (a materialized CTE); only the rows at those ranks (four per
+    line) are kept for the interpolation, so the period is not sorted again to group it."""
     durations = (
         select(Ticket.department_code.label("key"), cast(value, Float).label("value"))
         .where(*where)
-        .subquery("durations")
+        .cte("durations")
+        .prefix_with("MATERIALIZED")
     )
-    ranked = select(
-        durations.c.key,
-        durations.c.value,
-        (
-            func.row_number().over(partition_by=durations.c.key, order_by=durations.c.value) - 1
-        ).label("rank"),
-        func.count().over(partition_by=durations.c.key).label("n"),
-        (func.row_number().over(order_by=durations.c.value) - 1).label("rank_all"),
-        func.count().over().label("n_all"),
-    ).cte("ranked")
+    whole = (None, None)  # the frame of the count: the whole partition
+    ranked = (
+        select(
+            durations.c.key,
+            durations.c.value,
+            (
+                func.row_number().over(partition_by=durations.c.key, order_by=durations.c.value) - 1
+            ).label("rank"),
+            func.count()
+            .over(partition_by=durations.c.key, order_by=durations.c.value, rows=whole)
+            .label("n"),
+            (func.row_number().over(order_by=durations.c.value) - 1).label("rank_all"),
+            func.count().over(order_by=durations.c.value, rows=whole).label("n_all"),
+        )
+        .where(durations.c.value >= 0)
+        .subquery("ranked")
+    )
+
+    def position(fraction: float, n: Any) -> Any:
+        return literal(fraction, Float) * (n - 1)
+
+    def around(rank: ColumnElement[Any], n: Any) -> ColumnElement[bool]:
+        floors = [cast(position(f, n), Integer) for f in (MEDIAN, P90)]  # never negative
+        return rank.in_([*floors, *(floor + 1 for floor in floors)])
+
+    picked = (
+        select(ranked)
+        .where(around(ranked.c.rank, ranked.c.n) | around(ranked.c.rank_all, ranked.c.n_all))
+        .cte("picked")
+        .prefix_with("MATERIALIZED")
+    )
 
     def interpolated(rank: Any, n: Any) -> list[Any]:
         columns = []
         for fraction in (MEDIAN, P90):
-            position = literal(fraction, Float) * (n - 1)
-            floor = cast(position, Integer)  # positions are never negative
-            ceiling = floor + case((position > floor, 1), else_=0)
-            low = func.max(case((rank == floor, ranked.c.value)))
-            high = func.max(case((rank == ceiling, ranked.c.value)))
-            columns.append(low + func.max(position - floor) * (high - low))
+            at = position(fraction, n)
+            floor = cast(at, Integer)
+            ceiling = floor + case((at > floor, 1), else_=0)
+            low = func.max(case((rank == floor, picked.c.value)))
+            high = func.max(case((rank == ceiling, picked.c.value)))
+            columns.append(low + func.max(at - floor) * (high - low))
         return columns
 
     query = union_all(
-        select(ranked.c.key, *interpolated(ranked.c.rank, ranked.c.n)).group_by(ranked.c.key),
-        select(literal(TOTAL), *interpolated(ranked.c.rank_all, ranked.c.n_all)).having(
-            func.count() > 0
-        ),
+        select(picked.c.key, *interpolated(picked.c.rank, picked.c.n))
+        .where(around(picked.c.rank, picked.c.n))
+        .group_by(picked.c.key),
+        select(literal(TOTAL), *interpolated(picked.c.rank_all, picked.c.n_all))
+        .where(around(picked.c.rank_all, picked.c.n_all))
+        .having(func.count() > 0),
     )
     return {key: (_minutes(median), _minutes(p90)) for key, median, p90 in session.execute(query)}
 
@@ -199,6 +238,8 @@ def _counts(statuses: tuple[str, ...]) -> list[Any]:
     return [func.count(Ticket.number), *(func.count().filter(Ticket.status == s) for s in statuses)]
 
 
+# work_mem of the statistics' transaction on PostgreSQL.
+WORK_MEM = "32MB"
 COUNTED = (S.SERVED, S.NO_SHOW, S.CANCELLED, S.TRANSFERRED, S.WAITING)
 
 
@@ -208,9 +249,12 @@ def statistics(
     end: dt.date,
     timezone: str | ZoneInfo,
     department: str | None = None,
+    *,
+    profiles: bool = True,
 ) -> Statistics:
     """Per department over service dates `start`..`end` (inclusive), with hourly profiles in
-    the hospital's local time, all aggregated by the database."""
+    the hospital's local time (without them when not `profiles`: a trend's previous period),
+    all aggregated by the database."""
     tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
     dialect = engine.dialect.name
     figures: dict[str, DepartmentFigures] = {}
@@ -260,30 +304,46 @@ def statistics(
 
         wait = microseconds_between(dialect, Ticket.queued_at, Ticket.called_at)
         service = microseconds_between(dialect, Ticket.last_called_at, Ticket.finished_at)
-        waited = [Ticket.called_at.is_not(None), wait >= 0]
+        # A ticket's service time counts once it is served; a negative duration (a wrong
+        # clock) counts in neither percentile.
         served = [
             Ticket.status == S.SERVED,
             Ticket.last_called_at.is_not(None),
             Ticket.finished_at.is_not(None),
-            service >= 0,
         ]
         if dialect == "postgresql":
-            # One read of the period: counts, and both percentiles per department and over
-            # every department (ROLLUP's line with no department).
-            for code, *columns in session.execute(
+            # The sorts of a month (by department, and each line's durations) fit in memory
+            # instead of spilling to temporary files at the default 4 MB.
+            session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+            # One read of the period, each duration computed once (NULL where it has none):
+            # counts, and both percentiles per department and over every department (ROLLUP's
+            # line with no department).
+            period = (
                 select(
-                    Ticket.department_code,
-                    *_counts(COUNTED),
-                    *_percentiles_postgresql(wait, and_(*waited)),
-                    *_percentiles_postgresql(service, and_(*served)),
+                    Ticket.department_code.label("code"),
+                    Ticket.number,
+                    Ticket.status,
+                    cast(wait, Float).label("wait"),
+                    case((and_(*served), cast(service, Float))).label("service"),
                 )
                 .where(*in_range)
-                .group_by(func.rollup(Ticket.department_code))
+                .subquery("period")
+            )
+            for code, *columns in session.execute(
+                select(
+                    period.c.code,
+                    func.count(period.c.number),
+                    *(func.count().filter(period.c.status == s) for s in COUNTED),
+                    _percentiles_postgresql(period.c.wait),
+                    _percentiles_postgresql(period.c.service),
+                ).group_by(func.rollup(period.c.code))
             ):
                 figure = line(code)
                 count(figure, columns[:6])
-                figure.median_wait, figure.p90_wait = map(_minutes, columns[6:8])
-                figure.median_service, figure.p90_service = map(_minutes, columns[8:10])
+                figure.median_wait, figure.p90_wait = map(_minutes, columns[6] or (None, None))
+                figure.median_service, figure.p90_service = map(
+                    _minutes, columns[7] or (None, None)
+                )
         else:
             for code, *columns in session.execute(
                 select(Ticket.department_code, *_counts(COUNTED))
@@ -293,7 +353,7 @@ def statistics(
                 count(line(code), columns)
                 count(total, columns)
             for code, (median, p90) in _percentiles_sqlite(
-                session, wait, [*in_range, *waited]
+                session, wait, [*in_range, Ticket.called_at.is_not(None)]
             ).items():
                 figure = line(code)
                 figure.median_wait, figure.p90_wait = median, p90
@@ -302,38 +362,58 @@ def statistics(
             ).items():
                 figure = line(code)
                 figure.median_service, figure.p90_service = median, p90
-        issued_q = _quarter_hour(dialect, Ticket.issued_at)
-        called_q = _quarter_hour(dialect, Ticket.called_at)
-        numbered, called = func.count(Ticket.number), func.count(Ticket.called_at)
-        if dialect == "postgresql":
-            # Both profiles in one read: a row of the issue time's set has its quarter hour,
-            # a row of the call time's set has none (every ticket has an issue time).
-            quarters = session.execute(
-                select(issued_q, called_q, numbered, called)
-                .where(*in_range)
-                .group_by(func.grouping_sets(issued_q, called_q))
-            ).all()
-        else:
-            quarters = [
-                *session.execute(
-                    select(issued_q, null(), numbered, literal(0))
-                    .where(*in_range)
-                    .group_by(issued_q)
-                ),
-                *session.execute(
-                    select(null(), called_q, literal(0), called).where(*in_range).group_by(called_q)
-                ),
-            ]
-        for issued_at, called_at, arrived, calls_made in quarters:
-            bucket = issued_at if issued_at is not None else called_at
-            if bucket is None:
-                continue  # the tickets not called yet
-            local = (EPOCH + dt.timedelta(seconds=int(bucket) * QUARTER_SECONDS)).astimezone(tz)
-            if issued_at is not None:
-                arrivals[local.hour] += arrived
-                heat[local.weekday()][local.hour] += arrived
-            else:
-                calls[local.hour] += calls_made
+        if profiles:
+            _profiles(session, dialect, in_range, tz, arrivals, calls, heat)
     order = {code: index for index, code in enumerate(names)}
     ordered = sorted(figures.values(), key=lambda f: (order.get(f.code, len(order)), f.code))
     return Statistics(start, end, ordered, total, arrivals, calls, heat)
+
+
+def _profiles(
+    session: Session,
+    dialect: str,
+    in_range: list[ColumnElement[bool]],
+    tz: ZoneInfo,
+    arrivals: list[int],
+    calls: list[int],
+    heat: list[list[int]],
+) -> None:
+    """Add the period's arrivals and first calls per local hour (and weekday × hour)."""
+    issued_q = _quarter_hour(dialect, Ticket.issued_at)
+    called_q = _quarter_hour(dialect, Ticket.called_at)
+    numbered = func.count(Ticket.number)
+    quarters: list[tuple[Any, Any, int, int]]
+    if dialect == "postgresql":
+        # Both profiles in one read: a row of the issue time's set has its quarter hour and
+        # no call time's; a row of the call time's set has no issue time's.
+        called = func.count(Ticket.called_at)
+        quarters = [
+            (issued_at, called_at, arrived, calls_made)
+            for issued_at, called_at, arrived, calls_made in session.execute(
+                select(issued_q, called_q, numbered, called)
+                .where(*in_range)
+                .group_by(func.grouping_sets(issued_q, called_q))
+            )
+        ]
+    else:
+        # One read grouped by the pair (issue quarter, call quarter): each pair adds its
+        # tickets to the arrivals of the one and to the calls of the other.
+        quarters = []
+        for issued_at, called_at, arrived, tickets in session.execute(
+            select(issued_q, called_q, numbered, func.count())
+            .where(*in_range)
+            .group_by(issued_q, called_q)
+        ):
+            quarters.append((issued_at, None, arrived, 0))
+            if called_at is not None:
+                quarters.append((None, called_at, 0, tickets))
+    for issued_at, called_at, arrived, calls_made in quarters:
+        bucket = issued_at if issued_at is not None else called_at
+        if bucket is None:
+            continue  # the tickets not called yet
+        local = (EPOCH + dt.timedelta(seconds=int(bucket) * QUARTER_SECONDS)).astimezone(tz)
+        if issued_at is not None:
+            arrivals[local.hour] += arrived
+            heat[local.weekday()][local.hour] += arrived
+        else:
+            calls[local.hour] += calls_made
