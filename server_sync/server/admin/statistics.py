@@ -30,7 +30,7 @@ def _figures(state: ServerState, period: str, day: dt.date | None) -> tuple[Stat
     start, end = period_range(period, anchor)
     tz = state.config.hospital.tz
     now = statistics(state.engine, start, end, tz)
-    before = statistics(state.engine, *previous_range(start, end), tz)
+    before = statistics(state.engine, *previous_range(start, end), tz, profiles=False)
     return now, before
 
 
