@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
+from kiosk.queue import stats
 from kiosk.queue.db import open_database
 from kiosk.queue.models import Ticket, TicketStatus
 from kiosk.queue.stats import period_range, previous_range, statistics
@@ -207,3 +208,20 @@ def test_sqlite_and_postgresql_give_the_same_figures(sqlite_url: str, postgres_u
     every = on_sqlite[0]
     assert every.total.issued == len(rows)
     assert every.total.median_wait is not None and every.total.p90_service is not None
+
+
+def test_sqlite_before_unixepoch_gives_the_same_figures(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite older than 3.38 has no unixepoch(): strftime('%s') parses the same seconds.
+    engine = open_database(sqlite_url)
+    try:
+        seed(engine)
+        with Session(engine) as session, session.begin():
+            session.execute(insert(Ticket), _random_tickets(3))
+        week = period_range("week", DAY)
+        with_unixepoch = statistics(engine, *week, "Asia/Ho_Chi_Minh")
+        monkeypatch.setattr(stats, "UNIXEPOCH", False)
+        assert statistics(engine, *week, "Asia/Ho_Chi_Minh") == with_unixepoch
+    finally:
+        engine.dispose()
