@@ -113,24 +113,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"screenshot written to {path}")
         return 0
 
+    from printer.deferred import DeferredPrinter
     from printer.errors import PrinterError
-    from printer.output import TicketPrinter
 
     service = open_service(args, config)
     if not service.departments():
         log.warning("no departments: load them with kiosk seed seeds/<file>.toml")
-    try:
-        printer = TicketPrinter(config.printer, data_dir=config.data_dir)
-    except PrinterError as exc:
-        raise CommandError(str(exc), EXIT_PRINTER) from None
+    # Pillow, python-escpos and the HTTP stack load once the first screen is painted.
+    printer = DeferredPrinter(config.printer, data_dir=config.data_dir)
     from kiosk.ui.app import run_kiosk
 
-    sync = start_background_sync(config, service, start=False)  # after the first screen
+    def make_sync() -> SyncWorker | None:
+        return start_background_sync(config, service, start=False)
+
     try:
-        return run_kiosk(config, service, printer, sync)
-    finally:
-        if sync is not None:
-            sync.stop(timeout=5)
+        return run_kiosk(config, service, printer, make_sync, load_printer=printer.load)
+    except PrinterError as exc:
+        raise CommandError(str(exc), EXIT_PRINTER) from None
 
 
 def start_background_sync(
@@ -138,11 +137,11 @@ def start_background_sync(
 ) -> SyncWorker | None:
     """Push this kiosk's tickets and pull the counters' calls while the kiosk runs
     (`start=False`: the caller starts the worker)."""
-    from server_sync.client import SyncClient, SyncError, SyncWorker
-
     if not config.server.url:
         log.info("server.url is empty: this kiosk works alone")
         return None
+    from server_sync.client import SyncClient, SyncError, SyncWorker
+
     try:
         client = SyncClient.from_config(service.engine, config)
     except SyncError as exc:

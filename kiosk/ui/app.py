@@ -95,22 +95,100 @@ def after_first_screen(
     QTimer.singleShot(timeout_ms, begin)
 
 
+class LateSync:
+    """The sync worker, made and started off the GUI thread once the first screen is painted:
+    making it imports the HTTP stack, which takes longer than painting that screen."""
+
+    def __init__(
+        self,
+        make: Callable[[], BackgroundSync | None],
+        heartbeat: Callable[[float | None], None],
+    ) -> None:
+        self._make = make
+        self._heartbeat = heartbeat
+        self._lock = threading.Lock()
+        self._worker: BackgroundSync | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sync-start", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            worker = self._make()
+        except Exception:
+            log.exception("the background sync failed to start")
+            return
+        if worker is None:
+            return
+        worker.set_heartbeat(self._heartbeat)
+        with self._lock:
+            if not self._stopped:
+                self._worker = worker
+                worker.start()
+                return
+        worker.stop(timeout=1)  # the kiosk closed meanwhile: never started
+
+    def wake(self) -> None:
+        worker = self._worker
+        if worker is not None:
+            worker.wake()
+
+    def stop(self, timeout: float | None = None) -> None:
+        with self._lock:
+            self._stopped = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._worker is not None:
+            self._worker.stop(timeout=timeout)
+
+
 def run_kiosk(
     config: Config,
     service: QueueService,
     printer: TicketPrinterLike,
-    sync: BackgroundSync | None = None,
+    make_sync: Callable[[], BackgroundSync | None] | None = None,
+    *,
+    load_printer: Callable[[], object] | None = None,
 ) -> int:
-    """The kiosk screen until it is closed; `sync` (not started yet) starts once the first
-    screen is painted, and is woken per ticket."""
+    """The kiosk screen until it is closed.
+
+    Nothing slow runs before the department grid is painted with its counts: then systemd
+    hears READY=1 and the watchdog starts, the printer is loaded (`load_printer`, on the
+    worker; a `PrinterError` from it ends the kiosk and is raised here, as the printer's own
+    constructor would have before) and asked for its status, the sync worker is made
+    (`make_sync`) and started, and the store check and end-of-day work begin."""
     app = create_application()
     window = build_window(config, service, printer)
-    background: list[Callable[[], None]] = [lambda: check_store_in_background(window)]
-    if sync is not None:
+    watchdog = SystemdWatchdog(window)
+    failures: list[BaseException] = []
+
+    def printer_failed(exc: BaseException) -> None:
+        log.error("the printer cannot be used: %s", exc)
+        failures.append(exc)
+        app.exit(1)
+
+    def first_printer_status() -> None:
+        if load_printer is None:
+            window.poll_printer()
+        else:
+            window.worker.submit(
+                load_printer, lambda _: window.poll_printer(), printer_failed, name="printer"
+            )
+
+    sync: LateSync | None = None
+    background: list[Callable[[], None]] = [
+        watchdog.start,  # READY=1: the first screen is up
+        first_printer_status,
+        lambda: check_store_in_background(window),
+    ]
+    if make_sync is not None:
+        sync = LateSync(make_sync, window.backend.report_status)
         window.ticket_shown.connect(lambda _view: sync.wake())
-        sync.set_heartbeat(window.backend.report_status)
         background.append(sync.start)
-    elif not config.server.url:
+    if not config.server.url:
         # With a server, the server closes the day and the kiosk pulls it.
         background.append(lambda: close_stale_tickets_in_background(service))
         end_of_day = QTimer(window)
@@ -128,20 +206,24 @@ def run_kiosk(
     else:
         window.resize(1080, 1920)
         window.show()
-    window.start()
+    window.start(poll_printer=False)
     nightly_check = QTimer(window)
     nightly_check.timeout.connect(lambda: check_store_in_background(window))
     nightly_check.start(STORE_CHECK_INTERVAL_MS)
-    watchdog = SystemdWatchdog(window)
-    watchdog.start()
-    code = exec_until_interrupted(
-        app,
-        lambda: log.info(
-            "kiosk %s running (fullscreen=%s)", config.kiosk.id, config.kiosk.fullscreen
-        ),
-    )
-    watchdog.stop()
-    window.shutdown()
+    try:
+        code = exec_until_interrupted(
+            app,
+            lambda: log.info(
+                "kiosk %s running (fullscreen=%s)", config.kiosk.id, config.kiosk.fullscreen
+            ),
+        )
+    finally:
+        watchdog.stop()
+        window.shutdown()
+        if sync is not None:
+            sync.stop(timeout=5)
+    if failures:
+        raise failures[0]
     return int(code)
 
 

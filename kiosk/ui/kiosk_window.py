@@ -204,10 +204,12 @@ class KioskWindow(QWidget):
 
     # -- life cycle ---------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Load data and start the periodic work (the caller shows the window)."""
+    def start(self, *, poll_printer: bool = True) -> None:
+        """Load data and start the periodic work (the caller shows the window);
+        `poll_printer=False`: the caller asks the printer later (after the first screen)."""
         self.refresh_departments()
-        self.poll_printer()
+        if poll_printer:
+            self.poll_printer()
         self.clock_timer.start()
         self.printer_timer.start()
         self.refresh_timer.start()

@@ -48,3 +48,99 @@ def test_the_painted_department_grid_loads_no_printing_code(tmp_path: Path) -> N
     shot = tmp_path / "home.png"
     assert kiosk("run", "--screenshot", str(shot)) == []
     assert shot.stat().st_size > 10_000
+
+
+# `kiosk run` as systemd starts it, with a network printer and a server configured: when it
+# says READY=1 (its department grid painted with the live counts), what has it loaded? Then it
+# exits as if stopped.
+READY_PROBE = """
+import json, sys
+from kiosk import systemd
+from kiosk.cli import main
+
+def notify(message):
+    if message == "READY=1":
+        from PySide6.QtWidgets import QApplication
+        later = ("PIL", "qrcode", "escpos", "yaml", "requests", "server_sync.client", "alembic")
+        print("loaded", json.dumps([m for m in later if m in sys.modules]), file=sys.stderr)
+        QApplication.instance().exit(0)
+    return True
+
+systemd.notify = notify
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _run_until_ready(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    from tests.support.kiosk import seeded_kiosk_store
+
+    database, _ = seeded_kiosk_store(tmp_path)
+    token = tmp_path / "token"
+    token.write_text("t" * 40, encoding="utf-8")
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[printer]\nconnection = "network:127.0.0.1:9"\n'
+        f'[server]\nurl = "http://127.0.0.1:9"\ntoken_file = "{token}"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KIOSK_DATA_DIR": str(tmp_path / "d")}
+    return subprocess.run(
+        [sys.executable, "-c", READY_PROBE, "run", "--config", str(config), "--database", database],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.gui
+def test_kiosk_run_is_ready_before_loading_the_printer_or_the_http_stack(tmp_path: Path) -> None:
+    done = _run_until_ready(tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("loaded ")]
+    assert lines, done.stderr
+    assert json.loads(lines[-1].removeprefix("loaded ")) == []
+
+
+@pytest.mark.gui
+def test_a_printer_profile_it_refuses_still_stops_kiosk_run(tmp_path: Path) -> None:
+    """The printer loads after the first screen; a config it refuses ends `kiosk run` with the
+    printer's exit status and its one-line message, as at start-up before."""
+    from kiosk.cli import EXIT_PRINTER
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "run",
+            "--config",
+            str(_bad_profile_config(tmp_path)),
+            "--database",
+            _seeded(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "KIOSK_DATA_DIR": str(tmp_path / "d")},
+        timeout=120,
+    )
+    assert done.returncode == EXIT_PRINTER, done.stderr
+    assert "NO-SUCH-PRINTER" in done.stderr.splitlines()[-1]
+
+
+def _seeded(tmp_path: Path) -> str:
+    from tests.support.kiosk import seeded_kiosk_store
+
+    database, _ = seeded_kiosk_store(tmp_path)
+    return database
+
+
+def _bad_profile_config(tmp_path: Path) -> Path:
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[printer]\nconnection = "network:127.0.0.1:9"\nprofile = "NO-SUCH-PRINTER"\n',
+        encoding="utf-8",
+    )
+    return config
