@@ -102,3 +102,65 @@ def test_a_sync_worker_never_started_stops_at_once(tmp_path: Path, engine: Engin
     worker = start_background_sync(config, QueueService(engine, origin="k"), start=False)
     assert worker is not None and not worker.running
     worker.stop(timeout=1)  # the kiosk closed before its first screen: no error
+
+
+class _FakeSync:
+    def __init__(self) -> None:
+        self.started = self.stopped = False
+        self.woken = 0
+
+    def start(self) -> None:
+        self.started = True
+
+    def wake(self) -> None:
+        self.woken += 1
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.stopped = True
+
+    def set_heartbeat(self, report: Any) -> None:
+        pass
+
+
+def test_the_sync_made_after_the_first_screen_starts_wakes_and_stops() -> None:
+    import threading
+
+    from kiosk.ui.app import LateSync
+
+    made: list[_FakeSync] = []
+    ready = threading.Event()
+
+    def make() -> _FakeSync:
+        made.append(_FakeSync())
+        ready.set()
+        return made[-1]
+
+    late = LateSync(make, lambda _offset: None)
+    late.wake()  # before it exists: nothing to wake, no error
+    late.start()
+    assert ready.wait(30)
+    wait_until(lambda: made[0].started, timeout=30, what="the sync worker started")
+    late.wake()
+    late.stop(timeout=10)
+    assert made[0].woken == 1 and made[0].stopped
+
+
+def test_a_sync_made_after_the_kiosk_closed_never_starts() -> None:
+    import threading
+
+    from kiosk.ui.app import LateSync
+
+    release = threading.Event()
+    made: list[_FakeSync] = []
+
+    def make() -> _FakeSync:
+        release.wait(30)  # importing the HTTP stack while the kiosk closes
+        made.append(_FakeSync())
+        return made[-1]
+
+    late = LateSync(make, lambda _offset: None)
+    late.start()
+    late.stop(timeout=0)  # the kiosk closes first
+    release.set()
+    late.stop(timeout=30)
+    assert made and made[0].stopped and not made[0].started
