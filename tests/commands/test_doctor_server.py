@@ -91,6 +91,21 @@ def test_tls_files_that_do_not_match(tmp_path: Path, sqlite_url: str) -> None:
     assert tls[0] == Level.FAIL and "nope.crt" in tls[1]
 
 
+def run_doctor(
+    config: Path, server: bool, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`kiosk doctor` (or `doctor --server`) as its own process, as IT runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "doctor", "--config", str(config), *args]
+        + (["--server"] if server else []),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+
+
 @pytest.mark.parametrize("server", [False, True], ids=["kiosk", "server"])
 def test_a_database_path_it_cannot_use_is_one_line_not_a_traceback(
     tmp_path: Path, server: bool
@@ -102,14 +117,7 @@ def test_a_database_path_it_cannot_use_is_one_line_not_a_traceback(
     url = f"sqlite:///{blocker / 'data' / 'kiosk.db'}"
     config = tmp_path / "kiosk.toml"
     config.write_text(f'[kiosk]\ndatabase_url = "{url}"\n', encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "kiosk", "doctor", "--config", str(config), "--database", url]
-        + (["--server"] if server else []),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_doctor(config, server, "--database", url)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     assert "FAIL  database  cannot use" in result.stdout and "Not a directory" in result.stdout
@@ -135,15 +143,7 @@ def test_every_other_path_it_cannot_use_is_a_line_not_a_traceback(
         f'cert_file = "{blocker}/server.crt"\nkey_file = "{blocker}/server.key"\n',
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "kiosk", "doctor", "--config", str(config)]
-        + (["--server"] if server else []),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "KIOSK_DATA_DIR": str(blocker / "data")},
-    )
+    result = run_doctor(config, server, env={**os.environ, "KIOSK_DATA_DIR": str(blocker / "data")})
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     assert result.returncode == 1, result.stdout + result.stderr
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
