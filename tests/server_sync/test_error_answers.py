@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
@@ -189,8 +190,12 @@ def test_the_end_of_day_job_says_one_line_while_the_database_is_unreachable(
             await asyncio.sleep(0.05)
         job.cancel()
 
+    # Its own thread and loop: an event loop left set in this thread by other tests would
+    # make asyncio.run() refuse.
     with caplog.at_level(logging.ERROR, logger=server_app.__name__):
-        asyncio.run(first_round())
+        runner = threading.Thread(target=lambda: asyncio.run(first_round()))
+        runner.start()
+        runner.join(timeout=120)
     [record] = caplog.records
     assert "database unreachable" in record.getMessage()
     assert record.exc_info is None

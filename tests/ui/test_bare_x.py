@@ -38,12 +38,32 @@ APP_WINDOW = re.compile(
 )
 
 
+def wait_for_x(display: str, server: subprocess.Popen[bytes]) -> None:
+    """Until the X server answers a client (a busy machine may take a while)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"Xvfb on {display} exited ({server.returncode})"
+        answer = subprocess.run(
+            ["xwininfo", "-root"],
+            env={**os.environ, "DISPLAY": display},
+            capture_output=True,
+            check=False,
+        )
+        if answer.returncode == 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"Xvfb on {display} did not answer within 60 s")
+
+
 @contextmanager
 def x_server(size: str) -> Iterator[str]:
     """An Xvfb on a free display number (it writes the number it took to the pipe)."""
     read_end, write_end = os.pipe()
+    # -noreset: without it the server resets when its last client leaves, and a client
+    # connecting at that moment is refused ("could not connect to display").
+    command = ["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{size}x24"]
     server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
+        [*command, "-nolisten", "tcp", "-noreset"],
         pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -53,6 +73,7 @@ def x_server(size: str) -> Iterator[str]:
         with os.fdopen(read_end) as pipe:
             number = pipe.readline().strip()
         assert number, "Xvfb did not start"
+        wait_for_x(f":{number}", server)
         yield f":{number}"
     finally:
         server.terminate()
