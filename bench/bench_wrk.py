@@ -180,6 +180,18 @@ def worker_pids(master: int, workers: int) -> list[int]:
     return pids
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (/proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -237,7 +249,8 @@ def run_wrk(args: list[str], timeout: float) -> dict[str, int]:
     return finish_wrk(start_wrk(args), timeout)
 
 
-def health_ceiling(url: str) -> dict[str, float]:
+def health_ceiling(url: str, pids: list[int]) -> dict[str, float]:
+    cpu = cpu_seconds(pids)
     figures = run_wrk(
         [
             "-t2",
@@ -253,8 +266,10 @@ def health_ceiling(url: str) -> dict[str, float]:
     )
     if figures["errors"]:
         raise BenchFailed(f"health: {figures['errors']} errors")
+    cpu = cpu_seconds(pids) - cpu
     return {
         "per_second": round(figures["requests"] / (figures["duration_us"] / 1e6), 1),
+        "cpu_ms_per_request": round(1000 * cpu / max(1, figures["requests"]), 2),
         "p50_ms": figures["p50_us"] / 1000,
         "p99_ms": figures["p99_us"] / 1000,
     }
@@ -299,10 +314,13 @@ def call_next_run(
     url: str,
     token: str,
     counters: int,
+    pids: list[int],
     during: threading.Thread | None = None,
 ) -> dict[str, float]:
-    """`counters` keep-alive connections over 4 departments, each calling until empty."""
+    """`counters` keep-alive connections over 4 departments, each calling until empty.
+    `pids`: the server's processes, whose CPU time per request is reported."""
     tickets = issue_tickets(engine, TICKETS_PER_DEPARTMENT)
+    cpu = cpu_seconds(pids)
     per_department = [counters // len(ROOMS) + (i < counters % len(ROOMS)) for i in range(4)]
     started_wall = time.time()
     started = time.perf_counter()
@@ -347,6 +365,7 @@ def call_next_run(
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
     runs = [finish_wrk(process, 60) for process in processes]
+    cpu = cpu_seconds(pids) - cpu
     if during is not None:
         during.join()
     with Session(engine) as session:
@@ -379,6 +398,9 @@ def call_next_run(
         "per_second": round(len(tickets) / until_empty, 1),
         "tickets": len(tickets),
         "requests": requests_total,
+        # The server's CPU (master and workers, user + system) per call-next request: less
+        # sensitive to the machine's load than tickets/s.
+        "cpu_ms_per_request": round(1000 * cpu / max(1, requests_total), 2),
         # Per department's wrk: the median of their p50s, the worst of their p99s.
         "p50_ms": statistics.median(r["p50_us"] for r in runs) / 1000,
         "p99_ms": max(r["p99_us"] for r in runs) / 1000,
@@ -658,16 +680,17 @@ def run() -> dict[str, Any]:
             figures: dict[str, Any] = {}
             with server(database_url, workers, workdir) as (url, master):
                 pids = worker_pids(master, workers)
+                server_pids = sorted({master, *pids})
                 if workers == max(WORKERS) and "sync" in PARTS:
                     figures["sync_backlog"] = sync_backlog(workdir, engine, url)
                     figures["load_sync"] = round(os.getloadavg()[0], 1)
                 if "health" in PARTS:
-                    figures["health"] = health_ceiling(url)
+                    figures["health"] = health_ceiling(url, server_pids)
                     figures["load_health"] = round(os.getloadavg()[0], 1)
                 with RssWatch(pids) as watch:
                     for counters in (8, 50) if "call" in PARTS else ():
                         figures[f"call_next_{counters}"] = call_next_run(
-                            engine, url, counter_token, counters
+                            engine, url, counter_token, counters, server_pids
                         )
                         figures[f"load_call_next_{counters}"] = round(os.getloadavg()[0], 1)
                     if "push" in PARTS:
@@ -678,7 +701,7 @@ def run() -> dict[str, Any]:
                         ) as (kiosk_engine, token):
                             pushed: dict[str, float] = {}
                             during = push_thread(url, kiosk_engine, name, token, pushed)
-                            run = call_next_run(engine, url, counter_token, 50, during)
+                            run = call_next_run(engine, url, counter_token, 50, server_pids, during)
                         if pushed.get("accepted") != PUSH_EVENTS:
                             raise BenchFailed(f"the push during call-next: {pushed}")
                         figures["call_next_50_during_push"] = {
@@ -752,6 +775,7 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     row("health, 50 connections: req/s", lambda f: f["health"]["per_second"])
+    row("health: server CPU ms per request", lambda f: f["health"]["cpu_ms_per_request"])
     row(
         "health p50 / p99 ms",
         lambda f: f"{f['health']['p50_ms']:.1f} / {f['health']['p99_ms']:.1f}",
@@ -762,6 +786,10 @@ def table(results: dict[str, Any]) -> str:
         row(
             f"call-next, {counters} counters: p50 / p99 ms",
             lambda f, k=key: f"{f[k]['p50_ms']:.1f} / {f[k]['p99_ms']:.1f}",
+        )
+        row(
+            f"call-next, {counters} counters: server CPU ms per request",
+            lambda f, k=key: f[k]["cpu_ms_per_request"],
         )
         row(
             f"ratio call-next {counters} / health",

@@ -94,3 +94,15 @@ def test_old_request_ids_are_forgotten(server_engine: Engine) -> None:
     assert prune_call_requests(state) == 1
     with Session(server_engine) as session:
         assert list(session.scalars(select(CallRequest.request_id))) == ["recent"]
+
+
+def test_the_call_next_statement_stays_within_psycopgs_query_cache() -> None:
+    """psycopg parses a longer query's placeholders again on every call (its cache takes
+    queries of at most MAX_CACHED_STATEMENT_LENGTH bytes): call-next would pay it each time."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+    from sqlalchemy.dialects.postgresql.psycopg import dialect
+
+    from kiosk.queue.service import _CALL_NEXT_SQL
+
+    compiled = str(_CALL_NEXT_SQL.compile(dialect=dialect())).encode()
+    assert len(compiled) <= MAX_CACHED_STATEMENT_LENGTH
