@@ -36,12 +36,14 @@ class FeedNotifier:
         # A wake-up is scheduled and has not run yet: later notifications ride on it (it
         # runs after their commits, so the waiters it wakes read them). Under load this
         # spares the event loop one cross-thread wake-up per commit.
+        self._loop_thread: int | None = None
         self._scheduled = False
         self.listening_to_database = False
         self.waiters = 0  # long-polls waiting now (read by tests and diagnostics)
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._loop_thread = threading.get_ident()  # attach() runs in the loop's thread
         self._scheduled = False
 
     def current(self) -> asyncio.Event:
@@ -53,6 +55,11 @@ class FeedNotifier:
         if loop is None or loop.is_closed() or self._scheduled:
             return
         self._scheduled = True
+        if threading.get_ident() == self._loop_thread:
+            # From the loop itself (an `async def` endpoint after its commit): no cross-thread
+            # wake-up (a write to the loop's self-pipe) is needed.
+            loop.call_soon(self._fire)
+            return
         try:
             loop.call_soon_threadsafe(self._fire)
         except RuntimeError:

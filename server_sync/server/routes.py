@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Response
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.queue.errors import UnknownDepartment, UnknownRoom
 from kiosk.queue.service import TicketInfo
@@ -83,16 +84,24 @@ def department_queue(state: StateDep, caller: AnyDevice, code: DepartmentPath) -
     responses={**AUTH_ERRORS, **NOT_FOUND, **TOO_LARGE},
     tags=["counter"],
 )
-def call_next(
+async def call_next(
     state: StateDep, caller: CounterDevice, code: DepartmentPath, body: CallNextBody
-) -> CallNextAnswer:
+) -> Response:
+    """The busiest write: its statement runs in a worker thread (one hop, as a plain `def`
+    endpoint would take); the wake-up of the feed's readers and the answer are made here on
+    the event loop, the answer serialised once by its model (FastAPI would validate the
+    returned model again and serialise it through `response_model`, which still documents
+    it)."""
     try:
-        ticket, new = state.service.call_next_in_room(code, body.room, body.request_id)
+        ticket, new = await run_in_threadpool(
+            state.service.call_next_in_room, code, body.room, body.request_id
+        )
     except UnknownRoom as exc:
         raise invalid_field("body", "room", exc.code, str(exc), body.room) from None
     if ticket is not None and new:
         state.notifier.notify()
-    return CallNextAnswer(ticket=None if ticket is None else ticket_out(ticket))
+    answer = CallNextAnswer(ticket=None if ticket is None else ticket_out(ticket))
+    return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
 
 
 def _check_room(state: StateDep, department: str, room: str) -> None:

@@ -62,3 +62,17 @@ def test_a_notifier_attached_to_a_new_loop_wakes_its_waiters() -> None:
         return await notifier.wait(token, 10)
 
     assert run(second())
+
+
+def test_a_notification_from_the_event_loop_itself_wakes_its_waiters() -> None:
+    """An `async def` endpoint notifies from the loop's own thread (no cross-thread wake-up)."""
+
+    async def main() -> bool:
+        notifier = FeedNotifier()
+        notifier.attach(asyncio.get_running_loop())
+        token = notifier.current()
+        notifier.notify()
+        notifier.notify()  # rides on the wake-up already scheduled
+        return await notifier.wait(token, 5.0)
+
+    assert asyncio.run(main())
