@@ -145,12 +145,12 @@ def root_with(*commands: str) -> None:
 
 @pytest.fixture
 def tmpfs_dir(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MB tmpfs mounted for the test, always unmounted afterwards (needs root)."""
+    """A 4 MB tmpfs mounted for the test, always unmounted afterwards (needs root)."""
     root_with("mount", "umount")
     target = tmp_path / "data"
     target.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(target)],
+        ["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(target)],
         capture_output=True,
         text=True,
         check=False,

@@ -1,4 +1,4 @@
-"""Scenario 6: the kiosk's data directory fills up (a 2 MB tmpfs, as root).
+"""Scenario 6: the kiosk's data directory fills up (a 4 MB tmpfs, as root).
 
 Issuing must stop with the typed StorageFull (the kiosk UI maps it to a message; `kiosk issue`
 prints one line and exits non-zero), and nothing already issued may be lost: after space is
@@ -57,8 +57,9 @@ def test_full_disk_stops_issuing_and_loses_nothing(
     service = QueueService(engine, origin=ORIGIN)
     before = [service.issue("NOI").ticket.code for _ in range(30)]
     # Into the database file: the migrations and these tickets sit in the WAL (SQLite moves it
-    # only at ~4 MB), which on a 2 MB disk would leave the filler nothing to take - and then
-    # removing it below would free nothing.
+    # only at ~4 MB), which on a small disk would leave the filler nothing to take - and then
+    # removing it below would free nothing. (30 tickets are ~1.9 MB of WAL, ~63 KB each, and
+    # the checkpoint needs room for the database beside it: hence 4 MB, not 2.)
     with contextlib.closing(sqlite3.connect(tmpfs_dir / "kiosk.db")) as connection:
         busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     assert busy == 0
@@ -100,7 +101,7 @@ def test_full_disk_stops_issuing_and_loses_nothing(
     engine.dispose()
     summary.record(
         "6 kiosk disk full",
-        "data dir on a 2 MB tmpfs filled up while issuing",
+        "data dir on a 4 MB tmpfs filled up while issuing",
         2,
         "StorageFull raised (service, and `kiosk issue`: one line, exit "
         f"{cli.returncode}); integrity_check; all {total} earlier tickets + events intact; "
