@@ -75,4 +75,7 @@ def test_a_notification_from_the_event_loop_itself_wakes_its_waiters() -> None:
         notifier.notify()  # rides on the wake-up already scheduled
         return await notifier.wait(token, 5.0)
 
-    assert asyncio.run(main())
+    # Its own thread and loop: an event loop left set in this thread by other tests would
+    # make asyncio.run() refuse.
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        assert runner.submit(asyncio.run, main()).result(timeout=120)
