@@ -8,6 +8,8 @@ object is broken (a second write raises a bare AssertionError).
 from __future__ import annotations
 
 import socket
+import sys
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -111,6 +113,37 @@ class _Network(Network):  # type: ignore[misc]
         except OSError as exc:
             raise DeviceNotFoundError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         self._device = connected
+
+    def bound_next_io(self, deadline: float) -> None:
+        """The next socket read or write gives up at `deadline` (time.monotonic())."""
+        if self._device:
+            self._device.settimeout(max(0.01, deadline - time.monotonic()))
+
+    def wait_taken(self, deadline: float) -> None:
+        """Return once the printer's TCP stack has acknowledged every byte sent.
+
+        A write returns as soon as the bytes are in the kernel's send buffer, which on a fast
+        network holds a whole ticket; a printer that stopped reading mid-job is only seen in
+        the bytes it never acknowledges. TimeoutError if some are still unacknowledged at
+        `deadline`. Linux only (SIOCOUTQ); elsewhere it returns at once.
+        """
+        if not self._device or not sys.platform.startswith("linux"):
+            return
+        import fcntl
+        import termios
+
+        while True:
+            unacknowledged = int.from_bytes(
+                fcntl.ioctl(self._device.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"),
+                sys.byteorder,
+            )
+            if unacknowledged == 0:
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"the printer stopped reading ({unacknowledged} bytes not taken)"
+                )
+            time.sleep(0.01)
 
 
 def make_device(connection: Connection, profile: str, timeout: float) -> Any:

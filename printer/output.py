@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 
 STATUS_TIMEOUT = 2.0
 CHUNK_BYTES = 4096  # sent in pieces so no single write outlives the I/O timeout
+# The sending thread decides by the deadline; the caller waits this much longer, so the two
+# clocks never race (a print that just made it is not reported failed, nor the reverse).
+CALLER_GRACE_SECONDS = 1.0
 
 
 class TicketPrinterLike(Protocol):
@@ -206,11 +210,15 @@ class TicketPrinter:
         timeout = self.config.timeout_seconds
         done = threading.Event()
         outcome: dict[str, Any] = {}
+        deadline = time.monotonic() + timeout
         thread = threading.Thread(
-            target=self._send, args=(job, outcome, done), name="kiosk-printer", daemon=True
+            target=self._send,
+            args=(job, deadline, outcome, done),
+            name="kiosk-printer",
+            daemon=True,
         )
         thread.start()
-        if not done.wait(timeout):
+        if not done.wait(timeout + CALLER_GRACE_SECONDS):
             # Closing the device unblocks a write stuck on a socket or serial port.
             self._close(outcome.get("device"))
             raise PrintFailed(
@@ -221,8 +229,11 @@ class TicketPrinter:
         if error is not None:
             raise PrintFailed(error)
 
-    def _send(self, job: bytes, outcome: dict[str, Any], done: threading.Event) -> None:
+    def _send(
+        self, job: bytes, deadline: float, outcome: dict[str, Any], done: threading.Event
+    ) -> None:
         connection = self.connection
+        network = connection.kind == "network"
         stage = "cannot open the printer"
         device: Any = None
         try:
@@ -231,9 +242,15 @@ class TicketPrinter:
             device.open()
             stage = "printing stopped mid-ticket"
             for start in range(0, len(job), CHUNK_BYTES):
+                if network:
+                    device.bound_next_io(deadline)
                 device._raw(job[start : start + CHUNK_BYTES])
             stage = "the printer did not take the ticket"
+            if network:
+                device.wait_taken(deadline)
             if self._answered and connection.can_answer:
+                if network:
+                    device.bound_next_io(deadline)
                 self._confirm(device)
             closing, device = device, None
             closing.close()  # flushes a file, hands the job to CUPS, ends the TCP stream

@@ -14,8 +14,12 @@ def peer() -> Iterator[Callable[..., PrinterPeer]]:
     """A factory: peer(mode="paper_out", close_after=5000)."""
     made: list[PrinterPeer] = []
 
-    def make(mode: str = "online", close_after: int | None = None) -> PrinterPeer:
-        server = PrinterPeer(mode, close_after)
+    def make(
+        mode: str = "online",
+        close_after: int | None = None,
+        stop_reading_after: int | None = None,
+    ) -> PrinterPeer:
+        server = PrinterPeer(mode, close_after, stop_reading_after)
         made.append(server)
         return server
 

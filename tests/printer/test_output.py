@@ -219,6 +219,29 @@ def test_peer_closing_mid_image_fails_the_print(peer: Peer) -> None:
         printer.print_ticket(render_ticket(content(), 80), content())
 
 
+def test_a_printer_that_takes_the_job_and_stays_silent_has_printed(peer: Peer) -> None:
+    # Busy printing, it does not answer the status check after the job: that is not a failure,
+    # whichever of the sender's clocks runs out first.
+    server = peer()
+    printer = printer_for(server.connection, timeout_seconds=1.0)
+    assert printer.status().state == PrinterState.READY
+    server.mode = "silent"
+    printer.print_ticket(render_ticket(content(), 80), content())
+    assert server.wait_for(lambda: len(server.jobs) == 1)
+
+
+def test_a_printer_that_stops_reading_mid_job_fails_the_print(peer: Peer) -> None:
+    # On loopback the kernel's send buffer takes most of the job, so the writes return;
+    # the bytes the printer never acknowledges show that it did not take the ticket. The
+    # sending thread says so itself, before the caller's own clock runs out.
+    server = peer(stop_reading_after=1)
+    printer = printer_for(server.connection, timeout_seconds=1.0)
+    printer.status()
+    with pytest.raises(PrintFailed, match=r"did not take the ticket|stopped mid-ticket"):
+        printer.print_ticket(render_ticket(content(), 80), content())
+    assert server.jobs == []
+
+
 def test_unreachable_printer_fails_with_one_line(peer: Peer) -> None:
     server = peer()
     server.close()

@@ -23,17 +23,24 @@ REPLIES: dict[str, dict[int, int]] = {
 
 @dataclass
 class PrinterPeer:
-    """mode: a key of REPLIES; close_after: drop the connection after that many job bytes."""
+    """mode: a key of REPLIES; close_after: drop the connection after that many job bytes;
+    stop_reading_after: after that many job bytes, read and answer nothing until `close`."""
 
     mode: str = "online"
     close_after: int | None = None
+    stop_reading_after: int | None = None
     jobs: list[bytes] = field(default_factory=list)  # one per connection that sent ESC @
     status_requests: list[int] = field(default_factory=list)
     done: threading.Condition = field(default_factory=threading.Condition)
     connections: int = 0
 
     def __post_init__(self) -> None:
+        self.released = threading.Event()
         self.server = socket.create_server(("127.0.0.1", 0))
+        if self.stop_reading_after is not None:
+            # A small receive window (inherited by accepted sockets): what the printer does
+            # not read stays in the sender's queue, as with a printer's small buffer.
+            self.server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
         self.port = self.server.getsockname()[1]
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
@@ -78,6 +85,10 @@ class PrinterPeer:
                 if job and self.close_after is not None and len(buffer) >= self.close_after:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     break
+                stop_at = self.stop_reading_after
+                if job and stop_at is not None and len(buffer) >= stop_at:
+                    self.released.wait(60)
+                    break
         with self.done:
             self.connections += 1
             if job:
@@ -90,6 +101,7 @@ class PrinterPeer:
 
     def close(self) -> None:
         """Stop listening (shutdown wakes the accept loop; close alone would not on Linux)."""
+        self.released.set()
         with contextlib.suppress(OSError):
             self.server.shutdown(socket.SHUT_RDWR)
         self.server.close()
