@@ -77,9 +77,9 @@ def run(rounds: int = 30) -> dict[str, Any]:
         printer = TicketPrinter(
             PrinterConfig(
                 connection="file:/dev/null",
-                paper_width_mm=paper,  # type: ignore[arg-type]
+                paper_width_mm=paper,
                 profile=profile,
-                encoding=encoding,  # type: ignore[arg-type]
+                encoding=encoding,
             )
         )
         printer.encode(render_ticket(CONTENT, paper), CONTENT)  # the static parts, once

@@ -466,7 +466,7 @@ def board_start(board: requests.Session, url: str, departments: list[str]) -> in
 
 def board_latency(
     engine: Engine, url: str, counter_token: str, board_token: str, during: threading.Thread | None
-) -> dict[str, float]:
+) -> dict[str, float | list[float]]:
     """From just before a call-next leaves to the board's long-poll answering with it."""
     per_department = max(1, BOARD_CALLS // len(ROOMS))
     tickets = issue_tickets(engine, per_department)

@@ -50,7 +50,7 @@ VERSIONS = (
 
 
 def machine() -> dict[str, Any]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in VERSIONS:
         try:
             versions[name] = metadata.version(name)
