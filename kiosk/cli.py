@@ -11,8 +11,13 @@ from collections.abc import Sequence
 from kiosk.config import ConfigError
 from kiosk.errors import OutputNotWritten
 from kiosk.logs import setup_logging
-from kiosk.queue.db import DatabaseError
-from kiosk.queue.errors import QueueError, SeedError, UnknownDepartment, UnknownPriority
+from kiosk.queue.errors import (
+    DatabaseError,
+    QueueError,
+    SeedError,
+    UnknownDepartment,
+    UnknownPriority,
+)
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -23,12 +22,15 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kiosk.queue.errors import DatabaseError as DatabaseError
+from kiosk.queue.quickread import HEAD_REVISION as HEAD_REVISION
+from kiosk.queue.quickread import MIGRATIONS_DIR as MIGRATIONS_DIR
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_POOL_SIZE = 20
 POSTGRES_POOL_OVERFLOW = 20
@@ -48,10 +50,6 @@ BACKGROUND_RETRY_S = (0.001, 0.005)
 # patients issuing back to back never stop the sync.
 BACKGROUND_YIELD_S = 0.25
 GATE_SUFFIX = "-gate"
-
-
-class DatabaseError(Exception):
-    """The database cannot be opened or migrated; the message says what to check."""
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -289,26 +287,6 @@ def head_revision() -> str | None:
 
     script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
     return script.get_current_head()
-
-
-_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-
-
-def _head_from_files() -> str | None:
-    """The revision no migration file revises (the chain is linear), read from the files."""
-    revisions: set[str] = set()
-    revised: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        found = dict((name, value) for name, value in _REVISION.findall(path.read_text("utf-8")))
-        if "revision" in found:
-            revisions.add(found["revision"])
-            if "down_revision" in found:
-                revised.add(found["down_revision"])
-    heads = revisions - revised
-    return heads.pop() if len(heads) == 1 else None
-
-
-HEAD_REVISION = _head_from_files()
 
 
 def schema_is_current(engine: Engine) -> bool:

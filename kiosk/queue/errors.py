@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+class DatabaseError(Exception):
+    """The database cannot be opened or migrated; the message says what to check."""
+
+
 class SeedError(Exception):
     """The seeds file cannot be used; one line naming the entry and the problem."""
 
