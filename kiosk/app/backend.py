@@ -14,19 +14,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from sqlalchemy import make_url
-
-from kiosk.app.issuing import issue_and_print, reprint_last
 from kiosk.config import Config
 from kiosk.queue.errors import StorageFull
-from kiosk.queue.outbox import outbox_state
-from kiosk.queue.service import DepartmentStatus, IssuedTicket, QueueService
-from kiosk.queue.store import RESTORE_HINT, integrity_problem
+from kiosk.wire import Department as DepartmentStatus
 from printer.errors import NothingToReprint, PrinterError, PrinterUnavailable, PrintFailed
 
-if TYPE_CHECKING:  # Pillow and python-escpos load with the first ticket, not the first screen
+if TYPE_CHECKING:
+    # Pillow and python-escpos load with the first ticket, SQLAlchemy and the queue service
+    # right after the first screen (`LateService`), not before it.
+    from kiosk.queue.quickread import QuickReader
+    from kiosk.queue.service import IssuedTicket, QueueService
     from printer.output import TicketPrinterLike
 
 log = logging.getLogger(__name__)
@@ -119,12 +118,76 @@ class BackgroundSync(Protocol):
     def set_heartbeat(self, report: Callable[[float | None], None]) -> None: ...
 
 
-def close_stale_tickets_in_background(service: QueueService) -> None:
+class LateService:
+    """The queue service, opened on a thread of its own once the first screen is painted:
+    importing SQLAlchemy, the models and the service takes longer than painting that screen,
+    which `QuickReader` reads through sqlite3 alone. Whoever needs the service before it is
+    open (a patient's tap, the printer poll, the sync) waits for it in `get()`, off the GUI
+    thread; if it cannot be opened, `get()` raises why, and `failed` says it at once."""
+
+    def __init__(self, open_service: Callable[[], QueueService]) -> None:
+        self._open = open_service
+        self._ready = threading.Event()
+        self._started = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._service: QueueService | None = None
+        self._error: BaseException | None = None
+        self._on_failure: list[Callable[[BaseException], None]] = []
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def on_failure(self, report: Callable[[BaseException], None]) -> None:
+        """`report(error)` runs on the opening thread if the service cannot be opened."""
+        self._on_failure.append(report)
+
+    def start(self) -> None:
+        """Open the service on a thread of its own (once; later calls do nothing)."""
+        with self._started:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="queue-open", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._service = self._open()
+        except BaseException as exc:
+            self._error = exc
+            log.error("the queue store could not be opened: %s", exc)
+            for report in self._on_failure:
+                report(exc)
+        finally:
+            self._ready.set()
+
+    def get(self, timeout: float | None = None) -> QueueService:
+        """The service, once open (starting to open it if nobody has yet)."""
+        self.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the queue store is still being opened")
+        if self._service is None:
+            raise self._error or RuntimeError("the queue store was not opened")
+        return self._service
+
+
+if TYPE_CHECKING:
+    # The service itself, or one still being opened.
+    ServiceSource: TypeAlias = QueueService | LateService
+
+
+def resolve_service(source: ServiceSource) -> QueueService:
+    """The service itself, waiting for it if it is still being opened (never on the GUI
+    thread)."""
+    return source.get() if isinstance(source, LateService) else source
+
+
+def close_stale_tickets_in_background(source: ServiceSource) -> None:
     """End of day, off the UI thread: tickets still waiting from earlier days are cancelled."""
 
     def run() -> None:
         try:
-            service.close_stale_tickets()
+            resolve_service(source).close_stale_tickets()
         except Exception:
             log.exception("end-of-day job failed; trying again later")
 
@@ -154,8 +217,17 @@ class TicketNotPrinted(Exception):
 class KioskBackend:
     """The queue service and the ticket printer behind one lock (one job at a time anyway)."""
 
-    def __init__(self, service: QueueService, printer: TicketPrinterLike, config: Config) -> None:
-        self.service = service
+    def __init__(
+        self,
+        service: ServiceSource,
+        printer: TicketPrinterLike,
+        config: Config,
+        *,
+        first_screen: QuickReader | None = None,
+    ) -> None:
+        self._service = service
+        # Until a LateService is open, the department grid is read through sqlite3.
+        self._first_screen = first_screen
         self.printer = printer
         self.config = config
         self._lock = threading.Lock()
@@ -165,7 +237,19 @@ class KioskBackend:
         # Set when SQLite's quick_check finds the store damaged: no number from it.
         self._store_damaged: PrinterHealth | None = None
 
+    @property
+    def service(self) -> QueueService:
+        """The queue service; while a `LateService` is being opened, this waits for it (the
+        worker's threads call it, never the GUI thread)."""
+        return resolve_service(self._service)
+
+    @property
+    def service_ready(self) -> bool:
+        return not isinstance(self._service, LateService) or self._service.ready
+
     def departments(self) -> list[DepartmentStatus]:
+        if self._first_screen is not None and not self.service_ready:
+            return self._first_screen.departments()
         return self.service.departments()
 
     def printer_health(self) -> PrinterHealth:
@@ -194,6 +278,8 @@ class KioskBackend:
     def check_store(self) -> str | None:
         """SQLite's quick_check over the store (seconds on a big one: run it off the UI thread,
         after the first screen). A damaged store stops issuing until it is restored."""
+        from kiosk.queue.store import RESTORE_HINT, integrity_problem
+
         if self.service.engine.dialect.name != "sqlite":
             return None
         problem = integrity_problem(self.service.engine)
@@ -206,6 +292,8 @@ class KioskBackend:
         return problem
 
     def _storage_recovered(self) -> bool:
+        from sqlalchemy import make_url
+
         database = make_url(str(self.service.engine.url)).database
         if self.service.engine.dialect.name != "sqlite" or not database:
             self._storage_full = None
@@ -232,6 +320,8 @@ class KioskBackend:
     def report_status(self, clock_offset_seconds: float | None = None) -> None:
         """A `device.status` event with printer, disk, sync, clock and version (the console's
         fleet); the sync worker calls it every few minutes with the offset it measured."""
+        from sqlalchemy import make_url
+
         from kiosk.devicestatus import collect_device_status, kiosk_version
 
         health = self._last_health or READY
@@ -251,11 +341,15 @@ class KioskBackend:
             log.exception("could not record the device status event")
 
     def issue(self, department_code: str, priority: str | None, language: str) -> TicketView:
-        """Commit a ticket and print it; raise PrinterNotReady or TicketNotPrinted."""
+        """Commit a ticket and print it; raise PrinterNotReady or TicketNotPrinted. A tap
+        before the service is open waits for it here (once, on the worker)."""
+        from kiosk.app.issuing import issue_and_print
+
+        service = self.service
         with self._lock:
             try:
                 printed = issue_and_print(
-                    self.service, self.printer, self.config, department_code, priority, language
+                    service, self.printer, self.config, department_code, priority, language
                 )
             except PrinterUnavailable as exc:
                 raise PrinterNotReady(_health_of_error(exc)) from exc
@@ -271,6 +365,8 @@ class KioskBackend:
 
     def reprint_last(self, language: str = "vi") -> str | None:
         """Print the last ticket issued here again (staff); its code, or None if there is none."""
+        from kiosk.app.issuing import reprint_last
+
         with self._lock:
             try:
                 printed = reprint_last(self.service, self.printer, self.config, language)
@@ -293,6 +389,8 @@ class KioskBackend:
         return self.service.departments()
 
     def sync_info(self) -> SyncInfo:
+        from kiosk.queue.outbox import outbox_state
+
         with self.service.reading() as session:
             state = outbox_state(session, self.service.origin)
         return SyncInfo(state.pending, state.rejected, state.last_synced_at, self.config.server.url)
@@ -308,7 +406,7 @@ def _health_of_error(exc: Exception) -> PrinterHealth:
 
 def sample_issued(service: QueueService, config: Config) -> IssuedTicket:
     """A realistic ticket that is NOT committed (screenshots, test prints)."""
-    from kiosk.queue.service import Position, TicketInfo
+    from kiosk.queue.service import IssuedTicket, Position, TicketInfo
 
     departments = service.departments()
     department = next((d for d in departments if d.code == "NOI"), None) or departments[0]

@@ -18,7 +18,7 @@ from kiosk.app.backend import READY, PrinterHealth, PrinterNotReady, TicketNotPr
 from kiosk.app.citizen_card import CardReading, ScanResult
 from kiosk.config import KioskConfig
 from kiosk.queue.errors import DepartmentUnavailable, StorageFull
-from kiosk.queue.service import DepartmentStatus
+from kiosk.wire import Department as DepartmentStatus
 
 log = logging.getLogger(__name__)
 

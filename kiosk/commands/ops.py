@@ -11,8 +11,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from sqlalchemy import make_url
-
 from kiosk.cli import EXIT_USAGE, CommandError, common_options
 from kiosk.config import Config, load_config
 
@@ -121,6 +119,8 @@ def backup_sqlite(source: Path, target: Path) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    from sqlalchemy import make_url
+
     url = make_url(args.database or config.kiosk_database_url)
     if url.get_backend_name() != "sqlite" or not url.database:
         raise CommandError(

@@ -10,15 +10,15 @@ import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.cli import EXIT_USAGE, CommandError, common_options
 from kiosk.config import Config, load_config
-from kiosk.queue.db import open_database
-from kiosk.queue.models import TicketStatus
-from kiosk.queue.service import IssuedTicket, QueueService, TicketInfo
-from kiosk.queue.store import open_kiosk_store
 from kiosk.resources import seed_file, seed_names
+from kiosk.wire import TicketStatus
+
+if TYPE_CHECKING:  # SQLAlchemy and the queue engine load when a command runs, not to parse
+    from kiosk.queue.service import IssuedTicket, QueueService, TicketInfo
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -86,6 +86,9 @@ def _date(text: str) -> dt.date:
 
 def open_service(args: argparse.Namespace, config: Config | None = None) -> QueueService:
     """The queue service over `--database` or the kiosk's configured database, migrated."""
+    from kiosk.queue.service import QueueService
+    from kiosk.queue.store import open_kiosk_store
+
     config = config or load_config(args.config)
     engine = open_kiosk_store(
         getattr(args, "database", None) or config.kiosk_database_url,
@@ -97,7 +100,9 @@ def open_service(args: argparse.Namespace, config: Config | None = None) -> Queu
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from kiosk.queue.db import open_database
     from kiosk.queue.seeds import seed_database
+    from kiosk.queue.store import open_kiosk_store
 
     config = load_config(args.config)
     path: Path = args.file

@@ -13,13 +13,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from kiosk.cli import EXIT_FAULT, EXIT_USAGE, CommandError, common_options
 from kiosk.config import Config, load_config
-from kiosk.queue.db import open_database
-from kiosk.queue.store import open_kiosk_store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,8 @@ def _worker_count(value: str) -> int:
 def _server_database(args: argparse.Namespace) -> Iterator[tuple[Config, Engine]]:
     """The config and the server's migrated database, closed when the command ends."""
     config = load_config(args.config)
+    from kiosk.queue.db import open_database
+
     engine = open_database(getattr(args, "database", None) or config.server_database_url)
     try:
         yield config, engine
@@ -324,6 +326,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from server_sync.client import SyncClient, SyncError, SyncWorker
 
     config = load_config(args.config)
+    from kiosk.queue.store import open_kiosk_store
+
     engine = open_kiosk_store(
         args.database or config.kiosk_database_url,
         origin=config.kiosk.id,

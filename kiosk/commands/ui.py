@@ -1,6 +1,10 @@
 """`kiosk run` (the patient kiosk screen) and `kiosk set-pin` (its admin PIN).
 
-Qt is imported only inside `cmd_run`, so every other command starts without PySide6.
+Qt is imported only inside `cmd_run`, so every other command starts without PySide6. `kiosk
+run` paints its first screen before it imports SQLAlchemy: over a store that exists and is at
+Alembic's head, the department grid is read through sqlite3 (`kiosk.queue.quickread`) and the
+queue service is opened right after that screen is painted; any other store (missing, new,
+behind, unreadable) is opened, migrated or reported first, as before.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from typing import TYPE_CHECKING
 from kiosk.cli import EXIT_PRINTER, EXIT_USAGE, CommandError, common_options
 from kiosk.commands.queue import open_service
 from kiosk.config import Config, load_config, parse_config, resolve_config_path, write_atomically
-from kiosk.queue.db import open_database
-from kiosk.queue.service import QueueService
 from kiosk.resources import EXAMPLE_SEEDS, seed_file
 
 if TYPE_CHECKING:
+    from kiosk.app.backend import ServiceSource
+    from kiosk.queue.quickread import QuickReader
+    from kiosk.queue.service import QueueService
     from server_sync.client import SyncWorker
 
 log = logging.getLogger(__name__)
@@ -80,7 +85,9 @@ def _screenshot_service(args: argparse.Namespace, config: Config) -> Iterator[Qu
             return
         service.engine.dispose()
     with tempfile.TemporaryDirectory(prefix="kiosk-screenshot-") as tmp:
+        from kiosk.queue.db import open_database
         from kiosk.queue.seeds import seed_database
+        from kiosk.queue.service import QueueService
 
         engine = open_database(f"sqlite:///{Path(tmp) / 'kiosk.db'}")
         try:
@@ -101,10 +108,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.screenshot:
         from kiosk.ui.app import render_screenshot
 
-        with _screenshot_service(args, config) as service:
+        with _screenshot_service(args, config) as shown:
             path = render_screenshot(
                 config,
-                service,
+                shown,
                 args.screenshot,
                 size=args.size,
                 language=language,
@@ -113,23 +120,60 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"screenshot written to {path}")
         return 0
 
+    from kiosk.app.backend import LateService, resolve_service
     from printer.deferred import DeferredPrinter
     from printer.errors import PrinterError
 
-    service = open_service(args, config)
-    if not service.departments():
+    first_screen = quick_reader(args.database or config.kiosk_database_url, config)
+    service: ServiceSource
+    if first_screen is None:
+        service = open_service(args, config)
+        has_departments = bool(service.departments())
+    else:
+        # SQLAlchemy, the models and the service load once the first screen is painted.
+        service = LateService(lambda: open_service(args, config))
+        has_departments = bool(first_screen.departments())
+    if not has_departments:
         log.warning("no departments: load them with kiosk seed seeds/<file>.toml")
     # Pillow, python-escpos and the HTTP stack load once the first screen is painted.
     printer = DeferredPrinter(config.printer, data_dir=config.data_dir)
     from kiosk.ui.app import run_kiosk
 
-    def make_sync() -> SyncWorker | None:
-        return start_background_sync(config, service, start=False)
+    def make_sync() -> SyncWorker | None:  # on a thread of its own: it may wait for the service
+        return start_background_sync(config, resolve_service(service), start=False)
 
     try:
-        return run_kiosk(config, service, printer, make_sync, load_printer=printer.load)
+        return run_kiosk(
+            config,
+            service,
+            printer,
+            make_sync,
+            load_printer=printer.load,
+            first_screen=first_screen,
+        )
     except PrinterError as exc:
         raise CommandError(str(exc), EXIT_PRINTER) from None
+
+
+def quick_reader(url: str, config: Config) -> QuickReader | None:
+    """The first screen's sqlite3 reader over the kiosk's store, if the store is a file that
+    exists, can be read and is at Alembic's head (the fast schema check); None otherwise: the
+    store is then opened (created, migrated, or reported damaged) before the first screen."""
+    from kiosk.queue.quickread import QuickReader, StoreNotReady
+
+    database = url.removeprefix("sqlite:///")
+    if (
+        database == url
+        or not database
+        or any(c in database for c in "?%#")
+        or (database == ":memory:")
+    ):
+        return None
+    try:
+        return QuickReader.open(Path(database), timezone=config.hospital.tz)
+    except StoreNotReady as exc:
+        log.info("opening the store before the first screen: %s", exc)
+        return None
 
 
 def start_background_sync(

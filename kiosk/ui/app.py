@@ -9,20 +9,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QMetaObject, Qt, QTimer
 from PySide6.QtGui import QCursor
 
 from kiosk.app.backend import (
     READY,
     BackgroundSync,
     KioskBackend,
+    LateService,
     TicketView,
     close_stale_tickets_in_background,
     sample_issued,
 )
 from kiosk.app.kiosk_flow import KioskTimings
 from kiosk.config import Config
-from kiosk.queue.service import QueueService
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_window import KioskWindow
 from kiosk.ui.qapp import create_application, exec_until_interrupted, show_fullscreen
@@ -31,9 +31,14 @@ from kiosk.ui.style import apply_style, load_fonts
 from kiosk.ui.watchdog import SystemdWatchdog
 from printer.status import PrinterState, PrinterStatus
 
-if TYPE_CHECKING:  # Pillow and python-escpos load with the first ticket, not the first screen
+if TYPE_CHECKING:
+    # Pillow and python-escpos load with the first ticket, SQLAlchemy and the queue service
+    # right after the first screen.
     from PIL import Image
 
+    from kiosk.app.backend import ServiceSource
+    from kiosk.queue.quickread import QuickReader
+    from kiosk.queue.service import QueueService
     from printer.output import TicketPrinterLike
     from printer.ticket import TicketContent
 
@@ -48,15 +53,18 @@ STORE_CHECK_INTERVAL_MS = 24 * 60 * 60 * 1000
 
 def build_window(
     config: Config,
-    service: QueueService,
+    service: ServiceSource,
     printer: TicketPrinterLike,
     *,
     timings: KioskTimings | None = None,
+    first_screen: QuickReader | None = None,
 ) -> KioskWindow:
+    """The kiosk window over `service`; with a `LateService` still being opened, its grid is
+    read through `first_screen` (sqlite3) until the service is open."""
     app = create_application()
     family = load_fonts()
     apply_style(app, family)
-    backend = KioskBackend(service, printer, config)
+    backend = KioskBackend(service, printer, config, first_screen=first_screen)
     return KioskWindow(config, backend, family=family, translations=Translations(), timings=timings)
 
 
@@ -156,25 +164,48 @@ class LateSync:
             self._worker.stop(timeout=timeout)
 
 
+def open_late_service(service: LateService) -> None:
+    """Open the queue service on its own thread; once it is open, what it loaded (SQLAlchemy,
+    the models, their mappers) is frozen out of the garbage collector too."""
+
+    def run() -> None:
+        try:
+            service.get()
+        except Exception:
+            return  # reported by the service's own failure callbacks
+        freeze_start_up_objects()
+
+    service.start()
+    threading.Thread(target=run, name="queue-opened", daemon=True).start()
+
+
 def run_kiosk(
     config: Config,
-    service: QueueService,
+    service: ServiceSource,
     printer: TicketPrinterLike,
     make_sync: Callable[[], BackgroundSync | None] | None = None,
     *,
     load_printer: Callable[[], object] | None = None,
+    first_screen: QuickReader | None = None,
 ) -> int:
     """The kiosk screen until it is closed.
 
     Nothing slow runs before the department grid is painted with its counts: then systemd
-    hears READY=1 and the watchdog starts, the printer is loaded (`load_printer`, on the
-    worker; a `PrinterError` from it ends the kiosk and is raised here, as the printer's own
-    constructor would have before) and asked for its status, the sync worker is made
-    (`make_sync`) and started, and the store check and end-of-day work begin."""
+    hears READY=1 and the watchdog starts, the queue service is opened if it is a
+    `LateService` (the grid was read through `first_screen` until then; a tap meanwhile waits
+    for it; a store it cannot open ends the kiosk and its error is raised here), the printer
+    is loaded (`load_printer`, on the worker; a `PrinterError` from it ends the kiosk and is
+    raised here, as the printer's own constructor would have before) and asked for its status,
+    the sync worker is made (`make_sync`) and started, and the store check and end-of-day work
+    begin."""
     app = create_application()
-    window = build_window(config, service, printer)
+    window = build_window(config, service, printer, first_screen=first_screen)
     watchdog = SystemdWatchdog(window)
     failures: list[BaseException] = []
+
+    def service_failed(exc: BaseException) -> None:  # on the service's opening thread
+        failures.append(exc)
+        QMetaObject.invokeMethod(app, "quit", Qt.ConnectionType.QueuedConnection)
 
     def printer_failed(exc: BaseException) -> None:
         log.error("the printer cannot be used: %s", exc)
@@ -190,8 +221,11 @@ def run_kiosk(
             )
 
     sync: LateSync | None = None
-    background: list[Callable[[], None]] = [
-        watchdog.start,  # READY=1: the first screen is up
+    background: list[Callable[[], None]] = [watchdog.start]  # READY=1: the first screen is up
+    if isinstance(service, LateService):
+        service.on_failure(service_failed)
+        background.append(lambda: open_late_service(service))
+    background += [
         first_printer_status,
         lambda: check_store_in_background(window),
         freeze_start_up_objects,

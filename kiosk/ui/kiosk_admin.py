@@ -31,12 +31,12 @@ from kiosk.app.backend import (
     SyncInfo,
 )
 from kiosk.app.pin import verify_pin
-from kiosk.queue.service import DepartmentStatus
 from kiosk.ui import style
 from kiosk.ui.kiosk_pages import Page, label, printer_state_label
 from kiosk.ui.widgets import (
     BigButton,
 )
+from kiosk.wire import Department as DepartmentStatus
 
 if TYPE_CHECKING:
     from kiosk.ui.kiosk_window import KioskWindow

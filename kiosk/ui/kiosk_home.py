@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.app.kiosk_flow import Banner
-from kiosk.queue.service import DepartmentStatus
 from kiosk.ui import style
 from kiosk.ui.department_tile import DepartmentButton, DepartmentTileText
 from kiosk.ui.kiosk_pages import (
@@ -34,6 +33,7 @@ from kiosk.ui.layout import GridLayout, department_grid
 from kiosk.ui.widgets import (
     BigButton,
 )
+from kiosk.wire import Department as DepartmentStatus
 
 log = logging.getLogger(__name__)
 

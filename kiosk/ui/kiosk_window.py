@@ -34,7 +34,6 @@ from kiosk.app.backend import (
 from kiosk.app.kiosk_flow import Idle, KioskFlow, KioskTimings, Outcome, Step, TapGuard
 from kiosk.app.pin import PinLockout
 from kiosk.config import Config
-from kiosk.queue.service import DepartmentStatus
 from kiosk.ui import style
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
@@ -50,6 +49,7 @@ from kiosk.ui.kiosk_pages import (
 )
 from kiosk.ui.kiosk_scan import CardDesk, ScannedPriorityPage
 from kiosk.ui.worker import Worker
+from kiosk.wire import Department as DepartmentStatus
 
 log = logging.getLogger(__name__)
 

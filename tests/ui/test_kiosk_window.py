@@ -379,7 +379,7 @@ def test_a_damaged_store_found_after_start_stops_issuing(
     window = make_window(printer_poll_ms=10)
     buttons = list(window.home.grid.buttons.values())
     monkeypatch.setattr(
-        "kiosk.app.backend.integrity_problem", lambda engine: "row 7 missing from index"
+        "kiosk.queue.store.integrity_problem", lambda engine: "row 7 missing from index"
     )
     assert window.backend.check_store() == "row 7 missing from index"
     qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=30_000)
@@ -425,7 +425,7 @@ def test_the_background_store_check_of_start_up_and_each_night_stops_issuing(
     buttons = list(window.home.grid.buttons.values())
     qtbot.waitUntil(lambda: all(b.isEnabled() for b in buttons), timeout=30_000)
     monkeypatch.setattr(
-        "kiosk.app.backend.integrity_problem", lambda engine: "row 7 missing from index"
+        "kiosk.queue.store.integrity_problem", lambda engine: "row 7 missing from index"
     )
     check_store_in_background(window)  # what `kiosk run` starts after the first screen
     qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=30_000)
