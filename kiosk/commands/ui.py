@@ -108,6 +108,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.screenshot:
         from kiosk.ui.app import render_screenshot
 
+        # The home screen of a store at Alembic's head, with departments: as `kiosk run` first
+        # paints it, through sqlite3 (the service is never opened).
+        reader = None
+        if args.screen == "home":
+            reader = quick_reader(args.database or config.kiosk_database_url, config)
+        if reader is not None and reader.departments():
+            from kiosk.app.backend import LateService
+
+            path = render_screenshot(
+                config,
+                LateService(lambda: open_service(args, config)),
+                args.screenshot,
+                size=args.size,
+                language=language,
+                first_screen=reader,
+            )
+            print(f"screenshot written to {path}")
+            return 0
         with _screenshot_service(args, config) as shown:
             path = render_screenshot(
                 config,

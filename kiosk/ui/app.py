@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
     from kiosk.app.backend import ServiceSource
     from kiosk.queue.quickread import QuickReader
-    from kiosk.queue.service import QueueService
     from printer.output import TicketPrinterLike
     from printer.ticket import TicketContent
 
@@ -286,29 +285,34 @@ class _NoPrinter:
 
 def render_screenshot(
     config: Config,
-    service: QueueService,
+    service: ServiceSource,
     path: Path,
     *,
     size: tuple[int, int] = (1080, 1920),
     language: str = "vi",
     screen: str = "home",
+    first_screen: QuickReader | None = None,
 ) -> Path:
-    """Draw one screen with the database's departments into a PNG; nothing is committed."""
+    """Draw one screen with the database's departments into a PNG; nothing is committed.
+    With `first_screen`, the grid is read through it while `service` is not open (the home
+    screen as `kiosk run` first paints it)."""
     app = create_application(offscreen=True)
 
-    window = build_window(config, service, _NoPrinter(), timings=KioskTimings(idle_ms=0))
+    window = build_window(
+        config, service, _NoPrinter(), timings=KioskTimings(idle_ms=0), first_screen=first_screen
+    )
     try:
         window.resize(*size)
         window.show()  # laid out: the priority step sits where the tapped tile is
         app.processEvents()
-        window.apply_departments(service.departments())
+        window.apply_departments(window.backend.departments())
         window.apply_printer(READY)
         window.set_language(language)
         if screen == "priority" and window.departments:
             app.processEvents()
             window.department_tapped(window.departments[min(1, len(window.departments) - 1)].code)
         elif screen == "ticket":
-            view = TicketView.of(sample_issued(service, config), config)
+            view = TicketView.of(sample_issued(window.backend.service, config), config)
             window.ticket.show_ticket(view, language)
             window.ticket.set_seconds_left(config.kiosk.result_seconds)
             window.show_page(window.ticket)

@@ -1,5 +1,6 @@
-"""The kiosk's first screen loads no printing, migration or HTTP code: Pillow, qrcode and
-python-escpos load with the first ticket, tomlkit when a PIN is set."""
+"""The kiosk's first screen loads no printing, migration, HTTP or SQLAlchemy code: Pillow, qrcode
+and python-escpos load with the first ticket, tomlkit when a PIN is set, SQLAlchemy and the
+queue service once the first screen is painted."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ PROBE = """
 import json, sys
 from kiosk.cli import main
 code = main(sys.argv[1:])
-later = ("PIL", "qrcode", "escpos", "yaml", "tomlkit", "alembic", "mako", "httpx", "uvicorn")
+later = ("PIL", "qrcode", "escpos", "yaml", "tomlkit", "alembic", "mako", "httpx", "uvicorn",
+         "sqlalchemy", "kiosk.queue.service")
 print(json.dumps([m for m in later if m in sys.modules]), file=sys.stderr)
 sys.exit(code)
 """
