@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kiosk.queue.db import HEAD_REVISION, head_revision, open_database
 from kiosk.queue.departments import pause_department
 from kiosk.queue.models import Department, Room
-from kiosk.queue.quickread import QuickReader, StoreNotReady
+from kiosk.queue.quickread import RECENT_SERVED, QuickReader, StoreNotReady
 from kiosk.queue.service import QueueService
 from tests.support.database import FakeClock, seed
 
@@ -69,6 +69,15 @@ def test_the_quick_read_equals_the_service_through_a_day(
     assert (noi.serving, noi.waiting) == (1, 1)
     assert noi.estimated_wait_minutes > 0
 
+    # More served than the estimate counts (the latest RECENT_SERVED), each a different length.
+    room = next(d.rooms[0] for d in service.departments() if d.code == "TIEPDON")
+    line = [service.issue("TIEPDON").ticket for _ in range(RECENT_SERVED + 6)]
+    for minutes, ticket in enumerate(line[: RECENT_SERVED + 4], start=1):
+        service.call(ticket.id, room)
+        clock.advance(minutes=minutes)
+        service.serve(ticket.id)
+    _same(reader, service)
+
     service.set_paused("NOI", True)  # this kiosk's own pause
     with service.transaction() as session:  # the hospital's pause, with its reason
         pause_department(
@@ -77,8 +86,8 @@ def test_the_quick_read_equals_the_service_through_a_day(
     with Session(engine) as session, session.begin():
         session.get_one(Department, "MAT").active = False
         session.get_one(Department, "TMH").daily_capacity = 1
-        for room in session.query(Room).filter(Room.department_code == "XN").limit(1):
-            room.active = False
+        for closed in session.query(Room).filter(Room.department_code == "XN").limit(1):
+            closed.active = False
     service.issue("TMH")
     _same(reader, service)
     by_code = {d.code: d for d in reader.departments()}
@@ -125,3 +134,20 @@ def test_the_quick_read_imports_no_sqlalchemy() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_store_closed_cleanly_is_read_and_left_to_the_service(
+    store: tuple[Path, Engine], clock: FakeClock
+) -> None:
+    """After the kiosk stopped (no -wal or -shm beside the file), the read-only connection
+    still reads it, and the service then writes to it as before."""
+    path, engine = store
+    service = QueueService(engine, origin="kiosk-test", clock=clock)
+    service.issue("NOI")
+    engine.dispose()
+    assert not Path(f"{path}-wal").exists()
+    reader = QuickReader.open(path, timezone=service.tz, clock=clock)
+    assert next(d for d in reader.departments() if d.code == "NOI").waiting == 1
+    service.issue("NOI")
+    _same(reader, service)
+    assert next(d for d in reader.departments() if d.code == "NOI").waiting == 2
