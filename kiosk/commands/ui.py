@@ -190,7 +190,7 @@ def quick_reader(url: str, config: Config) -> QuickReader | None:
     try:
         return QuickReader.open(Path(database), timezone=config.hospital.tz)
     except StoreNotReady as exc:
-        log.info("opening the store before the first screen: %s", exc)
+        log.debug("opening the store before the first screen: %s", exc)
         return None
 
 
