@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMetaObject, Qt, QTimer
+from PySide6.QtCore import QMetaObject, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor
 
 from kiosk.app.backend import (
@@ -163,16 +163,31 @@ class LateSync:
             self._worker.stop(timeout=timeout)
 
 
-def open_late_service(service: LateService) -> None:
+class _GuiThread(QObject):
+    """Runs a callable on the GUI thread, whichever thread asks (a queued signal)."""
+
+    call = Signal(object)
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.call.connect(self._run)
+
+    def _run(self, work: Callable[[], None]) -> None:
+        work()
+
+
+def open_late_service(service: LateService, window: KioskWindow) -> None:
     """Open the queue service on its own thread; once it is open, what it loaded (SQLAlchemy,
-    the models, their mappers) is frozen out of the garbage collector too."""
+    the models, their mappers) is frozen out of the garbage collector too, on the GUI thread
+    (a collection may delete Qt objects, which only their own thread may do)."""
+    gui = _GuiThread(window)
 
     def run() -> None:
         try:
             service.get()
         except Exception:
             return  # reported by the service's own failure callbacks
-        freeze_start_up_objects()
+        gui.call.emit(freeze_start_up_objects)
 
     service.start()
     threading.Thread(target=run, name="queue-opened", daemon=True).start()
@@ -223,7 +238,7 @@ def run_kiosk(
     background: list[Callable[[], None]] = [watchdog.start]  # READY=1: the first screen is up
     if isinstance(service, LateService):
         service.on_failure(service_failed)
-        background.append(lambda: open_late_service(service))
+        background.append(lambda: open_late_service(service, window))
     background += [
         first_printer_status,
         lambda: check_store_in_background(window),
