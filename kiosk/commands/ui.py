@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kiosk.app.backend import ServiceSource
     from kiosk.queue.quickread import QuickReader
     from kiosk.queue.service import QueueService
+    from kiosk.wire import Department
     from server_sync.client import SyncWorker
 
 log = logging.getLogger(__name__)
@@ -110,10 +111,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         # The home screen of a store at Alembic's head, with departments: as `kiosk run` first
         # paints it, through sqlite3 (the service is never opened).
-        reader = None
+        quick = None
         if args.screen == "home":
-            reader = quick_reader(args.database or config.kiosk_database_url, config)
-        if reader is not None and reader.departments():
+            quick = quick_reader(args.database or config.kiosk_database_url, config)
+        if quick is not None and quick[1]:
             from kiosk.app.backend import LateService
 
             path = render_screenshot(
@@ -122,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 args.screenshot,
                 size=args.size,
                 language=language,
-                first_screen=reader,
+                first_screen=quick[0],
             )
             print(f"screenshot written to {path}")
             return 0
@@ -142,15 +143,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from printer.deferred import DeferredPrinter
     from printer.errors import PrinterError
 
-    first_screen = quick_reader(args.database or config.kiosk_database_url, config)
+    quick = quick_reader(args.database or config.kiosk_database_url, config)
+    first_screen: QuickReader | None = None
     service: ServiceSource
-    if first_screen is None:
+    if quick is None:
         service = open_service(args, config)
         has_departments = bool(service.departments())
     else:
         # SQLAlchemy, the models and the service load once the first screen is painted.
         service = LateService(lambda: open_service(args, config))
-        has_departments = bool(first_screen.departments())
+        first_screen, departments = quick
+        has_departments = bool(departments)
     if not has_departments:
         log.warning("no departments: load them with kiosk seed seeds/<file>.toml")
     # Pillow, python-escpos and the HTTP stack load once the first screen is painted.
@@ -173,23 +176,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), EXIT_PRINTER) from None
 
 
-def quick_reader(url: str, config: Config) -> QuickReader | None:
-    """The first screen's sqlite3 reader over the kiosk's store, if the store is a file that
-    exists, can be read and is at Alembic's head (the fast schema check); None otherwise: the
-    store is then opened (created, migrated, or reported damaged) before the first screen."""
+def quick_reader(url: str, config: Config) -> tuple[QuickReader, list[Department]] | None:
+    """The first screen's sqlite3 reader over the kiosk's store and the departments it read,
+    if the store is a file that exists, can be read and is at Alembic's head (the fast schema
+    check); None otherwise: the store is then opened (created, migrated, or reported damaged)
+    before the first screen, as it always was."""
+    import sqlite3
+
     from kiosk.queue.quickread import QuickReader, StoreNotReady
 
     database = url.removeprefix("sqlite:///")
-    if (
-        database == url
-        or not database
-        or any(c in database for c in "?%#")
-        or (database == ":memory:")
-    ):
+    if database in (url, "", ":memory:") or any(c in database for c in "?%#"):
         return None
     try:
-        return QuickReader.open(Path(database), timezone=config.hospital.tz)
-    except StoreNotReady as exc:
+        reader = QuickReader.open(Path(database), timezone=config.hospital.tz)
+        return reader, reader.departments()
+    except (StoreNotReady, sqlite3.Error) as exc:
         log.debug("opening the store before the first screen: %s", exc)
         return None
 
