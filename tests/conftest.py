@@ -62,6 +62,16 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'queue.db'}"
 
 
+@pytest.fixture
+def seeded_store(tmp_path: Path) -> Iterator[tuple[Path, Engine]]:
+    """A kiosk's SQLite store file with the example hospital, and its engine."""
+    path = tmp_path / "kiosk.db"
+    engine = open_database(f"sqlite:///{path}")
+    seed(engine)
+    yield path, engine
+    engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
     """Each test using this runs twice: on SQLite and on the real PostgreSQL server."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,18 +21,9 @@ from kiosk.queue.departments import pause_department
 from kiosk.queue.models import Department, Room
 from kiosk.queue.quickread import RECENT_SERVED, QuickReader, StoreNotReady
 from kiosk.queue.service import QueueService
-from tests.support.database import FakeClock, seed
+from tests.support.database import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[tuple[Path, Engine]]:
-    path = tmp_path / "kiosk.db"
-    engine = open_database(f"sqlite:///{path}")
-    seed(engine)
-    yield path, engine
-    engine.dispose()
 
 
 def _same(reader: QuickReader, service: QueueService) -> None:
@@ -42,9 +32,9 @@ def _same(reader: QuickReader, service: QueueService) -> None:
 
 
 def test_the_quick_read_equals_the_service_through_a_day(
-    store: tuple[Path, Engine], clock: FakeClock
+    seeded_store: tuple[Path, Engine], clock: FakeClock
 ) -> None:
-    path, engine = store
+    path, engine = seeded_store
     service = QueueService(engine, origin="kiosk-test", clock=clock)
     reader = QuickReader.open(path, timezone=service.tz, clock=clock)
     _same(reader, service)  # nothing issued yet
@@ -137,11 +127,11 @@ def test_the_quick_read_imports_no_sqlalchemy() -> None:
 
 
 def test_a_store_closed_cleanly_is_read_and_left_to_the_service(
-    store: tuple[Path, Engine], clock: FakeClock
+    seeded_store: tuple[Path, Engine], clock: FakeClock
 ) -> None:
     """After the kiosk stopped (no -wal or -shm beside the file), the read-only connection
     still reads it, and the service then writes to it as before."""
-    path, engine = store
+    path, engine = seeded_store
     service = QueueService(engine, origin="kiosk-test", clock=clock)
     service.issue("NOI")
     engine.dispose()

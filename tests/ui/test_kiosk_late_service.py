@@ -4,7 +4,6 @@ who taps before the service is open waits for it and gets exactly one ticket."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from kiosk.app.backend import KioskBackend, LateService
 from kiosk.app.kiosk_flow import KioskTimings
-from kiosk.queue.db import open_database
 from kiosk.queue.errors import DatabaseError
 from kiosk.queue.models import Event, Ticket
 from kiosk.queue.quickread import QuickReader
@@ -22,7 +20,7 @@ from kiosk.queue.service import QueueService
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_window import KioskWindow
 from kiosk.ui.style import apply_style, load_fonts
-from tests.support.database import FakeClock, seed
+from tests.support.database import FakeClock
 from tests.support.kiosk import FakeMonotonic, FakePrinter, make_config
 from tests.support.kiosk_screen import qtbot_app, tap
 
@@ -39,15 +37,6 @@ class GatedOpening:
         self.asked += 1
         assert self.release.wait(60), "the test never let the service open"
         return self.service
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[tuple[Path, Engine]]:
-    path = tmp_path / "kiosk.db"
-    engine = open_database(f"sqlite:///{path}")
-    seed(engine)
-    yield path, engine
-    engine.dispose()
 
 
 def _window(
@@ -82,9 +71,9 @@ def _tickets(engine: Engine) -> tuple[int, int]:
 
 
 def test_a_tap_before_the_service_is_open_waits_and_issues_exactly_one_ticket(
-    qtbot: Any, store: tuple[Path, Engine], clock: FakeClock, fake_printer: FakePrinter
+    qtbot: Any, seeded_store: tuple[Path, Engine], clock: FakeClock, fake_printer: FakePrinter
 ) -> None:
-    path, engine = store
+    path, engine = seeded_store
     config = make_config()
     service = QueueService.from_config(engine, config, clock=clock)
     service.issue("NOI")  # someone before: the grid shows it
@@ -123,7 +112,7 @@ def test_a_tap_before_the_service_is_open_waits_and_issues_exactly_one_ticket(
 
 
 def test_a_store_the_service_cannot_open_is_reported_not_hidden(
-    store: tuple[Path, Engine], fake_printer: FakePrinter
+    seeded_store: tuple[Path, Engine], fake_printer: FakePrinter
 ) -> None:
     def refuse() -> QueueService:
         raise DatabaseError("cannot migrate the database: disk I/O error")
