@@ -61,6 +61,9 @@ import gc, json, sys
 from kiosk import systemd
 from kiosk.cli import main
 
+def say(*words):  # one write per line: the log lines of other threads never split it
+    sys.stderr.write(" ".join(str(word) for word in words) + "\\n")
+
 def notify(message):
     if message == "READY=1":
         from PySide6.QtCore import QTimer
@@ -69,15 +72,15 @@ def notify(message):
             "PIL", "qrcode", "escpos", "yaml", "requests", "server_sync.client", "alembic",
             "sqlalchemy", "kiosk.queue.models", "kiosk.queue.service",
         )
-        print("loaded", json.dumps([m for m in later if m in sys.modules]), file=sys.stderr)
+        say("loaded", json.dumps([m for m in later if m in sys.modules]))
 
         def done():
             frozen = gc.get_freeze_count()
-            print("frozen", frozen, file=sys.stderr)
+            say("frozen", frozen)
 
             def opened():  # then the queue service opens, and what it loaded is frozen too
                 if "kiosk.queue.service" in sys.modules and gc.get_freeze_count() > frozen:
-                    print("opened", gc.get_freeze_count(), file=sys.stderr)
+                    say("opened", gc.get_freeze_count())
                     QApplication.instance().exit(0)
                 else:
                     QTimer.singleShot(10, opened)
