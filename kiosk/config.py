@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -68,6 +67,10 @@ def default_data_dir() -> Path:
     override = os.environ.get("KIOSK_DATA_DIR")
     if override:
         return Path(override)
+    # Here, not at the top: platformdirs (with tempfile, shutil, random) is not needed to
+    # validate a config, which every command does before anything else.
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,6 +135,20 @@ def test_config_env_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     path.write_text('[kiosk]\nid = "from-env"\n', encoding="utf-8")
     monkeypatch.setenv("KIOSK_CONFIG", str(path))
     assert load_config(None).kiosk.id == "from-env"
+
+
+def test_validating_a_file_does_not_load_platformdirs(tmp_path: Path) -> None:
+    """Every command validates its config first: platformdirs (with tempfile, shutil, random)
+    loads only when a default data directory is asked for."""
+    path = tmp_path / "k.toml"
+    path.write_text('[printer]\nconnection = "none"\n', encoding="utf-8")
+    code = (
+        "import sys; from kiosk.config import load_config; "
+        f"config = load_config({str(path)!r}); assert 'platformdirs' not in sys.modules; "
+        "config.data_dir; assert 'platformdirs' in sys.modules"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
 
 
 def test_write_atomically_replaces_whole_file(tmp_path: Path) -> None:
