@@ -30,6 +30,26 @@ COMMAND_MODULES = (
     "kiosk.commands.ui",
     "kiosk.commands.staff",
 )
+# The module that registers each command: `kiosk COMMAND ...` imports and registers only that
+# one (`kiosk run` starts without the server's, the printer's and the staff screens'
+# modules); help, a mistyped command or none at all register them all, so argparse answers as
+# ever. A test holds this table to what the modules register.
+COMMANDS = {
+    "seed": "kiosk.commands.queue",
+    "issue": "kiosk.commands.queue",
+    "report": "kiosk.commands.queue",
+    "backup": "kiosk.commands.ops",
+    "restore": "kiosk.commands.ops",
+    "doctor": "kiosk.commands.ops",
+    "print-test": "kiosk.commands.printing",
+    "server": "kiosk.commands.server",
+    "sync": "kiosk.commands.server",
+    "run": "kiosk.commands.ui",
+    "set-pin": "kiosk.commands.ui",
+    "counter": "kiosk.commands.staff",
+    "board": "kiosk.commands.staff",
+    "demo": "kiosk.commands.staff",
+}
 
 EXIT_FAULT = 1
 EXIT_USAGE = 2  # bad config, bad arguments, unknown department
@@ -59,7 +79,9 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given the arguments it will parse, only their command's part
+    (the same parse, the same errors)."""
     parser = argparse.ArgumentParser(
         prog="kiosk",
         description="Hospital queue-number kiosk, counter, board and server.",
@@ -67,10 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    command = None if argv is None else command_named(argv)
+    for name in COMMAND_MODULES if command is None else (COMMANDS[command],):
         importlib.import_module(name).register(subparsers)
     _no_abbreviations(parser)
     return parser
+
+
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command `argv` runs, when nothing but the common options stands before it; None
+    when anything else does (help, a mistyped command or option, none at all)."""
+    rest = list(argv)
+    while rest:
+        word = rest.pop(0)
+        if word in ("-v", "--verbose") or word.startswith("--config="):
+            continue
+        if word == "--config" and rest:
+            rest.pop(0)
+            continue
+        return word if word in COMMANDS else None
+    return None
 
 
 def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
@@ -84,7 +122,8 @@ def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     args.config = getattr(args, "config", None)
     args.verbose = getattr(args, "verbose", False)
