@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import sys
@@ -127,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.config = getattr(args, "config", None)
     args.verbose = getattr(args, "verbose", False)
+    if not getattr(args, "collect_after_first_screen", False):
+        gc.enable()  # paused by the console script while the modules loaded (kiosk/__main__.py)
     # Subcommands that keep running set `long_running=True` with set_defaults().
     setup_logging(args.verbose, long_running=getattr(args, "long_running", False))
     try:
@@ -149,3 +152,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAULT
     except KeyboardInterrupt:
         return 130
+    finally:
+        gc.enable()

@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run.add_argument("--language", choices=("vi", "en"), help="default: the first configured")
     run.add_argument("--screen", choices=("home", "ticket", "priority"), default="home")
-    run.set_defaults(handler=cmd_run, long_running=True)
+    # The collector stays paused (kiosk/__main__.py) until the first screen is painted.
+    run.set_defaults(handler=cmd_run, long_running=True, collect_after_first_screen=True)
 
     pin = subparsers.add_parser(
         "set-pin",

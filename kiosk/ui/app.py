@@ -107,9 +107,11 @@ def freeze_start_up_objects() -> None:
     """What the kiosk made until its first screen (modules, classes, SQLAlchemy's mappers, the
     widgets: ~100,000 objects) lives until it exits. Moved out of the cyclic collector's sight
     (`gc.freeze`), a full collection no longer walks it all (120-200 ms on a kiosk PC, landing
-    in whichever tap triggered it), only what was made since."""
+    in whichever tap triggered it), only what was made since. The collector, paused by the
+    `kiosk` command while start-up loaded all this (kiosk/__main__.py), runs again from here."""
     gc.collect()
     gc.freeze()
+    gc.enable()
     log.debug("%d objects frozen out of the garbage collector", gc.get_freeze_count())
 
 
