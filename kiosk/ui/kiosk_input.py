@@ -33,6 +33,9 @@ SCANNER_PAGES = frozenset({"home", "priority", "scanned_priority", "printing", "
 PRESSES = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.TouchBegin)
 MOVES = (QEvent.Type.MouseMove, QEvent.Type.TouchUpdate)
 RELEASES = (QEvent.Type.MouseButtonRelease, QEvent.Type.TouchEnd, QEvent.Type.TouchCancel)
+# The events the filter acts on; every other one (paints, layouts, timers: ~1,500 before the
+# first screen is up) passes at once.
+WATCHED = frozenset((*PRESSES, *MOVES, *RELEASES, QEvent.Type.KeyPress))
 
 
 class KioskInput(QObject):
@@ -56,6 +59,8 @@ class KioskInput(QObject):
         if window is None:
             return False
         kind = event.type()
+        if kind not in WATCHED:
+            return False
         if isinstance(watched, QWindow) and watched is window.windowHandle():
             return self.guard_input(kind)
         user_input = kind in (
