@@ -102,15 +102,18 @@ import gc, sys
 from kiosk import systemd
 from kiosk.__main__ import main
 
+def say(*words):  # one write per line: the log lines of other threads never split it
+    sys.stderr.write(" ".join(str(word) for word in words) + "\\n")
+
 def notify(message):
     if message == "READY=1":
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
-        print("ready", gc.isenabled(), file=sys.stderr)
+        say("ready", gc.isenabled())
 
         def opened():
             if "kiosk.queue.service" in sys.modules and gc.get_freeze_count() > 0:
-                print("after", gc.isenabled(), file=sys.stderr)
+                say("after", gc.isenabled())
                 QApplication.instance().exit(0)
             else:
                 QTimer.singleShot(10, opened)
