@@ -3,8 +3,10 @@
 Several counter threads call next through a real uvicorn on 127.0.0.1 (retrying a failed
 request with the same request id, as the counter app does) while `pg_ctlcluster ... restart`
 runs twice. No ticket may be called twice or lost: each is called once (and its caller got it)
-or still waiting. The server must recover by itself: pool_pre_ping replaces dead connections
-and the LISTEN thread reconnects.
+or still waiting. The server must recover by itself: pool_pre_ping replaces SQLAlchemy's dead
+connections, call-next's own psycopg pool replaces its dead ones after the first call that
+meets one (and makes that call again, safely, under its request id), and the LISTEN thread
+reconnects.
 """
 
 from __future__ import annotations
@@ -210,7 +212,8 @@ def test_postgres_restart_while_counters_call(
         f"over HTTP ({failures} failed requests retried with their request id)",
         RESTARTS,
         "each ticket called once or still waiting; every called ticket reached its counter; "
-        "server recovers alone (pool_pre_ping, LISTEN reconnects, /health 200)",
+        "server recovers alone (pool_pre_ping, call-next's pool, LISTEN reconnects, "
+        "/health 200)",
         len(tickets),
         lost=lost,
         duplicated=doubled,

@@ -5,17 +5,19 @@ No Qt, no HTTP. The kiosk runs it over SQLite, the central server over PostgreSQ
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import logging
 import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text
+from sqlalchemy import Connection, Engine, TextClause, bindparam, delete, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +45,10 @@ from kiosk.queue.models import CallRequest, Department, Event, Room, Ticket, Tic
 from kiosk.queue.store import Hold, issuing_hold, number_counter, seq_counter
 from kiosk.queue.validation import plain_json
 from kiosk.wire import Department as DepartmentModel
+
+if TYPE_CHECKING:  # the server's driver and pool (its extra); a kiosk never calls them
+    from psycopg import AsyncConnection
+    from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -469,6 +475,43 @@ class QueueService:
             if is_storage_full(exc):
                 raise StorageFull(_storage_place(self.engine)) from exc
             raise
+
+    async def call_next_in_room_async(
+        self,
+        pool: AsyncConnectionPool[AsyncConnection[Any]],
+        department_code: str,
+        room: str,
+        request_id: str | None = None,
+    ) -> tuple[TicketInfo | None, bool]:
+        """`call_next_in_room` on PostgreSQL through psycopg's own async connections (`pool`,
+        autocommit connections to this service's database), awaited on the caller's event
+        loop: no worker thread, no SQLAlchemy around the statement. The same statement
+        (`_CALL_NEXT_SQL`, compiled for psycopg), answers and errors.
+
+        The pool does not test a connection before handing it out (a round trip per call):
+        when one broke under the statement (PostgreSQL restarted), the pool's other idle
+        connections are checked and, with a request id, the call is made once more on a
+        sound one - the id makes that safe if the first try committed. Without an id the
+        call is not replayed (it may have committed): the caller gets the error (503).
+        """
+        for attempt in (1, 2):
+            try:
+                return await _call_next_pooled(self, pool, department_code, room, request_id)
+            except _ConnectionLost as lost:
+                if attempt == 2 or request_id is None:
+                    await pool.check()
+                    raise lost.error from lost.__cause__
+                log.warning("call-next: database connection lost (%s); trying again", lost)
+                await pool.check()
+            except _NotARoom:
+                # Rare: which error (UnknownRoom, UnknownDepartment), read in a thread.
+                await asyncio.to_thread(self.check_room, department_code, room)
+                return None, True  # a room added just now: nobody was called
+            except DBAPIError as exc:
+                if is_storage_full(exc):
+                    raise StorageFull(_storage_place(self.engine)) from exc
+                raise
+        raise AssertionError("unreachable")
 
     def forget_call_requests(self, before: dt.datetime) -> int:
         """Delete the "call next" request ids recorded before `before`; how many went."""
@@ -1132,6 +1175,57 @@ class _NotARoom(Exception):
     """Nobody was called because the room is not one of the department's active rooms."""
 
 
+def _call_next_parameters(
+    service: QueueService, department_code: str, room: str, request_id: str | None
+) -> dict[str, Any]:
+    now = service.now()
+    return {
+        "called": str(S.CALLED),
+        "waiting": str(S.WAITING),
+        "room": room,
+        "now": now,
+        "department": department_code,
+        "day": service.service_date(now),
+        "streak": service.max_priority_in_row,
+        "request_id": request_id,
+        "feed": FEED_SEQUENCE,
+        "seq_name": seq_counter(service.origin),
+        "id": str(uuid.uuid4()),
+        "origin": service.origin,
+        "type": str(EventType.CALLED),
+    }
+
+
+def _is_known_request(exc: IntegrityError, request_id: str | None) -> bool:
+    """Whether the statement failed because its request id is answered already (by a
+    retry's first try, which committed before or while this one ran): it called nobody."""
+    return request_id is not None and "call_requests" in str(exc.orig)
+
+
+def _known_answer(
+    known: Sequence[Any], department_code: str, request_id: str
+) -> tuple[TicketInfo | None, bool]:
+    """`_KNOWN_REQUEST_SQL`'s row as the answer to a request id answered before."""
+    if known[0] != department_code:
+        raise RequestIdReused(request_id, known[0])
+    return (None if known[1] is None else _ticket_from_row(known[1:])), False
+
+
+def _call_next_answer(row: Sequence[Any]) -> tuple[TicketInfo | None, bool]:
+    """The call-next statement's one row as (ticket, called just now). Raises _NotARoom
+    (nothing was written) when the room is not one of the department's."""
+    room_ok, stored = row[0], row[1]
+    if not room_ok:
+        raise _NotARoom
+    if row[2] is None:
+        # Nobody waiting (or, with a request id answered before this statement began, its
+        # answer: `requested` then fails on the key, and the caller reads the answer).
+        return None, True
+    if stored != 1:
+        raise AssertionError(f"call-next stored {stored} events for one call")
+    return _ticket_from_row(row[2:]), True
+
+
 def _call_next_postgresql(
     service: QueueService,
     connection: Connection,
@@ -1141,45 +1235,94 @@ def _call_next_postgresql(
 ) -> tuple[TicketInfo | None, bool]:
     """`call_next_in_room`'s one statement on PostgreSQL, on an autocommit connection. Raises
     _NotARoom (nothing was written) when the room is not one of the department's."""
-    now = service.now()
+    parameters = _call_next_parameters(service, department_code, room, request_id)
     try:
-        row = connection.execute(
-            _CALL_NEXT_SQL,
-            {
-                "called": str(S.CALLED),
-                "waiting": str(S.WAITING),
-                "room": room,
-                "now": now,
-                "department": department_code,
-                "day": service.service_date(now),
-                "streak": service.max_priority_in_row,
-                "request_id": request_id,
-                "feed": FEED_SEQUENCE,
-                "seq_name": seq_counter(service.origin),
-                "id": str(uuid.uuid4()),
-                "origin": service.origin,
-                "type": str(EventType.CALLED),
-            },
-        ).one()
+        row = connection.execute(_CALL_NEXT_SQL, parameters).one()
     except IntegrityError as exc:
-        if request_id is None or "call_requests" not in str(exc.orig):
+        if request_id is None or not _is_known_request(exc, request_id):
             raise
-        # The request id is answered already (by a retry's first try, which committed
-        # before or while this one ran): this statement called nobody; read its answer.
         known = connection.execute(_KNOWN_REQUEST_SQL, {"request_id": request_id}).one()
-        if known[0] != department_code:
-            raise RequestIdReused(request_id, known[0]) from None
-        return (None if known[1] is None else _ticket_from_row(known[1:])), False
-    room_ok, stored = row[0], row[1]
-    if not room_ok:
-        raise _NotARoom
-    if row[2] is None:
-        # Nobody waiting (or, with a request id answered before this statement began, its
-        # answer: `requested` then fails on the key, above).
-        return None, True
-    if stored != 1:
-        raise AssertionError(f"call-next stored {stored} events for one call")
-    return _ticket_from_row(row[2:]), True
+        return _known_answer(known, department_code, request_id)
+    return _call_next_answer(row)
+
+
+@functools.cache
+def _psycopg_text(clause: TextClause) -> str:
+    """A `text()` statement of this module as psycopg itself takes it (`:name` becomes
+    `%(name)s`), compiled once by SQLAlchemy's psycopg dialect: the statement has one source."""
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    return str(clause.compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
+
+
+class _ConnectionLost(Exception):
+    """The connection broke under the statement (e.g. PostgreSQL restarted): it may or may
+    not have committed. `error` is the driver's error as SQLAlchemy raises it."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _as_sqlalchemy_error(
+    exc: Exception, statement: str, parameters: dict[str, Any], *, lost: bool = False
+) -> DBAPIError:
+    """psycopg's error as SQLAlchemy would have raised it (OperationalError, IntegrityError,
+    ... with `orig`): the server's answers to it (503 with Retry-After, StorageFull, the
+    request id's key) stay those of the other routes."""
+    import psycopg
+
+    error = DBAPIError.instance(
+        statement, parameters, exc, psycopg.Error, connection_invalidated=lost
+    )
+    assert isinstance(error, DBAPIError)
+    return error
+
+
+async def _call_next_pooled(
+    service: QueueService,
+    pool: AsyncConnectionPool[AsyncConnection[Any]],
+    department_code: str,
+    room: str,
+    request_id: str | None,
+) -> tuple[TicketInfo | None, bool]:
+    """`_call_next_postgresql` on a connection of psycopg's own async pool, awaited on the
+    caller's event loop. Raises _NotARoom as it does, _ConnectionLost when the connection broke
+    under the statement, and psycopg's other errors as SQLAlchemy's."""
+    import psycopg
+
+    try:
+        connection = await pool.getconn()
+    except psycopg.Error as exc:  # the pool's PoolTimeout: nothing was sent
+        raise _as_sqlalchemy_error(exc, "", {}) from exc
+    statement = _psycopg_text(_CALL_NEXT_SQL)
+    parameters = _call_next_parameters(service, department_code, room, request_id)
+    try:
+        try:
+            cursor = await connection.execute(statement, parameters)
+            row = await cursor.fetchone()
+        except psycopg.IntegrityError as exc:
+            error = _as_sqlalchemy_error(exc, statement, parameters)
+            if request_id is None or not isinstance(error, IntegrityError):
+                raise error from exc
+            if not _is_known_request(error, request_id):
+                raise error from exc
+            statement = _psycopg_text(_KNOWN_REQUEST_SQL)
+            parameters = {"request_id": request_id}
+            cursor = await connection.execute(statement, parameters)
+            known = await cursor.fetchone()
+            assert known is not None
+            return _known_answer(known, department_code, request_id)
+        assert row is not None
+        return _call_next_answer(row)
+    except psycopg.Error as exc:
+        if connection.broken or connection.closed:
+            lost = _as_sqlalchemy_error(exc, statement, parameters, lost=True)
+            raise _ConnectionLost(lost) from exc
+        raise _as_sqlalchemy_error(exc, statement, parameters) from exc
+    finally:
+        # A broken connection is not pooled again: the pool opens a new one in its place.
+        await pool.putconn(connection)
 
 
 def ahead_of(tickets: Iterable[TicketInfo], ticket: TicketInfo) -> int:

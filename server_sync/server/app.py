@@ -36,6 +36,7 @@ from server_sync.server.api_docs import install_api_docs
 from server_sync.server.deps import ApiError, ServerState, server_version
 from server_sync.server.guards import RETRY_AFTER_SECONDS, BodyLimitAndHeaders, unavailable_page
 from server_sync.server.notify import FeedNotifier, PostgresListener
+from server_sync.server.pgpool import call_next_pool
 from server_sync.server.responses import EVERYWHERE
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ END_OF_DAY_INTERVAL_SECONDS = 600.0
 # What a database that cannot be reached raises (driver, connection and pool errors).
 DATABASE_UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 CALL_REQUEST_MEMORY = dt.timedelta(days=1)
+# Call-next's own connections on PostgreSQL (`pgpool`), in a server of one process. With
+# SQLAlchemy's pool (20 + 20 overflow, `db.make_engine`) and the LISTEN connection, one
+# process holds at most 40 + 8 + 1 = 49 of PostgreSQL's default max_connections (100).
+# Each call holds one only for its statement's round trip; a few keep the database busy on
+# 2 cores, and further calls wait their turn in the pool (first come, first served).
+CALL_NEXT_CONNECTIONS = 8
 
 
 class UnsafeServerConfig(Exception):
@@ -82,12 +89,14 @@ def create_app(
     origin: str = SERVER_ORIGIN,
     clock: Clock = utc_now,
     request_threads: int | None = None,
+    call_next_connections: int = CALL_NEXT_CONNECTIONS,
 ) -> FastAPI:
     """The API over a migrated database; uvicorn (or a test) serves it.
 
     `request_threads`: how many requests run database work at once in this process (AnyIO's
     thread pool, 40 by default); a worker of several gets as many as its connection pool holds,
-    so no thread waits for a connection and N workers stay within PostgreSQL's connections."""
+    so no thread waits for a connection and N workers stay within PostgreSQL's connections.
+    `call_next_connections`: on PostgreSQL, the size of call-next's own pool (`pgpool`)."""
     notifier = FeedNotifier()
     state = ServerState(
         engine=engine,
@@ -104,9 +113,16 @@ def create_app(
         if request_threads is not None:
             anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
         listener = None
+        call_pool = None
         if engine.dialect.name == "postgresql":
             listener = PostgresListener(engine, notifier, state.forget_callers)
             await asyncio.to_thread(listener.start)
+            # Made here: its connections and tasks belong to this event loop. Opened without
+            # waiting: a database that is away now does not stop the server (calls answer 503
+            # until the pool connects).
+            call_pool = call_next_pool(engine, call_next_connections)
+            await call_pool.open()
+            state.call_pool = call_pool
         end_of_day = asyncio.create_task(_close_stale_tickets_periodically(state))
         alerts = None
         if config.console.webhook_url:
@@ -124,6 +140,9 @@ def create_app(
                     await alerts
             if listener is not None:
                 await asyncio.to_thread(listener.stop)
+            if call_pool is not None:
+                state.call_pool = None
+                await call_pool.close()
 
     app = FastAPI(
         title="Hospital queue server",

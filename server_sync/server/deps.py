@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +25,9 @@ from kiosk.queue.models import DeviceRole
 from kiosk.queue.service import Clock, QueueService
 from server_sync.server.devices import authenticate, hash_token, touch_device
 from server_sync.server.notify import FeedNotifier
+
+if TYPE_CHECKING:
+    from server_sync.server.pgpool import CallNextPool
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +112,8 @@ class ServerState:
     notifier: FeedNotifier
     origin: str
     clock: Clock
+    # PostgreSQL: call-next's own connections while the application runs (`pgpool`).
+    call_pool: CallNextPool | None = None
     database_probe: DatabaseProbe = field(init=False)
     _seen: dict[str, float] = field(default_factory=dict)
     _seen_lock: threading.Lock = field(default_factory=threading.Lock)

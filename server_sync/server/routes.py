@@ -87,15 +87,22 @@ def department_queue(state: StateDep, caller: AnyDevice, code: DepartmentPath) -
 async def call_next(
     state: StateDep, caller: CounterDevice, code: DepartmentPath, body: CallNextBody
 ) -> Response:
-    """The busiest write: its statement runs in a worker thread (one hop, as a plain `def`
-    endpoint would take); the wake-up of the feed's readers and the answer are made here on
-    the event loop, the answer serialised once by its model (FastAPI would validate the
-    returned model again and serialise it through `response_model`, which still documents
-    it)."""
+    """The busiest write. On PostgreSQL its one statement is awaited here, on the event loop,
+    on a connection of call-next's own psycopg pool (`pgpool`): no hop to a worker thread and
+    back. On SQLite it runs in a worker thread, as a plain `def` endpoint would. The wake-up
+    of the feed's readers and the answer are made here on the event loop, the answer
+    serialised once by its model (FastAPI would validate the returned model again and
+    serialise it through `response_model`, which still documents it)."""
     try:
-        ticket, new = await run_in_threadpool(
-            state.service.call_next_in_room, code, body.room, body.request_id
-        )
+        pool = state.call_pool
+        if pool is not None:
+            ticket, new = await state.service.call_next_in_room_async(
+                pool, code, body.room, body.request_id
+            )
+        else:
+            ticket, new = await run_in_threadpool(
+                state.service.call_next_in_room, code, body.room, body.request_id
+            )
     except UnknownRoom as exc:
         raise invalid_field("body", "room", exc.code, str(exc), body.room) from None
     if ticket is not None and new:

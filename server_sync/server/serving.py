@@ -30,9 +30,13 @@ WORKER_VERBOSE_ENV = "KIOSK_SERVER_WORKER_VERBOSE"
 WORKER_COUNT_ENV = "KIOSK_SERVER_WORKER_COUNT"
 # Database connections of all workers together (each gets its share, at least 8; a core serves
 # a dozen concurrent requests well), so that N workers stay well inside PostgreSQL's
-# max_connections (100 by default) with room to spare.
+# max_connections (100 by default) with room to spare. A worker's share is split: a third
+# (at least 2) for call-next's own pool on the event loop (`pgpool`), the rest for SQLAlchemy's
+# pool and as many request threads. With 2 workers: 12 each = 4 call-next + 8 SQLAlchemy,
+# + 1 LISTEN = 13 per worker, 26 for the server (+ the master's one idle connection) of 100.
 CONNECTIONS_PER_SERVER = 24
 MIN_CONNECTIONS_PER_WORKER = 8
+MIN_CALL_NEXT_CONNECTIONS = 2
 # The import string uvicorn's workers load (a factory: called once in each worker).
 WORKER_APP = "server_sync.server.serving:worker_app"
 
@@ -105,11 +109,18 @@ def worker_app() -> FastAPI:
     config = load_config(os.environ.get(WORKER_CONFIG_ENV) or None)
     workers = max(1, int(os.environ.get(WORKER_COUNT_ENV) or "1"))
     connections = max(MIN_CONNECTIONS_PER_WORKER, CONNECTIONS_PER_SERVER // workers)
+    call_next = max(MIN_CALL_NEXT_CONNECTIONS, connections // 3)
+    threads = connections - call_next
     # The master migrated the database before it started the workers.
     engine = open_engine(
         os.environ.get(WORKER_DATABASE_ENV) or config.server_database_url,
-        pool_size=connections // 2,
-        max_overflow=connections - connections // 2,
+        pool_size=threads // 2,
+        max_overflow=threads - threads // 2,
     )
-    log.info("worker process %d serving with %d connections", os.getpid(), connections)
-    return create_app(engine, config, request_threads=connections)
+    log.info(
+        "worker process %d serving with %d connections (%d for call-next)",
+        os.getpid(),
+        connections,
+        call_next if engine.dialect.name == "postgresql" else 0,
+    )
+    return create_app(engine, config, request_threads=threads, call_next_connections=call_next)

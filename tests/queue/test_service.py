@@ -23,7 +23,7 @@ from kiosk.queue.errors import (
 from kiosk.queue.events import EventType
 from kiosk.queue.models import Department, Event, Ticket, TicketStatus
 from kiosk.queue.service import QueueService, TicketInfo, ahead_of
-from tests.support.database import FakeClock
+from tests.support.database import FakeClock, call_in_room_async
 
 S = TicketStatus
 
@@ -244,17 +244,39 @@ def test_requeue_goes_to_the_back(service: QueueService, clock: FakeClock) -> No
 # -- order of calling ------------------------------------------------------------------
 
 
+def call_in_room(
+    service: QueueService, how: str, department: str, room: str, request_id: str | None = None
+) -> tuple[TicketInfo | None, bool]:
+    """The server's `call_next_in_room` (plain SQL on PostgreSQL), or on PostgreSQL its
+    `call_next_in_room_async` on psycopg's own pool (the server's call-next)."""
+    if how == "call_next_in_room":
+        return service.call_next_in_room(department, room, request_id)
+    assert how == "call_next_in_room_async"
+    return call_in_room_async(service, department, room, request_id)
+
+
 def call_next_by(service: QueueService, how: str, department: str, room: str) -> TicketInfo | None:
-    """The ORM's `call_next`, or the server's `call_next_in_room` (plain SQL on PostgreSQL)."""
+    """The ORM's `call_next`, or one of the server's calls (`call_in_room`)."""
     if how == "call_next":
         return service.call_next(department, room)
-    return service.call_next_in_room(department, room)[0]
+    return call_in_room(service, how, department, room)[0]
 
 
-CALLERS = pytest.mark.parametrize("how", ["call_next", "call_next_in_room"])
+@pytest.fixture(params=["call_next_in_room", "call_next_in_room_async"])
+def in_room(request: pytest.FixtureRequest, service: QueueService) -> str:
+    """The server's sync call, and (PostgreSQL only) its call on psycopg's async pool."""
+    if request.param == "call_next_in_room_async" and service.engine.dialect.name != "postgresql":
+        pytest.skip("call-next runs on psycopg's async pool on PostgreSQL only")
+    return str(request.param)
 
 
-@CALLERS
+@pytest.fixture(params=["call_next", "call_next_in_room", "call_next_in_room_async"])
+def how(request: pytest.FixtureRequest, engine: Engine) -> str:
+    if request.param == "call_next_in_room_async" and engine.dialect.name != "postgresql":
+        pytest.skip("call-next runs on psycopg's async pool on PostgreSQL only")
+    return str(request.param)
+
+
 def test_priority_first_then_issue_time(service: QueueService, clock: FakeClock, how: str) -> None:
     normal1 = service.issue("NOI").ticket
     clock.advance(seconds=30)
@@ -271,7 +293,6 @@ def test_priority_first_then_issue_time(service: QueueService, clock: FakeClock,
     assert order == [elder.id, child.id, normal1.id, normal2.id]
 
 
-@CALLERS
 def test_priority_ratio_keeps_the_normal_line_moving(
     engine: Engine, clock: FakeClock, how: str
 ) -> None:
@@ -296,7 +317,7 @@ def test_priority_ratio_keeps_the_normal_line_moving(
 
 
 def test_call_next_in_room_stores_the_same_call_as_call_next(
-    service: QueueService, clock: FakeClock
+    service: QueueService, clock: FakeClock, in_room: str
 ) -> None:
     """The server's path (plain SQL on PostgreSQL) leaves the ticket and the event exactly
     as the ORM's call does: status, times, the event's seq, feed position and data."""
@@ -307,7 +328,7 @@ def test_call_next_in_room_stores_the_same_call_as_call_next(
     # Microseconds past the millisecond: the event's times are cut to milliseconds, as
     # `format_timestamp` cuts them (on PostgreSQL the statement writes them itself).
     clock.advance(seconds=5, microseconds=987_654)
-    by_sql, new = service.call_next_in_room("NOI", "102")
+    by_sql, new = call_in_room(service, in_room, "NOI", "102")
     assert by_orm is not None and by_sql is not None and new
     assert (by_orm.id, by_sql.id) == (first.id, second.id)
     assert service.get(second.id) == by_sql
@@ -327,24 +348,29 @@ def test_call_next_in_room_stores_the_same_call_as_call_next(
         assert set(orm_event.data) == set(sql_event.data)
 
 
-def test_call_next_in_room_checks_the_room_and_the_request_id(service: QueueService) -> None:
+def test_call_next_in_room_checks_the_room_and_the_request_id(
+    service: QueueService, in_room: str
+) -> None:
+    def call(department: str, room: str, request_id: str | None = None) -> Any:
+        return call_in_room(service, in_room, department, room, request_id)
+
     service.issue("NOI")
     with pytest.raises(UnknownRoom):
-        service.call_next_in_room("NOI", "Q1", "request-1")
+        call("NOI", "Q1", "request-1")
     with pytest.raises(UnknownDepartment):
-        service.call_next_in_room("NOPE", "101", "request-1")
+        call("NOPE", "101", "request-1")
     # A refused request left nothing behind: the same id calls now.
-    called, new = service.call_next_in_room("NOI", "101", "request-1")
+    called, new = call("NOI", "101", "request-1")
     assert called is not None and new
-    assert service.call_next_in_room("NOI", "101", "request-1") == (called, False)
+    assert call("NOI", "101", "request-1") == (called, False)
     with pytest.raises(RequestIdReused):
-        service.call_next_in_room("NGOAI", "104", "request-1")
+        call("NGOAI", "104", "request-1")
     # Nobody waiting: that answer is kept for the id too.
-    assert service.call_next_in_room("NOI", "101", "request-2") == (None, True)
+    assert call("NOI", "101", "request-2") == (None, True)
     service.issue("NOI")
-    assert service.call_next_in_room("NOI", "101", "request-2") == (None, False)
+    assert call("NOI", "101", "request-2") == (None, False)
     with pytest.raises(UnknownRoom):
-        service.call_next_in_room("NOI", "nope")
+        call("NOI", "nope")
 
 
 def test_racing_retries_of_one_request_id_call_one_ticket(service: QueueService) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine
 
 from kiosk.queue.seeds import apply_seeds, parse_seeds
+
+if TYPE_CHECKING:
+    from kiosk.queue.service import QueueService, TicketInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_FILE = ROOT / "seeds" / "provincial-general-hospital.toml"
@@ -45,3 +50,17 @@ def postgres_admin_url() -> str | None:
     if not url and os.environ.get("CI"):
         pytest.fail(f"{POSTGRES_ENV} is not set in CI: the PostgreSQL runs must not skip")
     return url
+
+
+def call_in_room_async(
+    service: QueueService, department: str, room: str, request_id: str | None = None
+) -> tuple[TicketInfo | None, bool]:
+    """`service.call_next_in_room_async` on a pool of its own (one connection, opened and
+    closed around the call, on an event loop of its own), as the server's call-next runs it."""
+    from server_sync.server.pgpool import call_next_pool
+
+    async def call() -> tuple[TicketInfo | None, bool]:
+        async with call_next_pool(service.engine, 1) as pool:
+            return await service.call_next_in_room_async(pool, department, room, request_id)
+
+    return asyncio.run(call())
