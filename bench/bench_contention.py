@@ -12,6 +12,10 @@ Prints how many events the sync applied and how many issues overlapped it, and, 
 reference, an issue on the same store with no sync.
 `run()` returns the figures for `make bench`.
 
+BENCH_TRACE=1 also says where the slow issues' time went (bench/contention_trace.py): their
+own CPU, waiting for a CPU, for SQLite's write lock (and who held it), for their COMMIT's fsync,
+and for the interpreter lock.
+
 BENCH_OLD_LOCKING=1 measures the way it was before, for comparison: SQLite's own busy handler
 for every writer, no priority for patients, and a whole pulled page in one transaction.
 """
@@ -36,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench import contention_trace  # noqa: E402
 from bench.bench_server import _server  # noqa: E402
 from kiosk.queue.db import open_database  # noqa: E402
 from kiosk.queue.models import Department  # noqa: E402
@@ -51,6 +56,7 @@ PUSH_EVENTS = int(os.environ.get("BENCH_PUSH_EVENTS", "1000"))
 # with other work the backlog can take longer: BENCH_TIME_LIMIT=1800.
 TIME_LIMIT_SECONDS = float(os.environ.get("BENCH_TIME_LIMIT", "600"))
 OLD_LOCKING = bool(os.environ.get("BENCH_OLD_LOCKING"))
+TRACE = bool(os.environ.get("BENCH_TRACE"))
 OLD_LOCKING_CODE = """
 import server_sync.client, kiosk.queue.db
 kiosk.queue.db.begin_immediate = lambda dbapi, **_: dbapi.execute("BEGIN IMMEDIATE")
@@ -60,10 +66,16 @@ server_sync.client.APPLY_SECONDS = 10.0**9
 
 # The second process: issues every ~100 ms until stdin closes, then prints its latencies.
 OTHER_ISSUER = """
-import json, sys, threading, time
+import json, os, sys, threading, time
 from kiosk.queue.db import open_database
 from kiosk.queue.service import QueueService
+TRACE = bool(os.environ.get("BENCH_TRACE"))
+if TRACE:
+    from bench import contention_trace
+    contention_trace.install("other process")
 service = QueueService(open_database(sys.argv[1]), origin="bench-kiosk-2")
+if TRACE:
+    contention_trace.watch(service.engine)
 codes = service.department_codes()
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
@@ -77,6 +89,8 @@ while not stop.is_set():
     i += 1
     time.sleep(0.1)
 print(json.dumps(samples), flush=True)
+if TRACE:
+    print(json.dumps([contention_trace.ISSUES, contention_trace.HOLDS]), flush=True)
 """
 
 
@@ -118,6 +132,9 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
 
         kiosk_url = f"sqlite:///{work / 'kiosk.db'}"
         engine = _seed(kiosk_url)
+        if TRACE:
+            contention_trace.install("bench issuer")
+            contention_trace.watch(engine)
         kiosk = QueueService(engine, origin="bench-kiosk")
         _issue_many(kiosk, push_events)
         codes = kiosk.department_codes()
@@ -168,7 +185,9 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
             thread.join(timeout=5)
             finished = not thread.is_alive()
             other_out, _ = other.communicate("", timeout=60)
-            theirs = [tuple(s) for s in json.loads(other_out.strip().splitlines()[-1])]
+            lines = other_out.strip().splitlines()
+            other_trace = json.loads(lines.pop()) if TRACE else None
+            theirs = [tuple(s) for s in json.loads(lines[-1])]
             client.close()
         engine.dispose()
 
@@ -181,7 +200,7 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
         ms for at, ms in theirs if began <= at <= ended
     ]
     pull, push = outcome["pull"], outcome["push"]
-    return {
+    figures: dict[str, Any] = {
         "issue while syncing p50_ms": round(statistics.median(during), 2),
         "issue while syncing p99_ms": round(_percentile(during, 0.99), 2),
         "issue while syncing max_ms": round(max(during), 2),
@@ -192,6 +211,37 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
         "events the sync applied": pull.applied,
         "events the sync pushed": push.accepted + push.duplicates,
         "sync_seconds": round(ended - began, 1),
+    }
+    if TRACE and other_trace is not None:
+        issues = [i for i in contention_trace.ISSUES if i["at"] >= began]
+        their_issues, their_holds = other_trace
+        holds = contention_trace.HOLDS + [tuple(h) for h in their_holds]
+        alone = [i for i in contention_trace.ISSUES if i["at"] < began][-len(quiet) :]
+        figures["trace: issue alone, median ms"] = {
+            key: round(statistics.median(i[key] for i in alone) * 1000, 2)
+            for key in ("wall", "cpu", "runq", "commit", "commit_offcpu")
+        }
+        figures["trace: slow issues of this process"] = contention_trace.breakdown(
+            issues, holds, "bench issuer", began, ended
+        )
+        figures["trace: slow issues of the second process"] = contention_trace.breakdown(
+            their_issues, holds, "other process", began, ended
+        )
+        figures["trace: sync write transactions"] = _holds_summary(
+            [h for h in holds if h[0] == "kiosk-sync"]
+        )
+    return figures
+
+
+def _holds_summary(holds: list[Any]) -> dict[str, float]:
+    lengths = [(end - start) * 1000 for _, start, end in holds]
+    if not lengths:
+        return {}
+    return {
+        "count": len(lengths),
+        "p50_ms": round(statistics.median(lengths), 2),
+        "p99_ms": round(_percentile(lengths, 0.99), 2),
+        "max_ms": round(max(lengths), 2),
     }
 
 
