@@ -184,8 +184,9 @@ class KioskFlow:
         return Outcome.ERROR
 
     def idle(self, page: str) -> Idle:
-        """The idle timeout: back to the default language, and home (or the attract screen)."""
-        if page in SELF_ENDING_PAGES:
+        """The idle timeout: back to the default language, and home (or the attract screen).
+        Never while a ticket is being issued: its outcome decides the next page."""
+        if page in SELF_ENDING_PAGES or self.busy:
             return Idle.NOTHING
         self.scanned = None
         if page == "home":
@@ -219,6 +220,10 @@ class KioskTimings:
     tap_guard_ms: int = 500
     ticket_guard_ms: int = 2500
     countdown_ms: int = 250  # how often the number screen's countdown is redrawn
+    # "Printing your ticket…" only when the ticket takes longer than this: a quicker one goes
+    # straight to the number, without a page flashing by (and repainting the whole screen)
+    # while the ticket is committed.
+    printing_page_ms: int = 100
 
     @classmethod
     def from_config(cls, kiosk: KioskConfig) -> KioskTimings:

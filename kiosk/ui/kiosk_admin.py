@@ -325,7 +325,7 @@ class StaffDesk:
             self.open_pin()
 
     def open_pin(self) -> None:
-        if self.w.current_page() in ("printing", "pin", "admin"):
+        if self.w.busy or self.w.current_page() in ("printing", "pin", "admin"):
             return
         log.info("admin PIN requested")
         self.w.pin.reset(self._pin_status())

@@ -1,4 +1,4 @@
-"""The patient kiosk: department grid → optional priority → printing → your number → home.
+"""The patient kiosk: department grid → optional priority → (printing…) → your number → home.
 
 All blocking work (database, printer) goes through one `Worker`; this module only reacts to
 its results. Every patient-facing string is `translate("Kiosk", <English>)`; `vi.ts` holds
@@ -54,6 +54,10 @@ from kiosk.wire import Department as DepartmentStatus
 log = logging.getLogger(__name__)
 
 translate = QCoreApplication.translate
+
+# What waits for the number's first paint runs after this long if no paint comes (a window
+# that is not shown).
+AFTER_PAINT_FALLBACK_MS = 250
 
 
 class KioskWindow(QWidget):
@@ -136,11 +140,11 @@ class KioskWindow(QWidget):
         self.home.grid.tapped.connect(self.department_tapped)
         self.home.grid.page_turned.connect(self.arm_guard)
         self.priority.chosen.connect(self.issue)
-        self.priority.back.connect(self.go_home)
+        self.priority.back.connect(self.back_from_priority)
         self.scanned_priority.confirmed.connect(self.issue)
         self.cards = CardDesk(self)
         self.scanned_priority.declined.connect(self.cards.decline)
-        self.scanned_priority.back.connect(self.go_home)
+        self.scanned_priority.back.connect(self.back_from_priority)
         self.ticket.done.connect(self.finish_ticket)
         self.message.done.connect(self.finish_ticket)
         self.staff = StaffDesk(self)
@@ -153,13 +157,23 @@ class KioskWindow(QWidget):
         self.admin.pause.connect(self.staff.set_paused)
 
         self.clock_timer = self._timer(1000, self.tick)
-        self.printer_timer = self._timer(self.timings.printer_poll_ms, self.poll_printer)
-        self.refresh_timer = self._timer(self.timings.refresh_ms, self.refresh_departments)
+        self.printer_timer = self._timer(self.timings.printer_poll_ms, self.periodic_poll)
+        self.refresh_timer = self._timer(self.timings.refresh_ms, self.periodic_refresh)
         self.idle_timer = self._timer(self.timings.idle_ms, self.idle_timeout, single=True)
         self.cooldown_timer = self._timer(self.timings.cooldown_ms, self.end_cooldown, single=True)
         self.result_timer = self._timer(self.timings.result_ms, self.finish_ticket, single=True)
         self.message_timer = self._timer(self.timings.message_ms, self.clear_transient, single=True)
         self.countdown_timer = self._timer(self.timings.countdown_ms, self.update_countdown)
+        self.printing_timer = self._timer(
+            self.timings.printing_page_ms, self.show_printing, single=True
+        )
+        # Work that waits for the number's first paint (the counts' refresh, the sync's wake-up):
+        # run then, so nothing competes with the number for the interpreter until it is up.
+        self.after_paint: list[Callable[[], None]] = []
+        self.after_paint_timer = self._timer(
+            AFTER_PAINT_FALLBACK_MS, self.run_after_paint, single=True
+        )
+        self.ticket.code.painted.connect(self.number_painted)
 
         self.set_language(self.language)
         self.tick()
@@ -330,6 +344,21 @@ class KioskWindow(QWidget):
         self.update_home()
         self.departments_changed.emit()
 
+    def issuing(self) -> bool:
+        """A ticket is being issued, or its number is not painted yet."""
+        return self.flow.busy or bool(self.after_paint)
+
+    def periodic_refresh(self) -> None:
+        """The refresh timer's: skipped while a ticket is issued (one follows its number)."""
+        if not self.issuing():
+            self.refresh_departments()
+
+    def periodic_poll(self) -> None:
+        """The printer poll's: skipped while a ticket is issued (issuing asks the printer
+        itself, and the poll would hold the printer and compete with the number)."""
+        if not self.issuing():
+            self.poll_printer()
+
     def poll_printer(self) -> None:
         if not self.worker.is_pending("printer"):
             self.worker.submit(
@@ -384,11 +413,13 @@ class KioskWindow(QWidget):
         return top, top + tile.height()
 
     def issue(self, priority: object) -> None:
+        """The patient chose: issue on the worker. The page stays, its touches guarded, for
+        `printing_page_ms`; a ticket that takes longer shows "Printing your ticket…"."""
         request = self.flow.begin_issue(priority if isinstance(priority, str) else None)
         if request is None:
             return
         backend = self.backend
-        self.show_page(self.printing)
+        self.arm_guard()  # the choice is made: nothing on this page counts any more
         self.worker.submit(
             lambda: backend.issue(request.department, request.priority, request.language),
             self.issued,
@@ -396,8 +427,23 @@ class KioskWindow(QWidget):
             name="issue",
             urgent=True,  # never behind a refresh of the counts or a printer poll
         )
+        if self.timings.printing_page_ms > 0:
+            self.printing_timer.start()
+        else:
+            self.show_printing()
+
+    def show_printing(self) -> None:
+        if self.flow.busy:
+            self.show_page(self.printing)
+
+    def back_from_priority(self) -> None:
+        if not self.flow.busy:  # a choice made is issued: its outcome decides the page
+            self.go_home()
 
     def issued(self, view: TicketView) -> None:
+        """The ticket is committed (and printed): its number on screen first; what the number
+        does not need waits for its first paint."""
+        self.printing_timer.stop()
         self.flow.issued()
         self.start_cooldown()
         self.ticket.show_ticket(view, self.language)
@@ -406,10 +452,21 @@ class KioskWindow(QWidget):
         self.ticket_deadline = self.monotonic() + self.timings.result_ms / 1000
         self.update_countdown()
         self.countdown_timer.start()
-        self.refresh_departments()
-        self.ticket_shown.emit(view)
+        self.after_paint += [self.refresh_departments, lambda: self.ticket_shown.emit(view)]
+        self.after_paint_timer.start(AFTER_PAINT_FALLBACK_MS)
+
+    def number_painted(self) -> None:
+        if self.after_paint:
+            self.after_paint_timer.start(0)  # once this paint is on the screen
+
+    def run_after_paint(self) -> None:
+        self.after_paint_timer.stop()
+        work, self.after_paint = self.after_paint, []
+        for item in work:
+            item()
 
     def not_issued(self, error: BaseException) -> None:
+        self.printing_timer.stop()
         before = self.flow.health
         outcome = self.flow.not_issued(error)
         if outcome in (Outcome.PRINTER, Outcome.STORAGE_FULL):

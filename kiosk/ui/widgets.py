@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -213,8 +213,10 @@ class PriorityButton(QAbstractButton):
 
 class CodeBox(QWidget):
     """The issued number in a framed box, in the largest bold type whose glyphs fit inside the
-    frame with a margin: its size comes from the box (the screen), never a fixed pixel size."""
+    frame with a margin: its size comes from the box (the screen), never a fixed pixel size.
+    `painted` says each paint is done (the kiosk holds back work until the number is up)."""
 
+    painted = Signal()
     BORDER = 6.0
     RADIUS = 28.0
 
@@ -276,6 +278,7 @@ class CodeBox(QWidget):
             painter.setPen(QColor(style.TEXT))
             draw_block(painter, self.text_block())
         painter.end()
+        self.painted.emit()
 
     def painted_texts(self) -> list[TextBlock]:
         return [self.text_block()] if self._text else []

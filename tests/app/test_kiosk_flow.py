@@ -77,6 +77,16 @@ def test_idle_goes_to_the_attract_screen_or_home(flow: KioskFlow) -> None:
         assert flow.idle(page) == Idle.NOTHING
 
 
+def test_idle_leaves_a_ticket_being_issued_alone(flow: KioskFlow) -> None:
+    """The number may still be on its way while the priority page shows (a quick issue skips
+    the printing page): the idle timeout must not take the patient home meanwhile."""
+    flow.tap("NOI", "home")
+    assert flow.begin_issue(None) is not None
+    assert flow.idle("priority") == Idle.NOTHING and flow.chosen == "NOI"
+    flow.issued()
+    assert flow.idle("ticket") == Idle.NOTHING
+
+
 def test_tap_guard_ignores_presses_inside_the_guard_and_the_finger_down_at_a_change() -> None:
     guard = TapGuard()
     guard.page_changed(10.0, 0.5)

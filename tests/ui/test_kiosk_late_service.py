@@ -91,7 +91,8 @@ def test_a_tap_before_the_service_is_open_waits_and_issues_exactly_one_ticket(
         late.start()  # as after the first paint; it stays closed until released
         tap(qtbot, window.home.grid.buttons["NOI"])
         tap(qtbot, window.priority.skip)
-        assert window.current_page() == "printing"
+        # A ticket that takes its time says so ("Printing your ticket…").
+        qtbot.waitUntil(lambda: window.current_page() == "printing", timeout=30_000)
         qtbot.waitUntil(lambda: opening.asked == 1, timeout=30_000)
         assert _tickets(engine) == (1, 1)  # not issued while the service is not open
         assert window.current_page() == "printing"  # nor lost: it waits

@@ -70,8 +70,10 @@ def show_page_of(window: KioskWindow, code: str) -> None:
 
 
 def wait_for_the_issue(qtbot: Any, window: KioskWindow) -> None:
-    if window.current_page() == "printing" or window.worker.is_pending("issue"):
-        qtbot.waitUntil(lambda: window.current_page() != "printing", timeout=30_000)
+    qtbot.waitUntil(
+        lambda: not window.worker.is_pending("issue") and window.current_page() != "printing",
+        timeout=30_000,
+    )
 
 
 @pytest.mark.parametrize("gap_ms", [50, 150, 600])
@@ -169,7 +171,7 @@ def test_the_finger_that_was_down_when_the_page_changed_must_lift_first(
     tap_at(window, centre_of(window, window.home.grid.buttons["NOI"]))
     settle(window)
     tap_at(window, centre_of(window, window.priority.skip))
-    assert window.current_page() == "printing"
+    qtbot.waitUntil(lambda: window.current_page() == "printing", timeout=30_000)
     settle(window)
     point = centre_of(window, window)
     finger_down(window, point)  # "is it working?": a finger on the screen while it prints

@@ -430,3 +430,52 @@ def test_the_background_store_check_of_start_up_and_each_night_stops_issuing(
     check_store_in_background(window)  # what `kiosk run` starts after the first screen
     qtbot.waitUntil(lambda: not any(b.isEnabled() for b in buttons), timeout=30_000)
     assert "cần bảo trì" in window.home.banner.text()
+
+
+def test_a_quick_ticket_goes_straight_to_its_number_and_the_rest_waits_for_its_paint(
+    qtbot: Any, make_window: Any
+) -> None:
+    """No "printing" page flashes by for a ticket quicker than `printing_page_ms`; the counts'
+    refresh and `ticket_shown` (the sync's wake-up) come once the number is painted."""
+    window = make_window(printing_page_ms=60_000)
+    events: list[str] = []
+    window.page_changed.connect(lambda page: events.append(f"page {page}"))
+    window.ticket.code.painted.connect(
+        lambda: events.append(f"painted {window.ticket.code.text()}")
+    )
+    window.ticket_shown.connect(lambda view: events.append(f"shown {view.code}"))
+    plain = window.backend.departments
+
+    def departments() -> Any:
+        events.append("counts")  # on the worker's thread; a list append is atomic
+        return plain()
+
+    window.backend.departments = departments
+    view = take_number(qtbot, window, "NOI")
+    qtbot.waitUntil(lambda: "counts" in events, timeout=30_000)
+    assert view.code == "B001"
+    pages = [event for event in events if event.startswith("page")]
+    assert pages == ["page priority", "page ticket"]
+    painted = events.index("painted B001")
+    assert painted < events.index("shown B001") and painted < events.index("counts")
+
+
+def test_a_slow_ticket_says_it_is_printing_and_the_choice_cannot_be_undone_meanwhile(
+    qtbot: Any, make_window: Any, fake_printer: FakePrinter, service: QueueService
+) -> None:
+    import threading
+
+    window = make_window(printing_page_ms=20, printer_poll_ms=600_000)
+    fake_printer.gate = threading.Event()
+    tap(qtbot, window.home.grid.buttons["NOI"])
+    tap(qtbot, window.priority.skip)
+    assert window.busy and window.guard_remaining() > 0  # the chosen page's touches ignored
+    window.back_from_priority()  # "Back", had it been reached: the ticket is on its way
+    window.periodic_poll()  # the printer poll waits: issuing asks the printer itself
+    assert window.current_page() == "priority" and not window.worker.is_pending("printer")
+    qtbot.waitUntil(lambda: window.current_page() == "printing", timeout=30_000)
+    with qtbot.waitSignal(window.ticket_shown, timeout=30_000) as blocker:
+        fake_printer.gate.set()
+    assert blocker.args[0].code == window.ticket.code.text() == "B001"
+    assert window.current_page() == "ticket"
+    assert [t.code for t in service.tickets_on(service.service_date())] == ["B001"]
