@@ -363,6 +363,28 @@ class KioskBackend:
                 raise
             return TicketView.of(printed.issued, self.config)
 
+    def warm_up(self) -> None:
+        """What a patient's first ticket would otherwise pay for, done once on the worker after
+        the first screen: SQLAlchemy's compiled statements for issuing, through an issue that
+        is rolled back (nothing is stored; it writes as background work does, stepping aside
+        for a patient's), then drawing the ticket in every language (Pillow, the fonts, its
+        static parts), its QR and the printer's encoding. Nothing here may stop the kiosk."""
+        from kiosk.app.issuing import ticket_content
+        from printer.ticket import render_ticket
+
+        try:
+            service = self.service
+            issued = _rolled_back_issue(service) or sample_issued(service, self.config)
+            TicketView.of(issued, self.config)
+            encode = getattr(self.printer, "encode", None)
+            for language in self.config.hospital.languages:
+                content = ticket_content(issued, self.config, language)
+                image = render_ticket(content, self.config.printer.paper_width_mm)
+                if encode is not None and getattr(self.printer, "sends_escpos", False):
+                    encode(image, content)
+        except Exception as exc:
+            log.debug("warming up for the first ticket failed (it pays the cost): %s", exc)
+
     def reprint_last(self, language: str = "vi") -> str | None:
         """Print the last ticket issued here again (staff); its code, or None if there is none."""
         from kiosk.app.issuing import reprint_last
@@ -394,6 +416,21 @@ class KioskBackend:
         with self.service.reading() as session:
             state = outbox_state(session, self.service.origin)
         return SyncInfo(state.pending, state.rejected, state.last_synced_at, self.config.server.url)
+
+
+def _rolled_back_issue(service: QueueService) -> IssuedTicket | None:
+    """A ticket numbered in a transaction that is rolled back: SQLAlchemy compiles and caches
+    every statement of issuing; the store is left as it was. None if no department can issue."""
+    from sqlalchemy.orm import Session
+
+    codes = [d.code for d in service.departments() if d.unavailable is None]
+    if not codes:
+        return None
+    with Session(service.engine, expire_on_commit=False) as session:
+        try:
+            return service.issue_in(session, codes[0])
+        finally:
+            session.rollback()
 
 
 def _health_of_error(exc: Exception) -> PrinterHealth:

@@ -79,6 +79,13 @@ def check_store_in_background(window: KioskWindow) -> None:
     threading.Thread(target=run, name="store-check", daemon=True).start()
 
 
+def warm_up_in_background(window: KioskWindow) -> None:
+    """What the first patient's ticket would otherwise pay for (compiling the statements of
+    issuing, loading the ticket's drawing, fonts and encoding), on the worker after whatever
+    it was asked before (the printer is loaded first)."""
+    window.worker.submit(window.backend.warm_up, name="warm-up")
+
+
 def after_first_screen(
     window: KioskWindow, *work: Callable[[], None], timeout_ms: int = FIRST_SCREEN_TIMEOUT_MS
 ) -> None:
@@ -243,6 +250,7 @@ def run_kiosk(
         background.append(lambda: open_late_service(service, window))
     background += [
         first_printer_status,
+        lambda: warm_up_in_background(window),
         lambda: check_store_in_background(window),
         freeze_start_up_objects,
     ]
