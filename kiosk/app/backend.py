@@ -367,8 +367,11 @@ class KioskBackend:
         """What a patient's first ticket would otherwise pay for, done once on the worker after
         the first screen: SQLAlchemy's compiled statements for issuing, through an issue that
         is rolled back (nothing is stored; it writes as background work does, stepping aside
-        for a patient's), then drawing the ticket in every language (Pillow, the fonts, its
-        static parts), its QR and the printer's encoding. Nothing here may stop the kiosk."""
+        for a patient's), then drawing the ticket of every department in every language
+        (Pillow, the fonts, each department's static parts), its QR and the printer's encoding.
+        Nothing here may stop the kiosk."""
+        from dataclasses import replace
+
         from kiosk.app.issuing import ticket_content
         from printer.ticket import render_ticket
 
@@ -377,11 +380,19 @@ class KioskBackend:
             issued = _rolled_back_issue(service) or sample_issued(service, self.config)
             TicketView.of(issued, self.config)
             encode = getattr(self.printer, "encode", None)
-            for language in self.config.hospital.languages:
-                content = ticket_content(issued, self.config, language)
-                image = render_ticket(content, self.config.printer.paper_width_mm)
-                if encode is not None and getattr(self.printer, "sends_escpos", False):
-                    encode(image, content)
+            for department in service.departments():
+                sample = replace(
+                    issued,
+                    department_name_vi=department.name_vi,
+                    department_name_en=department.name_en,
+                    directions_vi=department.directions_vi,
+                    directions_en=department.directions_en,
+                )
+                for language in self.config.hospital.languages:
+                    content = ticket_content(sample, self.config, language)
+                    image = render_ticket(content, self.config.printer.paper_width_mm)
+                    if encode is not None and getattr(self.printer, "sends_escpos", False):
+                        encode(image, content)
         except Exception as exc:
             log.debug("warming up for the first ticket failed (it pays the cost): %s", exc)
 
