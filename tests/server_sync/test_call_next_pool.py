@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select, text
 from kiosk.queue.models import Event, Ticket
 from kiosk.queue.service import QueueService
 from server_sync.server.pgpool import APPLICATION_NAME, call_next_pool
+from tests.support.loops import run_in_own_loop
 from tests.support.server import Api, LiveServer, wait_until
 
 pytestmark = pytest.mark.postgres
@@ -207,4 +208,4 @@ def test_no_free_connection_in_time_is_sqlalchemys_operational_error(
             ticket, new = await server_service.call_next_in_room_async(pool, "NOI", "101", "busy-1")
             assert ticket is not None and ticket.code == "B001" and new
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from sqlalchemy import create_engine
 
 from server_sync.server.deps import DatabaseProbe
-
-T = TypeVar("T")
-
-
-def run(scenario: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run in a thread of its own: the suite's thread may already run an event loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, scenario).result()
+from tests.support.loops import run_in_own_loop
 
 
 class CountingProbe(DatabaseProbe):
@@ -48,7 +38,7 @@ def test_requests_waiting_together_share_one_check() -> None:
         assert probe.checks <= 2
         return answers
 
-    assert run(scenario()) == [True] * 50
+    assert run_in_own_loop(scenario()) == [True] * 50
 
 
 def test_a_request_never_gets_a_check_begun_before_it_arrived() -> None:
@@ -62,5 +52,5 @@ def test_a_request_never_gets_a_check_begun_before_it_arrived() -> None:
         probe.release.set()
         return await first, await second, probe.checks
 
-    first, second, checks = run(scenario())
+    first, second, checks = run_in_own_loop(scenario())
     assert (first, second, checks) == (True, False, 2)

@@ -5,19 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from server_sync.server.notify import FeedNotifier
-
-T = TypeVar("T")
-
-
-def run(scenario: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run in a thread of its own: the suite's thread may already run an event loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, scenario).result()
+from tests.support.loops import run_in_own_loop
 
 
 def _notify_from_threads(notifier: FeedNotifier, count: int) -> None:
@@ -43,7 +33,7 @@ def test_every_round_of_notifications_wakes_the_waiters_of_that_round() -> None:
         woken.append(await notifier.wait(token, 10))
         return woken
 
-    assert run(scenario()) == [True] * 6
+    assert run_in_own_loop(scenario()) == [True] * 6
 
 
 def test_a_notifier_attached_to_a_new_loop_wakes_its_waiters() -> None:
@@ -52,7 +42,7 @@ def test_a_notifier_attached_to_a_new_loop_wakes_its_waiters() -> None:
     async def first() -> None:
         notifier.attach(asyncio.get_running_loop())
 
-    run(first())
+    run_in_own_loop(first())
     notifier.notify()  # that loop is closed: nobody to wake, and nothing stays scheduled
 
     async def second() -> bool:
@@ -61,7 +51,7 @@ def test_a_notifier_attached_to_a_new_loop_wakes_its_waiters() -> None:
         notifier.notify()
         return await notifier.wait(token, 10)
 
-    assert run(second())
+    assert run_in_own_loop(second())
 
 
 def test_a_notification_from_the_event_loop_itself_wakes_its_waiters() -> None:
@@ -75,7 +65,4 @@ def test_a_notification_from_the_event_loop_itself_wakes_its_waiters() -> None:
         notifier.notify()  # rides on the wake-up already scheduled
         return await notifier.wait(token, 5.0)
 
-    # Its own thread and loop: an event loop left set in this thread by other tests would
-    # make asyncio.run() refuse.
-    with ThreadPoolExecutor(max_workers=1) as runner:
-        assert runner.submit(asyncio.run, main()).result(timeout=120)
+    assert run_in_own_loop(main())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kiosk.queue.seeds import apply_seeds, parse_seeds
+from tests.support.loops import run_in_own_loop
 
 if TYPE_CHECKING:
     from kiosk.queue.service import QueueService, TicketInfo
@@ -63,4 +63,4 @@ def call_in_room_async(
         async with call_next_pool(service.engine, 1) as pool:
             return await service.call_next_in_room_async(pool, department, room, request_id)
 
-    return asyncio.run(call())
+    return run_in_own_loop(call())
