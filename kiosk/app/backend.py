@@ -432,16 +432,10 @@ class KioskBackend:
 def _rolled_back_issue(service: QueueService) -> IssuedTicket | None:
     """A ticket numbered in a transaction that is rolled back: SQLAlchemy compiles and caches
     every statement of issuing; the store is left as it was. None if no department can issue."""
-    from sqlalchemy.orm import Session
-
     codes = [d.code for d in service.departments() if d.unavailable is None]
     if not codes:
         return None
-    with Session(service.engine, expire_on_commit=False) as session:
-        try:
-            return service.issue_in(session, codes[0])
-        finally:
-            session.rollback()
+    return service.rehearse_issue(codes[0])
 
 
 def _health_of_error(exc: Exception) -> PrinterHealth:

@@ -9,7 +9,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, select, text
+from sqlalchemy import Connection, Integer, bindparam, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -43,13 +43,14 @@ class EventType(enum.StrEnum):
 _BUMP: dict[str, Any] = {}  # dialect name -> the upsert, built once (building costs more)
 
 
-def bump_sequence(session: Session, name: str, start: int = 1, step: int = 1) -> int:
+def bump_sequence(session: Session | Connection, name: str, start: int = 1, step: int = 1) -> int:
     """Next value of a named counter (the last of `step` values), locked until this
-    transaction ends.
+    transaction ends (in a Session's or a Connection's transaction).
 
     One statement, gap-free: a rolled-back transaction gives its values back, unlike a SEQUENCE.
     """
-    dialect = session.get_bind().dialect.name
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = bind.dialect.name
     upsert = _BUMP.get(dialect)
     if upsert is None:
         if dialect == "postgresql":  # imported here: the kiosk (SQLite) never loads this dialect
@@ -223,6 +224,30 @@ def _forget_feed_positions(session: Session) -> None:
         session.info.pop(PENDING_SEQS, None)
 
 
+def new_event(
+    *,
+    origin: str,
+    type: EventType,
+    now: dt.datetime,
+    seq: int,
+    ticket_id: str | None,
+    department_code: str | None,
+    data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The columns of an event made here (its feed position and storage time come apart:
+    `store_event`, `insert_event`)."""
+    return {
+        "id": str(uuid.uuid4()),
+        "origin": origin,
+        "seq": seq,
+        "type": str(type),
+        "occurred_at": now,
+        "ticket_id": ticket_id,
+        "department_code": department_code,
+        "data": data or {},
+    }
+
+
 def append_event(
     session: Session,
     *,
@@ -241,20 +266,40 @@ def append_event(
     """
     postgresql = _is_postgresql(session)
     event = Event(
-        id=str(uuid.uuid4()),
-        origin=origin,
-        seq=-1 - secrets.randbelow(MAX_STAND_IN)
-        if postgresql
-        else bump_sequence(session, f"seq:{origin}"),
-        type=str(type),
-        occurred_at=now,
-        ticket_id=ticket_id,
-        department_code=department_code,
-        data=data or {},
+        **new_event(
+            origin=origin,
+            type=type,
+            now=now,
+            seq=-1 - secrets.randbelow(MAX_STAND_IN)
+            if postgresql
+            else bump_sequence(session, f"seq:{origin}"),
+            ticket_id=ticket_id,
+            department_code=department_code,
+            data=data,
+        )
     )
     if postgresql:
         session.info.setdefault(PENDING_SEQS, []).append(event)
     return store_event(session, event, now)
+
+
+_INSERT_EVENT = insert(Event)
+
+
+def insert_event(connection: Connection, event: dict[str, Any]) -> None:
+    """Store an event made here (`new_event`, its seq taken) in a Connection's transaction on
+    SQLite, no Session, no ORM object: the row `append_event` and the commit would leave,
+    feed position included. SQLite holds the write lock from BEGIN IMMEDIATE to COMMIT, so
+    the position need not be taken in the last statement (`store_event` says why PostgreSQL
+    must)."""
+    if connection.dialect.name != "sqlite":
+        raise ValueError("insert_event is for SQLite: use append_event in a Session")
+    row = {
+        **event,
+        "position": bump_sequence(connection, FEED_SEQUENCE),
+        "stored_at": event["occurred_at"],
+    }
+    connection.execute(_INSERT_EVENT, row)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

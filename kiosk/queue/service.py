@@ -13,16 +13,29 @@ import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, TextClause, bindparam, delete, func, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    TextClause,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
-from kiosk.queue.db import PRIORITY, read_session
+from kiosk.queue.db import PRIORITY, READ_ONLY, read_session
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
@@ -40,9 +53,19 @@ from kiosk.queue.events import (
     append_event,
     bump_sequence,
     format_timestamp,
+    insert_event,
+    new_event,
 )
-from kiosk.queue.models import CallRequest, Department, Event, Room, Ticket, TicketStatus
-from kiosk.queue.store import Hold, issuing_hold, number_counter, seq_counter
+from kiosk.queue.models import (
+    CallRequest,
+    Department,
+    Event,
+    LocalFlag,
+    Room,
+    Ticket,
+    TicketStatus,
+)
+from kiosk.queue.store import HOLD_FLAG, Hold, hold_of, issuing_hold, number_counter, seq_counter
 from kiosk.queue.validation import plain_json
 from kiosk.wire import Department as DepartmentModel
 
@@ -123,7 +146,9 @@ class TicketInfo:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, also the snapshot carried by every ticket event."""
         out: dict[str, Any] = {}
-        for key, value in asdict(self).items():
+        # Field by field, not `asdict` (which deep-copies every value: they are immutable).
+        for key in _TICKET_FIELDS:
+            value = getattr(self, key)
             if isinstance(value, dt.datetime):
                 out[key] = format_timestamp(value)
             elif isinstance(value, dt.date):
@@ -175,8 +200,28 @@ class QueueSnapshot:
 
 
 def _call_order_key(ticket: Ticket | TicketInfo) -> tuple[bool, dt.datetime, int, str]:
+    return _order_key(ticket.priority, ticket.queued_at, ticket.number, ticket.id)
+
+
+def _order_key(
+    priority: str | None, queued_at: dt.datetime, number: int | None, id_: str
+) -> tuple[bool, dt.datetime, int, str]:
     # Priority first, then place in line; the number and id only break exact ties.
-    return (ticket.priority is None, ticket.queued_at, ticket.number or 0, ticket.id)
+    return (priority is None, queued_at, number or 0, id_)
+
+
+@dataclass(frozen=True)
+class _IssuingFacts:
+    """What issuing reads of a department, in one statement (`_issuing_facts`)."""
+
+    code: str
+    prefix: str
+    name_vi: str
+    name_en: str
+    directions_vi: str
+    directions_en: str
+    avg_service_minutes: float
+    active_rooms: int
 
 
 # SQLite's text for SQLITE_FULL; PostgreSQL's SQLSTATE for disk_full.
@@ -259,10 +304,19 @@ class QueueService:
         A full disk (SQLite's SQLITE_FULL, PostgreSQL's disk_full) becomes StorageFull: the
         transaction is rolled back and everything committed before stays intact.
         """
+        bind = self.engine.execution_options(**{PRIORITY: True}) if priority else self.engine
+        with (
+            self._storage_errors(),
+            Session(bind, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        """A full disk (SQLite's SQLITE_FULL, PostgreSQL's disk_full) raised as StorageFull."""
         try:
-            bind = self.engine.execution_options(**{PRIORITY: True}) if priority else self.engine
-            with Session(bind, expire_on_commit=False) as session, session.begin():
-                yield session
+            yield
         except DBAPIError as exc:
             if is_storage_full(exc):
                 raise StorageFull(_storage_place(self.engine)) from exc
@@ -290,10 +344,57 @@ class QueueService:
 
         The write transaction only numbers and stores the ticket; its place in line is read
         after the commit (a read transaction, which waits for no writer and makes none wait),
-        so SQLite's write lock is held for as short a time as issuing can take."""
+        so SQLite's write lock is held for as short a time as issuing can take.
+
+        On SQLite (a kiosk) both run on a plain Connection, no ORM: the department with its
+        state and the hold flag in one statement, the number, the ticket, the event (its seq
+        and feed position) and, after the commit, the place in line in one statement. On
+        PostgreSQL the Session's commit gives the event its seq and position (`append_event`).
+        """
+        if self.engine.dialect.name != "sqlite":
+            return self._issue_in_session(department_code, priority)
+        patient = self.engine.execution_options(**{PRIORITY: True})
+        with self._storage_errors(), patient.begin() as connection:
+            ticket, facts = self._number_row(connection, department_code, priority)
+        # Only now is it issued: a full disk at the commit raised StorageFull above.
+        log.info("issued %s (%s)", ticket.code, ticket.id)
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+            return self._issued_row(connection, ticket, facts)
+
+    def rehearse_issue(self, department_code: str) -> IssuedTicket:
+        """Everything `issue` does, in a transaction rolled back at the end: nothing is stored,
+        and every statement of issuing is compiled and cached (a kiosk warms up with it)."""
+        if self.engine.dialect.name != "sqlite":
+            with Session(self.engine, expire_on_commit=False) as session:
+                try:
+                    return self.issue_in(session, department_code)
+                finally:
+                    session.rollback()
+        with self.engine.connect() as connection, connection.begin() as transaction:
+            try:
+                ticket, facts = self._number_row(connection, department_code, None)
+                return self._issued_row(connection, ticket, facts)
+            finally:
+                transaction.rollback()
+
+    def _issued_row(
+        self, connection: Connection, ticket: TicketInfo, facts: _IssuingFacts
+    ) -> IssuedTicket:
+        position = self._place(
+            connection, ticket, lambda: facts.active_rooms, facts.avg_service_minutes
+        )
+        return IssuedTicket(
+            ticket=ticket,
+            position=position,
+            department_name_vi=facts.name_vi,
+            department_name_en=facts.name_en,
+            directions_vi=facts.directions_vi,
+            directions_en=facts.directions_en,
+        )
+
+    def _issue_in_session(self, department_code: str, priority: str | None) -> IssuedTicket:
         with self.transaction(priority=True) as session:
             ticket, department = self._number(session, department_code, priority)
-        # Only now is it issued: a full disk at the commit raised StorageFull above.
         log.info("issued %s (%s)", ticket.code, ticket.id)
         with self.reading() as session:
             position = self._position(
@@ -323,8 +424,7 @@ class QueueService:
     def _number(
         self, session: Session, department_code: str, priority: str | None
     ) -> tuple[Ticket, Department]:
-        if priority is not None and priority not in self.priority_reasons:
-            raise UnknownPriority(priority, self.priority_reasons)
+        self._check_priority(priority)
         hold = self.issuing_hold(session)
         if hold is not None:
             raise IssuingOnHold(hold.reason)
@@ -334,33 +434,97 @@ class QueueService:
         unavailable = self._unavailable(session, department, today)
         if unavailable:
             raise DepartmentUnavailable(department.code, unavailable)
-        number = bump_sequence(
-            session,
-            number_counter(department.code, today, self.numbering_offset),
-            start=self.numbering_offset + 1,
-        )
-        if number > self.numbering_offset + self.numbering_block_size:
-            # The server takes no number outside this kiosk's block: stop before a patient
-            # holds one it would refuse (the transaction rolls the counter back).
-            raise DepartmentUnavailable(department.code, "full")
+        number = self._next_number(session, department.code, today)
         ticket = Ticket(
-            id=str(uuid.uuid4()),
-            department_code=department.code,
-            service_date=today,
-            number=number,
-            code=f"{department.prefix}{number:0{self.numbering_width}d}",
-            priority=priority,
-            status=S.WAITING,
-            origin=self.origin,
-            issued_at=now,
-            queued_at=now,
-            call_count=0,
+            **_ticket_row(
+                self._new_ticket(department.code, department.prefix, number, priority, now)
+            )
         )
         session.add(ticket)
         session.flush()
         self._record(session, EventType.ISSUED, ticket, now)
         log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
         return ticket, department
+
+    def _number_row(
+        self, connection: Connection, department_code: str, priority: str | None
+    ) -> tuple[TicketInfo, _IssuingFacts]:
+        """`_number` on SQLite in SQLAlchemy Core: the same checks in the same order, the same
+        rows and event."""
+        self._check_priority(priority)
+        now = self.now()
+        today = self.service_date(now)
+        row = connection.execute(_issuing_facts(), {"code": department_code, "day": today}).one()
+        (hold_value, hold_set_at, code, prefix, active, paused, capacity, issued) = row[:8]
+        if hold_value is not None:
+            hold = self._applying(hold_of(hold_value, hold_set_at))
+            if hold is not None:
+                raise IssuingOnHold(hold.reason)
+        if code is None:
+            raise UnknownDepartment(
+                department_code, connection.execute(select(Department.code)).scalars().all()
+            )
+        name_vi, name_en, directions_vi, directions_en, minutes, rooms = row[8:]
+        facts = _IssuingFacts(
+            code, prefix, name_vi, name_en, directions_vi, directions_en, minutes, rooms
+        )
+        unavailable = _unavailability(active, paused, capacity, lambda: int(issued))
+        if unavailable:
+            raise DepartmentUnavailable(code, unavailable)
+        number = self._next_number(connection, code, today)
+        ticket = self._new_ticket(code, prefix, number, priority, now)
+        connection.execute(_INSERT_TICKET, _ticket_row(ticket))
+        event = new_event(
+            origin=self.origin,
+            type=EventType.ISSUED,
+            now=now,
+            seq=bump_sequence(connection, seq_counter(self.origin)),
+            ticket_id=ticket.id,
+            department_code=code,
+            data={"ticket": ticket.to_dict()},
+        )
+        insert_event(connection, event)
+        log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
+        return ticket, facts
+
+    def _check_priority(self, priority: str | None) -> None:
+        if priority is not None and priority not in self.priority_reasons:
+            raise UnknownPriority(priority, self.priority_reasons)
+
+    def _next_number(self, executor: Session | Connection, department: str, day: dt.date) -> int:
+        number = bump_sequence(
+            executor,
+            number_counter(department, day, self.numbering_offset),
+            start=self.numbering_offset + 1,
+        )
+        if number > self.numbering_offset + self.numbering_block_size:
+            # The server takes no number outside this kiosk's block: stop before a patient
+            # holds one it would refuse (the transaction rolls the counter back).
+            raise DepartmentUnavailable(department, "full")
+        return number
+
+    def _new_ticket(
+        self, department: str, prefix: str, number: int, priority: str | None, now: dt.datetime
+    ) -> TicketInfo:
+        return TicketInfo(
+            id=str(uuid.uuid4()),
+            department=department,
+            number=number,
+            code=f"{prefix}{number:0{self.numbering_width}d}",
+            service_date=self.service_date(now),
+            priority=priority,
+            status=S.WAITING,
+            origin=self.origin,
+            issued_at=now,
+            queued_at=now,
+            called_at=None,
+            last_called_at=None,
+            finished_at=None,
+            room=None,
+            call_count=0,
+            transferred_from=None,
+            cancel_reason=None,
+        )
 
     def issuing_hold(self, session: Session | None = None) -> Hold | None:
         """Why this store may not issue yet (restored or new, waiting for the server's
@@ -369,7 +533,9 @@ class QueueService:
         if session is None:
             with self.reading() as reading:
                 return self.issuing_hold(reading)
-        hold = issuing_hold(session)
+        return self._applying(issuing_hold(session))
+
+    def _applying(self, hold: Hold | None) -> Hold | None:
         if hold is None or hold.offset != self.numbering_offset:
             return None
         return hold
@@ -926,15 +1092,12 @@ class QueueService:
         day: dt.date,
         counts: dict[str, int] | None = None,
     ) -> str | None:
-        if not department.active:
-            return "inactive"
-        if department.paused or department.hospital_paused:
-            return "paused"
-        if department.daily_capacity is not None:
-            issued = (counts or self._counts(session, department.code, day))["issued"]
-            if issued >= department.daily_capacity:
-                return "full"
-        return None
+        return _unavailability(
+            department.active,
+            department.paused or department.hospital_paused,
+            department.daily_capacity,
+            lambda: (counts or self._counts(session, department.code, day))["issued"],
+        )
 
     def _average_service_minutes(
         self, session: Session, department: Department, day: dt.date
@@ -943,78 +1106,114 @@ class QueueService:
         rows = session.execute(
             _recent_service_times(), {"department": department.code, "day": day, "served": S.SERVED}
         ).all()
-        durations: list[float] = [
-            (finished - called).total_seconds() / 60
-            for called, finished in rows
-            if finished is not None and called is not None and finished >= called
-        ]
-        if len(durations) < MIN_MEASURED:
-            return department.avg_service_minutes
-        return sum(durations) / len(durations)
+        served = [(row[0], row[1]) for row in rows]
+        return _mean_service_minutes(served, department.avg_service_minutes)
 
     def _estimate(self, session: Session, department: Department, day: dt.date, ahead: int) -> int:
         if ahead <= 0:
             return 0
-        # Rooms of a department work in parallel: the line moves that many times faster.
-        rooms = max(1, sum(1 for room in department.rooms if room.active))
-        minutes = ahead * self._average_service_minutes(session, department, day) / rooms
-        return max(1, math.ceil(minutes))
+        minutes = self._average_service_minutes(session, department, day)
+        return _estimate_minutes(ahead, minutes, _active_rooms(department))
 
     def _position(self, session: Session, ticket: Ticket, department: Department) -> Position:
+        return self._place(
+            session,
+            TicketInfo.of(ticket),
+            lambda: _active_rooms(department),
+            department.avg_service_minutes,
+        )
+
+    def _place(
+        self,
+        executor: Session | Connection,
+        ticket: TicketInfo,
+        rooms: Callable[[], int],
+        configured_minutes: float,
+    ) -> Position:
+        """A ticket's place in line and estimated wait; `rooms`: how many of its department's
+        rooms are active, `configured_minutes`: its configured average service time."""
         if ticket.status != S.WAITING:
             return Position(ahead=0, estimated_wait_minutes=0)
         # Counted in the database (the line can be hundreds long at 7 a.m.), in one query:
         # those of the same group queued earlier, priority tickets (ahead of everyone else),
-        # and those queued at the very same instant (this ticket among them).
-        earlier, priority_waiting, same_instant = session.execute(
-            _position_counts(ticket.priority is not None),
-            {
-                "department": department.code,
-                "day": ticket.service_date,
-                "waiting": S.WAITING,
-                "queued_at": ticket.queued_at,
-            },
-        ).one()
+        # and those queued at the very same instant (this ticket among them); with them, one
+        # a row, the department's latest service times today (for the estimate).
+        params = {
+            "department": ticket.department,
+            "day": ticket.service_date,
+            "waiting": S.WAITING,
+            "served": S.SERVED,
+            "queued_at": ticket.queued_at,
+        }
+        priority = ticket.priority is not None
+        rows = executor.execute(_place_in_line(priority), params).all()
+        earlier, priority_waiting, same_instant = rows[0][:3]
         ahead = (earlier or 0) + (0 if ticket.priority else priority_waiting or 0)
         if (same_instant or 0) > 1:
             # Exact ties in place are broken like the call order breaks them.
-            waiting = (
-                Ticket.department_code == department.code,
-                Ticket.service_date == ticket.service_date,
-                Ticket.status == S.WAITING,
-            )
-            same_group = (
-                Ticket.priority.is_not(None) if ticket.priority else Ticket.priority.is_(None)
-            )
             mine = _call_order_key(ticket)
-            tied = session.scalars(
-                select(Ticket).where(*waiting, same_group, Ticket.queued_at == ticket.queued_at)
-            ).all()
-            ahead += sum(1 for other in tied if _call_order_key(other) < mine)
-        return Position(ahead, self._estimate(session, department, ticket.service_date, ahead))
+            tied = executor.execute(_tied_in_line(priority), params).all()
+            ahead += sum(1 for other in tied if _order_key(*other) < mine)
+        if ahead <= 0:
+            return Position(ahead, 0)
+        served = [(row[3], row[4]) for row in rows]
+        minutes = _mean_service_minutes(served, configured_minutes)
+        return Position(ahead, _estimate_minutes(ahead, minutes, rooms()))
+
+
+def _unavailability(
+    active: bool, paused: bool, capacity: int | None, issued: Callable[[], int]
+) -> str | None:
+    """Why a department issues no number now (`issued`: how many it gave today), or None."""
+    if not active:
+        return "inactive"
+    if paused:
+        return "paused"
+    if capacity is not None and issued() >= capacity:
+        return "full"
+    return None
+
+
+def _active_rooms(department: Department) -> int:
+    return sum(1 for room in department.rooms if room.active)
+
+
+def _mean_service_minutes(
+    served: Iterable[tuple[dt.datetime | None, dt.datetime | None]], configured: float
+) -> float:
+    """The mean of measured services (last call to finish), unless fewer than MIN_MEASURED:
+    then the configured average."""
+    durations: list[float] = [
+        (finished - called).total_seconds() / 60
+        for called, finished in served
+        if finished is not None and called is not None and finished >= called
+    ]
+    if len(durations) < MIN_MEASURED:
+        return configured
+    return sum(durations) / len(durations)
+
+
+def _estimate_minutes(ahead: int, average_minutes: float, rooms: int) -> int:
+    if ahead <= 0:
+        return 0
+    # Rooms of a department work in parallel: the line moves that many times faster.
+    return max(1, math.ceil(ahead * average_minutes / max(1, rooms)))
+
+
+def _ticket_row(ticket: TicketInfo) -> dict[str, Any]:
+    """A ticket's columns (`tickets`) from its outside form."""
+    row = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
+    row["department_code"] = row.pop("department")
+    return row
+
+
+_TICKET_FIELDS = tuple(TicketInfo.__dataclass_fields__)
+_INSERT_TICKET = insert(Ticket)
 
 
 # Statements of the place in line, built once with parameters (building one costs more than
 # running it: issuing reads the place in line for every ticket).
 _STATEMENTS: dict[str, Any] = {}
-
-
-def _position_counts(priority: bool) -> Any:
-    key = f"position:{priority}"
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        queued_at = bindparam("queued_at", type_=Ticket.queued_at.type)
-        same_group = Ticket.priority.is_not(None) if priority else Ticket.priority.is_(None)
-        statement = _STATEMENTS[key] = select(
-            func.count().filter(same_group, Ticket.queued_at < queued_at),
-            func.count().filter(Ticket.priority.is_not(None)),
-            func.count().filter(same_group, Ticket.queued_at == queued_at),
-        ).where(
-            Ticket.department_code == bindparam("department"),
-            Ticket.service_date == bindparam("day", type_=Ticket.service_date.type),
-            Ticket.status == bindparam("waiting"),
-        )
-    return statement
 
 
 def _recent_service_times() -> Any:
@@ -1031,6 +1230,107 @@ def _recent_service_times() -> Any:
             )
             .order_by(Ticket.finished_at.desc())
             .limit(RECENT_SERVED)
+        )
+    return statement
+
+
+def _waiting_in_line(priority: bool) -> tuple[Any, Any]:
+    """The conditions of a department's waiting line (parameters `department`, `day`,
+    `waiting`) and of the ticket's own group in it (priority or not)."""
+    line = (
+        Ticket.department_code == bindparam("department"),
+        Ticket.service_date == bindparam("day", type_=Ticket.service_date.type),
+        Ticket.status == bindparam("waiting"),
+    )
+    return line, Ticket.priority.is_not(None) if priority else Ticket.priority.is_(None)
+
+
+def _place_in_line(priority: bool) -> Any:
+    key = f"place:{priority}"
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        queued_at = bindparam("queued_at", type_=Ticket.queued_at.type)
+        line, same_group = _waiting_in_line(priority)
+        counts = (
+            select(
+                func.count().filter(same_group, Ticket.queued_at < queued_at).label("earlier"),
+                func.count().filter(Ticket.priority.is_not(None)).label("priority_waiting"),
+                func.count().filter(same_group, Ticket.queued_at == queued_at).label("same"),
+            )
+            .where(*line)
+            .subquery("counts")
+        )
+        served = _recent_service_times().subquery("served")
+        statement = _STATEMENTS[key] = (
+            select(
+                counts.c.earlier,
+                counts.c.priority_waiting,
+                counts.c.same,
+                served.c.last_called_at,
+                served.c.finished_at,
+            )
+            .select_from(counts)
+            .outerjoin(served, true())
+        )
+    return statement
+
+
+def _tied_in_line(priority: bool) -> Any:
+    key = f"tied:{priority}"
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        line, same_group = _waiting_in_line(priority)
+        statement = _STATEMENTS[key] = select(
+            Ticket.priority, Ticket.queued_at, Ticket.number, Ticket.id
+        ).where(
+            *line,
+            same_group,
+            Ticket.queued_at == bindparam("queued_at", type_=Ticket.queued_at.type),
+        )
+    return statement
+
+
+def _issuing_facts() -> Any:
+    """One row whatever the department (parameters `code`, `day`): the issuing hold flag, and
+    the department (NULLs when unknown) with its state, today's numbered tickets (counted
+    only under a daily capacity) and how many of its rooms are active."""
+    statement = _STATEMENTS.get("issuing")
+    if statement is None:
+        hold = LocalFlag.name == HOLD_FLAG
+        issued = (
+            select(func.count(Ticket.number))
+            .where(
+                Ticket.department_code == Department.code,
+                Ticket.service_date == bindparam("day", type_=Ticket.service_date.type),
+            )
+            .scalar_subquery()
+        )
+        rooms = (
+            select(func.count())
+            .where(Room.department_code == Department.code, Room.active.is_(True))
+            .scalar_subquery()
+        )
+        one = select(literal_column("1").label("one")).subquery("one")
+        statement = _STATEMENTS["issuing"] = (
+            select(
+                select(LocalFlag.value).where(hold).scalar_subquery(),
+                select(LocalFlag.set_at).where(hold).scalar_subquery(),
+                Department.code,
+                Department.prefix,
+                Department.active,
+                Department.paused | Department.hospital_paused,
+                Department.daily_capacity,
+                case((Department.daily_capacity.is_not(None), issued), else_=0),
+                # _IssuingFacts, after code and prefix:
+                Department.name_vi,
+                Department.name_en,
+                Department.directions_vi,
+                Department.directions_en,
+                Department.avg_service_minutes,
+                rooms,
+            )
+            .select_from(one)
+            .outerjoin(Department, Department.code == bindparam("code"))
         )
     return statement
 

@@ -47,11 +47,16 @@ def issuing_hold(session: Session) -> Hold | None:
     flag = session.get(LocalFlag, HOLD_FLAG)
     if flag is None:
         return None
+    return hold_of(flag.value, flag.set_at)
+
+
+def hold_of(value: str, set_at: dt.datetime) -> Hold:
+    """The hold that the flag's stored value and time say."""
     try:
-        value = json.loads(flag.value)
-        return Hold(str(value["reason"]), int(value["offset"]), flag.set_at)
+        parsed = json.loads(value)
+        return Hold(str(parsed["reason"]), int(parsed["offset"]), set_at)
     except (ValueError, KeyError, TypeError):
-        return Hold("unreadable hold flag", 0, flag.set_at)
+        return Hold("unreadable hold flag", 0, set_at)
 
 
 def set_hold(session: Session, reason: str, offset: int, now: dt.datetime) -> None:

@@ -1,0 +1,223 @@
+"""Issuing on a kiosk's SQLite store (`QueueService.issue`, SQLAlchemy Core on a Connection)
+leaves the very rows the ORM's path (`issue_in` in a Session) leaves, byte for byte, and
+refuses the same issues with the same errors.
+
+Two stores get the same seeds, clock, ticket and event ids and the same script; one issues
+through `issue`, the other through `issue_in`. Their tickets, events (the stored JSON text
+of every payload included), counters and answers are compared after every step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from kiosk.queue.db import open_database
+from kiosk.queue.errors import StorageFull
+from kiosk.queue.models import Department
+from kiosk.queue.service import IssuedTicket, Position, QueueService
+from kiosk.queue.store import clear_hold, set_hold
+from tests.support.database import FakeClock, seed
+
+Step = Callable[[QueueService], object]
+
+
+class Store:
+    def __init__(self, path: Path, clock: FakeClock, *, core: bool) -> None:
+        self.path = path
+        self.engine = open_database(f"sqlite:///{path}")
+        seed(self.engine)
+        self.core = core
+        self.service = QueueService(
+            self.engine, origin="kiosk-a", clock=clock, numbering_offset=1000,
+            numbering_block_size=7,
+        )  # fmt: skip
+
+    def issue(self, code: str, priority: str | None = None) -> IssuedTicket:
+        if self.core:
+            return self.service.issue(code, priority)
+        with self.service.transaction(priority=True) as session:
+            return self.service.issue_in(session, code, priority)
+
+    def rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every stored value as SQLite holds it (the events' JSON as its text)."""
+        connection = sqlite3.connect(self.path)
+        try:
+            return {
+                table: connection.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+                for table, order in (
+                    ("tickets", "id"),
+                    ("events", "id"),
+                    ("sequences", "name"),
+                    ("local_flags", "name"),
+                )
+            }
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def stores(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Store, Store]]:
+    core, orm = (
+        Store(tmp_path / "core.db", clock, core=True),
+        Store(tmp_path / "orm.db", clock, core=False),
+    )
+    yield core, orm
+    core.engine.dispose()
+    orm.engine.dispose()
+
+
+@pytest.fixture
+def ids_of(monkeypatch: pytest.MonkeyPatch) -> Callable[[Store], None]:
+    """Ticket and event ids drawn from a counter per store: `ids_of(store)` before acting on
+    a store, so that both stores give their n-th row the same id."""
+    counters: dict[int, Iterator[int]] = {}
+    current: list[Iterator[int]] = []
+
+    def use(store: Store) -> None:
+        current[:] = [counters.setdefault(id(store), itertools.count(1))]
+
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(current[0])))
+    return use
+
+
+def outcome(store: Store, code: str, priority: str | None) -> object:
+    try:
+        return store.issue(code, priority)
+    except Exception as exc:
+        return (type(exc), str(exc).replace(str(store.path), "STORE"))
+
+
+def change(engine: Engine, code: str, **values: object) -> None:
+    with Session(engine) as session, session.begin():
+        department = session.get_one(Department, code)
+        for name, value in values.items():
+            setattr(department, name, value)
+
+
+def both(stores: tuple[Store, Store], ids_of: Callable[[Store], None], act: Step) -> None:
+    for store in stores:
+        ids_of(store)
+        act(store.service)
+    assert stores[0].rows() == stores[1].rows()
+
+
+def issue_both(
+    stores: tuple[Store, Store],
+    ids_of: Callable[[Store], None],
+    code: str,
+    priority: str | None = None,
+) -> object:
+    answers = []
+    for store in stores:
+        ids_of(store)
+        answers.append(outcome(store, code, priority))
+    assert answers[0] == answers[1], (code, priority)
+    assert stores[0].rows() == stores[1].rows(), (code, priority)
+    return answers[0]
+
+
+def test_core_and_orm_issue_store_the_same_rows(
+    stores: tuple[Store, Store], ids_of: Callable[[Store], None], clock: FakeClock
+) -> None:
+    first = issue_both(stores, ids_of, "NOI")
+    second = issue_both(stores, ids_of, "NOI")  # the same instant: a tie in line
+    assert isinstance(first, IssuedTicket) and isinstance(second, IssuedTicket)
+    assert (first.ticket.code, second.position.ahead) == ("B1001", 1)
+    clock.advance(seconds=1.2345)
+    urgent = issue_both(stores, ids_of, "NOI", "emergency")  # ahead of the others
+    assert isinstance(urgent, IssuedTicket) and urgent.position.ahead == 0
+    issue_both(stores, ids_of, "NGOAI")
+    assert "no such reason" in str(issue_both(stores, ids_of, "NOI", "no such reason"))
+    assert "NOSUCH" in str(issue_both(stores, ids_of, "NOSUCH"))
+
+    issue_both(stores, ids_of, "NOI")
+    issue_both(stores, ids_of, "NOI")
+    # Three services measured today: estimates from them, no longer the configured average.
+    for _ in range(3):
+        called = []
+        for store in stores:
+            ids_of(store)
+            called.append(store.service.call_next("NOI", "101"))
+        clock.advance(minutes=7, seconds=13, microseconds=123)
+        for store, ticket in zip(stores, called, strict=True):
+            assert ticket is not None
+            ids_of(store)
+            store.service.serve(ticket.id)
+    measured = issue_both(stores, ids_of, "NOI")
+    assert isinstance(measured, IssuedTicket)
+    # 2 ahead x 7.2 minutes measured / 3 rooms
+    assert measured.position == Position(ahead=2, estimated_wait_minutes=5)
+
+    both(stores, ids_of, lambda s: s.set_paused("NGOAI", True))
+    assert "paused" in str(issue_both(stores, ids_of, "NGOAI"))
+    both(stores, ids_of, lambda s: s.set_paused("NGOAI", False))
+    for store in stores:
+        change(store.engine, "NGOAI", hospital_paused=True)
+    assert "paused" in str(issue_both(stores, ids_of, "NGOAI"))
+    for store in stores:
+        change(store.engine, "NGOAI", hospital_paused=False, active=False)
+    assert "inactive" in str(issue_both(stores, ids_of, "NGOAI"))
+    for store in stores:
+        change(store.engine, "NGOAI", active=True, daily_capacity=2)
+    issue_both(stores, ids_of, "NGOAI")
+    assert "full" in str(issue_both(stores, ids_of, "NGOAI"))  # the daily capacity
+    issue_both(stores, ids_of, "NOI")
+    assert "full" in str(issue_both(stores, ids_of, "NOI"))  # the numbering block (7)
+    clock.advance(hours=24)  # a new service date: numbering restarts
+    again = issue_both(stores, ids_of, "NOI", "child_under_6")
+    assert isinstance(again, IssuedTicket) and again.ticket.number == 1001
+    rows = stores[0].rows()
+    assert len(rows["tickets"]) == 10
+    assert len(rows["events"]) == 10 + 3 + 3  # issued, called and served
+
+
+def test_an_issuing_hold_and_a_full_disk_refuse_alike(
+    stores: tuple[Store, Store], ids_of: Callable[[Store], None], clock: FakeClock
+) -> None:
+    for store in stores:
+        with Session(store.engine) as session, session.begin():
+            set_hold(session, "restored from a backup", 1000, clock())
+    assert "restored from a backup" in str(issue_both(stores, ids_of, "NOI"))
+    assert "restored from a backup" in str(issue_both(stores, ids_of, "NOSUCH"))
+    for store in stores:
+        with Session(store.engine) as session, session.begin():
+            set_hold(session, "restored under another block", 0, clock())
+    assert isinstance(issue_both(stores, ids_of, "NOI"), IssuedTicket)
+    for store in stores:
+        with Session(store.engine) as session, session.begin():
+            clear_hold(session)
+
+    def disk_full(connection: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with pytest.MonkeyPatch.context() as patch:
+        for store in stores:
+            patch.setattr(store.engine.dialect, "do_commit", disk_full)
+        answer = issue_both(stores, ids_of, "NOI")
+    assert isinstance(answer, tuple) and answer[0] is StorageFull
+    again = issue_both(stores, ids_of, "NOI")
+    assert isinstance(again, IssuedTicket) and again.ticket.number == 1002
+    assert clock().date() == dt.date(2026, 11, 28)
+
+
+def test_a_rehearsed_issue_stores_nothing(
+    stores: tuple[Store, Store], ids_of: Callable[[Store], None]
+) -> None:
+    core, orm = stores
+    issue_both(stores, ids_of, "NOI")
+    before = core.rows()
+    ids_of(core)
+    rehearsed = core.service.rehearse_issue("NOI")
+    assert core.rows() == before
+    ids_of(orm)
+    assert rehearsed == orm.issue("NOI")  # what the next issue gives
