@@ -37,6 +37,10 @@ POSTGRES_POOL_OVERFLOW = 20
 # Execution option naming a read-only transaction: SQLite then begins DEFERRED, so readers
 # never queue behind writers.
 READ_ONLY = "kiosk_read_only"
+# Execution option (with READ_ONLY) naming reads that need no snapshot in common (each
+# statement sees the database as it is then): on SQLite no BEGIN at all, each statement is its
+# own read transaction, with no BEGIN and ROLLBACK around it.
+SINGLE_READS = "kiosk_single_reads"
 # Execution option naming a patient's write (issuing a ticket): on SQLite it gets the write lock
 # before any other writer that is waiting, in this process or another.
 PRIORITY = "kiosk_priority"
@@ -99,6 +103,8 @@ def make_engine(
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         options = connection.get_execution_options()
+        if options.get(SINGLE_READS):
+            return  # the driver is in autocommit mode (isolation_level None, above)
         if options.get(READ_ONLY):
             connection.exec_driver_sql("BEGIN DEFERRED")
             return

@@ -9,7 +9,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, insert, select, text
+from sqlalchemy import Connection, Integer, TextClause, bindparam, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -71,6 +71,25 @@ def bump_sequence(session: Session | Connection, name: str, start: int = 1, step
         )
     params = {"name": name, "first": start + step - 1, "step": step}
     return int(session.execute(upsert, params).scalar_one())
+
+
+_BUMP_MANY: dict[int, TextClause] = {}  # how many counters -> the SQLite upsert
+
+
+def bump_sequences(connection: Connection, starts: dict[str, int]) -> dict[str, int]:
+    """`bump_sequence` by one of several counters (name -> first value) in one statement, on
+    SQLite; the new value of each."""
+    upsert = _BUMP_MANY.get(len(starts))
+    if upsert is None:  # plain text: SQLAlchemy caches no multi-row VALUES it builds itself
+        rows = ", ".join(f"(:n{i}, :f{i})" for i in range(len(starts)))
+        upsert = _BUMP_MANY[len(starts)] = text(
+            f"INSERT INTO sequences (name, last) VALUES {rows} "
+            "ON CONFLICT (name) DO UPDATE SET last = sequences.last + 1 RETURNING name, last"
+        )
+    params: dict[str, Any] = {}
+    for i, (name, first) in enumerate(starts.items()):
+        params[f"n{i}"], params[f"f{i}"] = name, first
+    return {name: int(last) for name, last in connection.execute(upsert, params)}
 
 
 def format_timestamp(value: dt.datetime) -> str:
@@ -286,20 +305,17 @@ def append_event(
 _INSERT_EVENT = insert(Event)
 
 
-def insert_event(connection: Connection, event: dict[str, Any]) -> None:
-    """Store an event made here (`new_event`, its seq taken) in a Connection's transaction on
-    SQLite, no Session, no ORM object: the row `append_event` and the commit would leave,
-    feed position included. SQLite holds the write lock from BEGIN IMMEDIATE to COMMIT, so
-    the position need not be taken in the last statement (`store_event` says why PostgreSQL
-    must)."""
+def insert_event(connection: Connection, event: dict[str, Any], position: int) -> None:
+    """Store an event made here (`new_event`) at its feed `position` (the feed counter bumped
+    in this transaction) in a Connection's transaction on SQLite, no Session, no ORM object:
+    the row `append_event` and the commit would leave. SQLite holds the write lock from BEGIN
+    IMMEDIATE to COMMIT, so the position need not be taken in the last statement
+    (`store_event` says why PostgreSQL must)."""
     if connection.dialect.name != "sqlite":
         raise ValueError("insert_event is for SQLite: use append_event in a Session")
-    row = {
-        **event,
-        "position": bump_sequence(connection, FEED_SEQUENCE),
-        "stored_at": event["occurred_at"],
-    }
-    connection.execute(_INSERT_EVENT, row)
+    connection.execute(
+        _INSERT_EVENT, {**event, "position": position, "stored_at": event["occurred_at"]}
+    )
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
-from kiosk.queue.db import PRIORITY, READ_ONLY, read_session
+from kiosk.queue.db import PRIORITY, READ_ONLY, SINGLE_READS, read_session
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
@@ -52,6 +52,7 @@ from kiosk.queue.events import (
     EventType,
     append_event,
     bump_sequence,
+    bump_sequences,
     format_timestamp,
     insert_event,
     new_event,
@@ -358,7 +359,10 @@ class QueueService:
             ticket, facts = self._number_row(connection, department_code, priority)
         # Only now is it issued: a full disk at the commit raised StorageFull above.
         log.info("issued %s (%s)", ticket.code, ticket.id)
-        with self.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+        # A read of one statement, with no BEGIN or ROLLBACK around it (a second one only for
+        # a tie at the very same instant).
+        single_reads = self.engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
+        with single_reads.connect() as connection:
             return self._issued_row(connection, ticket, facts)
 
     def rehearse_issue(self, department_code: str) -> IssuedTicket:
@@ -471,19 +475,24 @@ class QueueService:
         unavailable = _unavailability(active, paused, capacity, lambda: int(issued))
         if unavailable:
             raise DepartmentUnavailable(code, unavailable)
-        number = self._next_number(connection, code, today)
+        # The number, the event's seq and its feed position: one statement.
+        numbers, seqs = number_counter(code, today, self.numbering_offset), seq_counter(self.origin)
+        bumped = bump_sequences(
+            connection, {numbers: self.numbering_offset + 1, seqs: 1, FEED_SEQUENCE: 1}
+        )
+        number = self._in_block(code, bumped[numbers])
         ticket = self._new_ticket(code, prefix, number, priority, now)
         connection.execute(_INSERT_TICKET, _ticket_row(ticket))
         event = new_event(
             origin=self.origin,
             type=EventType.ISSUED,
             now=now,
-            seq=bump_sequence(connection, seq_counter(self.origin)),
+            seq=bumped[seqs],
             ticket_id=ticket.id,
             department_code=code,
             data={"ticket": ticket.to_dict()},
         )
-        insert_event(connection, event)
+        insert_event(connection, event, bumped[FEED_SEQUENCE])
         log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
         return ticket, facts
 
@@ -497,6 +506,9 @@ class QueueService:
             number_counter(department, day, self.numbering_offset),
             start=self.numbering_offset + 1,
         )
+        return self._in_block(department, number)
+
+    def _in_block(self, department: str, number: int) -> int:
         if number > self.numbering_offset + self.numbering_block_size:
             # The server takes no number outside this kiosk's block: stop before a patient
             # holds one it would refuse (the transaction rolls the counter back).
