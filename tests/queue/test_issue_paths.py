@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from kiosk.queue.db import open_database
+from kiosk.queue.db import PRIORITY, SINGLE_READS, open_database
 from kiosk.queue.errors import StorageFull
 from kiosk.queue.models import Department
 from kiosk.queue.service import IssuedTicket, Position, QueueService
@@ -221,3 +221,31 @@ def test_a_rehearsed_issue_stores_nothing(
     assert core.rows() == before
     ids_of(orm)
     assert rehearsed == orm.issue("NOI")  # what the next issue gives
+
+
+def test_issuing_on_sqlite_is_five_statements_without_a_read_transaction(
+    stores: tuple[Store, Store], clock: FakeClock
+) -> None:
+    from sqlalchemy import event
+
+    core = stores[0]
+    core.service.issue("NOI")  # numbering starts, statements are compiled
+    clock.advance(seconds=1)  # no tie in line: no second read
+    statements: list[str] = []
+
+    @event.listens_for(core.engine, "before_cursor_execute")
+    def _seen(*args: Any) -> None:
+        statements.append(args[2].split()[0])
+
+    begins: list[dict[str, Any]] = []
+
+    @event.listens_for(core.engine, "begin")
+    def _begun(connection: Any) -> None:
+        begins.append(dict(connection.get_execution_options()))
+
+    core.service.issue("NOI")
+    # The department and hold; the counters; the ticket; the event; the place in line.
+    assert statements == ["SELECT", "INSERT", "INSERT", "INSERT", "SELECT"]
+    # The write transaction has the patient's priority; the read after it begins nothing.
+    assert [PRIORITY in b for b in begins] == [True, False]
+    assert begins[1].get(SINGLE_READS) is True
