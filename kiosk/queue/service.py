@@ -348,9 +348,11 @@ class QueueService:
         so SQLite's write lock is held for as short a time as issuing can take.
 
         On SQLite (a kiosk) both run on a plain Connection, no ORM: the department with its
-        state and the hold flag in one statement, the number, the ticket, the event (its seq
-        and feed position) and, after the commit, the place in line in one statement. On
-        PostgreSQL the Session's commit gives the event its seq and position (`append_event`).
+        state and the hold flag in one statement, the number with the event's seq and feed
+        position in another, one INSERT each for the ticket and the event; after the commit,
+        the place in line in one statement that is its own read transaction (no BEGIN; only a
+        tie at the very same instant reads the tied tickets in a second one). On PostgreSQL
+        the Session's commit gives the event its seq and position (`append_event`).
         """
         if self.engine.dialect.name != "sqlite":
             return self._issue_in_session(department_code, priority)
@@ -359,8 +361,6 @@ class QueueService:
             ticket, facts = self._number_row(connection, department_code, priority)
         # Only now is it issued: a full disk at the commit raised StorageFull above.
         log.info("issued %s (%s)", ticket.code, ticket.id)
-        # A read of one statement, with no BEGIN or ROLLBACK around it (a second one only for
-        # a tie at the very same instant).
         single_reads = self.engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
         with single_reads.connect() as connection:
             return self._issued_row(connection, ticket, facts)
