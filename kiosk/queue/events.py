@@ -53,16 +53,9 @@ def bump_sequence(session: Session | Connection, name: str, start: int = 1, step
     dialect = bind.dialect.name
     upsert = _BUMP.get(dialect)
     if upsert is None:
-        if dialect == "postgresql":  # imported here: the kiosk (SQLite) never loads this dialect
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            statement: Any = pg_insert(Sequence)
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            statement = sqlite_insert(Sequence)
         upsert = _BUMP[dialect] = (
-            statement.values(name=bindparam("name"), last=bindparam("first"))
+            dialect_insert(dialect, Sequence)
+            .values(name=bindparam("name"), last=bindparam("first"))
             .on_conflict_do_update(
                 index_elements=[Sequence.name],
                 set_={"last": Sequence.last + bindparam("step", type_=Integer)},
@@ -90,6 +83,17 @@ def bump_sequences(connection: Connection, starts: dict[str, int]) -> dict[str, 
     for i, (name, first) in enumerate(starts.items()):
         params[f"n{i}"], params[f"f{i}"] = name, first
     return {name: int(last) for name, last in connection.execute(upsert, params)}
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """The INSERT of `dialect` that takes ON CONFLICT (an upsert): PostgreSQL's or SQLite's."""
+    if dialect == "postgresql":  # imported here: the kiosk (SQLite) never loads this dialect
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def format_timestamp(value: dt.datetime) -> str:

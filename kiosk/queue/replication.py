@@ -35,19 +35,20 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import Table, and_, func, insert, or_, select
+from sqlalchemy import Table, and_, func, insert, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from kiosk.queue.departments import apply_department_paused
 from kiosk.queue.errors import DuplicateNumber, InvalidTransition, QueueError, UnknownDepartment
 from kiosk.queue.events import (
     EventType,
     append_event,
+    dialect_insert,
     event_to_dict,
     format_timestamp,
     parse_timestamp,
-    store_event,
     store_event_row,
 )
 from kiosk.queue.models import Department, Event, RejectedEvent, Ticket, TicketStatus
@@ -688,47 +689,137 @@ def _apply_kiosk_cancel(session: Session, event: WireEvent, batch: _Batch) -> No
 # -- a kiosk applies the server's feed ----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FeedEvent:
+    """One event of the server's feed, read before any write lock is taken: the parsed event
+    (or why it cannot be read) and its ticket snapshots in the order they apply, each parsed
+    (or why it cannot be). Whether it applies is decided against the store, in that order:
+    unreadable, already stored ("duplicate"), a seq the origin already sent under another id,
+    then each snapshot unreadable or of a department this store does not know."""
+
+    wire: dict[str, Any]
+    event: WireEvent | None
+    error: QueueError | None = None
+    snapshots: tuple[TicketSnapshot | QueueError, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return str(self.wire.get("id"))
+
+
+def read_feed_event(wire_event: dict[str, Any]) -> FeedEvent:
+    """Validate one event of the feed (pydantic, no database): the CPU of applying it, done
+    outside the transaction that writes it."""
+    try:
+        event = parse_wire_event(wire_event)
+    except InvalidEvent as exc:
+        return FeedEvent(wire_event, None, exc)
+    if event.type in (EventType.DEPARTMENT_PAUSED, EventType.DEVICE_STATUS):
+        keys: tuple[str, ...] = ()
+    elif event.type == EventType.TRANSFERRED:
+        keys = ("ticket", "new_ticket")
+    else:
+        keys = ("ticket",)
+    snapshots: list[TicketSnapshot | QueueError] = []
+    for key in keys:
+        try:
+            snapshots.append(_snapshot(event, key))
+        except InvalidEvent as exc:
+            snapshots.append(exc)
+    return FeedEvent(wire_event, event, snapshots=tuple(snapshots))
+
+
 def apply_feed_event(session: Session, wire_event: dict[str, Any], now: dt.datetime) -> ApplyResult:
     """Apply one event of the server's feed; "duplicate" if this database already has it.
 
-    Raises a QueueError subclass when the event cannot be applied (the caller skips it).
+    Raises a QueueError subclass when the event cannot be applied (nothing of it is stored).
     """
-    event = parse_wire_event(wire_event)
-    if session.get(Event, event.id) is not None:
-        return "duplicate"
-    clash = session.scalars(
-        select(Event.id).where(Event.origin == event.origin, Event.seq == event.seq)
-    ).first()
-    if clash is not None:
-        raise InvalidEvent(
-            f"{event.origin} already sent seq {event.seq} as event {clash}; was its database "
-            "replaced? Give a rebuilt kiosk a new kiosk.id"
-        )
-    if event.type == EventType.DEPARTMENT_PAUSED:
-        apply_department_paused(session, event.department, event.data)
-    elif event.type != EventType.DEVICE_STATUS:
-        _upsert(session, _snapshot(event, "ticket"))
-        if event.type == EventType.TRANSFERRED:
-            _upsert(session, _snapshot(event, "new_ticket"))
-    _store(session, event, now)
-    return "accepted"
+    [outcome] = apply_feed_events(session, [read_feed_event(wire_event)], now)
+    if isinstance(outcome, QueueError):
+        raise outcome
+    return outcome
 
 
-def _store(session: Session, event: WireEvent, now: dt.datetime) -> None:
-    store_event(
-        session,
-        Event(
-            id=event.id,
-            origin=event.origin,
-            seq=event.seq,
-            type=str(event.type),
-            occurred_at=event.occurred_at,
-            ticket_id=event.ticket_id,
-            department_code=event.department,
-            data=event.data,
-        ),
-        now,
+def apply_feed_events(
+    session: Session, events: Sequence[FeedEvent], now: dt.datetime
+) -> list[ApplyResult | QueueError]:
+    """Apply events of the server's feed in order, inside the caller's transaction, set-based:
+    what the store already holds is read in three queries for them all, then the tickets'
+    snapshots are written in one upsert (the last snapshot of each ticket: the server's state
+    replaces the local one, as each event applied in turn would leave it) and the events in
+    one INSERT; their feed positions follow at commit, in this order.
+
+    One outcome per event: "accepted", "duplicate", or the QueueError why it cannot be applied
+    (nothing of such an event is stored; the caller logs and skips it).
+    """
+    readable = [e.event for e in events if e.event is not None]
+    stored = _stored_events(session, readable)
+    departments: list[str] | None = None
+    tickets: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    outcomes: list[ApplyResult | QueueError] = []
+    for item in events:
+        event = item.event
+        if event is None:
+            outcomes.append(item.error or InvalidEvent(f"event {item.id} cannot be read"))
+            continue
+        if event.id in stored.ids:
+            outcomes.append("duplicate")
+            continue
+        clash = stored.seqs.get((event.origin, event.seq))
+        try:
+            if clash is not None:
+                raise seq_clash(event, clash)
+            if event.type == EventType.DEPARTMENT_PAUSED:
+                apply_department_paused(session, event.department, event.data)
+            snaps: list[TicketSnapshot] = []
+            for snap in item.snapshots:
+                if isinstance(snap, QueueError):
+                    raise snap
+                if departments is None:
+                    departments = list(session.scalars(select(Department.code)))
+                if snap.department not in departments:
+                    raise UnknownDepartment(snap.department, departments)
+                snaps.append(snap)
+        except QueueError as exc:
+            outcomes.append(exc)
+            continue
+        for snap in snaps:
+            tickets.pop(snap.id, None)  # the last snapshot wins, written in that order
+            tickets[snap.id] = _snapshot_row(snap)
+        rows.append(store_event_row(session, _event_row(event), now))
+        stored.ids.add(event.id)
+        stored.seqs[(event.origin, event.seq)] = event.id
+        outcomes.append("accepted")
+    _upsert_tickets(session, list(tickets.values()))
+    _insert_events(session, rows)
+    return outcomes
+
+
+def seq_clash(event: WireEvent, holder: str) -> InvalidEvent:
+    return InvalidEvent(
+        f"{event.origin} already sent seq {event.seq} as event {holder}; was its database "
+        "replaced? Give a rebuilt kiosk a new kiosk.id"
     )
+
+
+@dataclass
+class _Stored:
+    """Which event ids, and which (origin, seq) under which id, the store already holds."""
+
+    ids: set[str]
+    seqs: dict[tuple[str, int], str]
+
+
+def _stored_events(session: Session, events: Sequence[WireEvent]) -> _Stored:
+    if not events:
+        return _Stored(set(), {})
+    ids = set(session.scalars(select(Event.id).where(Event.id.in_({e.id for e in events}))))
+    pairs = {(e.origin, e.seq) for e in events}
+    held = session.execute(
+        select(Event.origin, Event.seq, Event.id).where(tuple_(Event.origin, Event.seq).in_(pairs))
+    )
+    return _Stored(ids, {(origin, seq): event_id for origin, seq, event_id in held})
 
 
 def _event_row(event: WireEvent) -> dict[str, Any]:
@@ -759,43 +850,52 @@ def _insert_rows(session: Session, batch: _Batch) -> None:
             insert(_TICKETS),
             [{key: getattr(t, key) for key in _TICKET_ATTRIBUTES} for t in batch.new_tickets],
         )
-    if batch.new_events:
-        session.execute(insert(_EVENTS), batch.new_events)
+    _insert_events(session, batch.new_events)
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(_EVENTS), rows)
+
+
+def _upsert_tickets(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Make the stored tickets equal to these snapshot rows (creating them if needed): one
+    INSERT ... ON CONFLICT (id) DO UPDATE. Ticket objects the session holds are expired."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    upsert = _UPSERT_TICKETS.get(dialect)
+    if upsert is None:
+        statement = dialect_insert(dialect, _TICKETS)
+        upsert = _UPSERT_TICKETS[dialect] = statement.on_conflict_do_update(
+            index_elements=[_TICKETS.c.id],
+            set_={key: statement.excluded[key] for key in rows[0] if key != "id"},
+        )
+    session.execute(upsert, rows)
+    for row in rows:
+        held = session.identity_map.get(identity_key(Ticket, row["id"]))
+        if held is not None:
+            session.expire(held)
+
+
+# dialect name -> the tickets' upsert, built once (building costs more than running it)
+_UPSERT_TICKETS: dict[str, Any] = {}
 
 
 def _new_ticket(snap: TicketSnapshot) -> Ticket:
-    return _copy_snapshot(Ticket(id=snap.id), snap)
-
-
-def _upsert(session: Session, snap: TicketSnapshot) -> Ticket:
-    """Make the stored ticket equal to the snapshot (creating it if needed)."""
-    if session.get(Department, snap.department) is None:
-        raise UnknownDepartment(snap.department, session.scalars(select(Department.code)).all())
-    ticket = session.get(Ticket, snap.id, with_for_update=True)
-    if ticket is None:
-        ticket = Ticket(id=snap.id)
-        session.add(ticket)
-    return _copy_snapshot(ticket, snap)
-
-
-def _copy_snapshot(ticket: Ticket, snap: TicketSnapshot) -> Ticket:
-    ticket.department_code = snap.department
-    ticket.service_date = snap.service_date
-    ticket.number = snap.number
-    ticket.code = snap.code
-    ticket.priority = snap.priority
-    ticket.status = str(snap.status)
-    ticket.origin = snap.origin
-    ticket.issued_at = snap.issued_at
-    ticket.queued_at = snap.queued_at
-    ticket.called_at = snap.called_at
-    ticket.last_called_at = snap.last_called_at
-    ticket.finished_at = snap.finished_at
-    ticket.room = snap.room
-    ticket.call_count = snap.call_count
-    ticket.transferred_from = snap.transferred_from
-    ticket.cancel_reason = snap.cancel_reason
+    ticket = Ticket()
+    for key, value in _snapshot_row(snap).items():
+        setattr(ticket, key, value)
     return ticket
+
+
+def _snapshot_row(snap: TicketSnapshot) -> dict[str, Any]:
+    """A ticket's columns as the snapshot gives them (the fields are named as the columns,
+    but for the department)."""
+    row = snap.model_dump()
+    row["department_code"] = row.pop("department")
+    row["status"] = str(snap.status)
+    return row
 
 
 # -- high-water marks ---------------------------------------------------------------------

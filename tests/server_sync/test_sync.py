@@ -291,8 +291,8 @@ def test_pull_commits_at_once_when_a_patient_waits_for_the_write_lock(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A patient's issue waiting (the write gate held shared, as `begin_immediate` holds it)
-    ends the sync's transaction after the event it is applying: one event per commit then,
-    not a chunk of them."""
+    ends the sync's transaction after the step of events it is applying: one step per commit
+    then, not a chunk of them."""
     import fcntl
     import os
 
@@ -302,6 +302,7 @@ def test_pull_commits_at_once_when_a_patient_waits_for_the_write_lock(
     from server_sync import client as client_module
 
     monkeypatch.setattr(client_module, "APPLY_SECONDS", 3600.0)  # only the patient ends one
+    monkeypatch.setattr(client_module, "APPLY_STEP", 2)
     for _ in range(6):
         server_service.issue("NOI")
     client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
@@ -317,8 +318,8 @@ def test_pull_commits_at_once_when_a_patient_waits_for_the_write_lock(
         os.close(fd)
         client.close()
     assert result.applied == 6
-    # One commit per event, and the last page's cursor in a commit of its own.
-    assert len(commits) == 7
+    # One commit per step of two events, and the last page's cursor in a commit of its own.
+    assert len(commits) == 4
 
 
 def test_a_push_marks_its_events_in_short_transactions(
