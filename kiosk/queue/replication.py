@@ -35,7 +35,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from sqlalchemy import Table, and_, func, insert, or_, select, tuple_
+from sqlalchemy import Table, and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -816,10 +816,15 @@ def _stored_events(session: Session, events: Sequence[WireEvent]) -> _Stored:
         return _Stored(set(), {})
     ids = set(session.scalars(select(Event.id).where(Event.id.in_({e.id for e in events}))))
     pairs = {(e.origin, e.seq) for e in events}
+    # Not `(origin, seq) IN (VALUES ...)`: SQLite scans the whole table for that.
     held = session.execute(
-        select(Event.origin, Event.seq, Event.id).where(tuple_(Event.origin, Event.seq).in_(pairs))
+        select(Event.origin, Event.seq, Event.id).where(
+            Event.origin.in_({origin for origin, _ in pairs}),
+            Event.seq.in_({seq for _, seq in pairs}),
+        )
     )
-    return _Stored(ids, {(origin, seq): event_id for origin, seq, event_id in held})
+    found = {(origin, seq): event_id for origin, seq, event_id in held}
+    return _Stored(ids, {pair: found[pair] for pair in pairs & found.keys()})
 
 
 def _event_row(event: WireEvent) -> dict[str, Any]:
