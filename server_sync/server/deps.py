@@ -200,9 +200,27 @@ async def current_caller(
         if caller is None:
             raise ApiError(401, "unauthenticated", "unknown or revoked device token", challenge)
         state.remember_caller(digest, caller)
+    await note_visit(state, caller)
+    return caller
+
+
+def known_caller(state: ServerState, authorization: str | None) -> Caller | None:
+    """The caller behind an `Authorization` header, read as `bearer` (HTTPBearer) reads it,
+    when this process already knows its token (`cached_caller`); else None, and the request
+    is for `current_caller` to judge."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if not token or scheme.lower() != "bearer":
+        return None
+    return state.cached_caller(hash_token(token))
+
+
+async def note_visit(state: ServerState, caller: Caller) -> None:
+    """The device's last visit, written now and then (`ServerState.seen_due`) in a thread."""
     if state.seen_due(caller.name):
         await run_in_threadpool(touch_device, state.engine, caller.name, state.now())
-    return caller
 
 
 def _look_up(state: ServerState, token: str) -> Caller | None:
@@ -219,10 +237,15 @@ def _look_up(state: ServerState, token: str) -> Caller | None:
         )
 
 
+def allowed_roles(*roles: DeviceRole, admin: bool = True) -> frozenset[str]:
+    """The roles that may do what `roles` may (an admin too, unless `admin` is false)."""
+    return frozenset({str(role) for role in roles} | ({str(DeviceRole.ADMIN)} if admin else set()))
+
+
 def require(
     *roles: DeviceRole, admin: bool = True
 ) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
-    allowed = {str(role) for role in roles} | ({str(DeviceRole.ADMIN)} if admin else set())
+    allowed = allowed_roles(*roles, admin=admin)
 
     async def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
         if caller.role not in allowed:
