@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.config import Config
-from kiosk.queue.db import PatientWatch, read_session
+from kiosk.queue.db import PATIENTS, PatientWatch, read_session
 from kiosk.queue.errors import QueueError
 from kiosk.queue.events import bump_sequence, outbox_batch
 from kiosk.queue.models import Event, SyncCursor
@@ -250,6 +250,7 @@ class SyncClient:
         result = PushResult()
         stalled = 0
         while True:
+            PATIENTS.step_aside()  # reading and encoding a batch takes the interpreter a while
             with read_session(self.engine) as session:
                 batch, more = outbox_batch(session, self.origin, self.push_batch, PUSH_BYTES)
             if not batch:
@@ -420,6 +421,7 @@ class SyncClient:
         """Fetch and apply the server's feed after our cursor, page by page."""
         result = PullResult(cursor=self.cursor())
         while True:
+            PATIENTS.step_aside()  # decoding a page takes the interpreter a while
             answer = self._request(
                 "GET",
                 "/api/v1/events",
@@ -447,7 +449,11 @@ class SyncClient:
         # restored without them and must not take them back as new.
         own = sum(1 for wire in events if wire.get("origin") == self.origin)
         result.duplicates += own
-        feed = [read_feed_event(wire) for wire in events if wire.get("origin") != self.origin]
+        feed = []
+        for wire in events:
+            if wire.get("origin") != self.origin:
+                PATIENTS.step_aside()  # validating a page takes the interpreter a while
+                feed.append(read_feed_event(wire))
         steps = iter([feed[at : at + APPLY_STEP] for at in range(0, len(feed), APPLY_STEP)])
         done = False
         with PatientWatch(self.engine) as patients:
@@ -463,7 +469,8 @@ class SyncClient:
         patients: PatientWatch,
     ) -> bool:
         """One short transaction; it ends early when a patient's ticket waits for the write
-        lock. Whether the page is done (the cursor moved)."""
+        lock, or is being issued in this process (the next transaction then waits until it
+        is: `PATIENTS`). Whether the page is done (the cursor moved)."""
         with Session(self.engine) as session, session.begin():
             started = time.monotonic()
             count = 0
@@ -473,6 +480,7 @@ class SyncClient:
                 if (
                     count >= APPLY_CHUNK
                     or time.monotonic() - started >= APPLY_SECONDS
+                    or PATIENTS.busy()
                     or patients.waiting()
                 ):
                     return False

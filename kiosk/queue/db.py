@@ -12,6 +12,8 @@ import fcntl
 import logging
 import os
 import sqlite3
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +56,69 @@ BACKGROUND_RETRY_S = (0.001, 0.005)
 # patients issuing back to back never stop the sync.
 BACKGROUND_YIELD_S = 0.25
 GATE_SUFFIX = "-gate"
+# While a patient's write is in flight in this process, the interpreter hands its lock (the
+# GIL) from thread to thread at least this often, not every 5 ms (Python's default): a thread
+# that still computes (the sync, before it reaches a point where it steps aside) delays the
+# patient's thread by this much per hand-over, not by 5 ms.
+PATIENT_SWITCH_INTERVAL_S = 0.0005
+
+
+class PatientLane:
+    """The patients' writes in flight in this process (issuing: the write transaction and the
+    read of the ticket's place in line after it).
+
+    Other threads of the process step aside for them whole, not only from SQLite's write lock:
+    the interpreter runs one thread at a time, and a thread computing in the background (the
+    sync parsing and applying a pulled backlog) took it back from the patient's thread at each
+    of its statements and kept it for up to `sys.getswitchinterval()` (5 ms) each time - an
+    issue of a dozen statements waited tens of ms. A background writer waits in
+    `step_aside` (asleep, so it holds neither the write lock nor the interpreter) before it
+    begins a write transaction, and ends one it is in between its steps when `busy()`; for
+    BACKGROUND_YIELD_S at most, so patients back to back never stop it."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count = 0
+        self._interval = sys.getswitchinterval()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def patient(self) -> Iterator[None]:
+        """Around a patient's write; while any is in flight the switch interval is
+        PATIENT_SWITCH_INTERVAL_S at most."""
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        with self._changed:
+            if self._count == 0:
+                self._interval = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._interval, PATIENT_SWITCH_INTERVAL_S))
+            self._count += 1
+        try:
+            yield
+        finally:
+            self._local.depth -= 1
+            with self._changed:
+                self._count -= 1
+                if self._count == 0:
+                    sys.setswitchinterval(self._interval)
+                    self._changed.notify_all()
+
+    def busy(self) -> bool:
+        """Whether a patient's write is in flight in another thread of this process (one
+        attribute read: cheap enough between every two steps of a background transaction)."""
+        return self._count > getattr(self._local, "depth", 0)
+
+    def step_aside(self, timeout: float | None = None) -> bool:
+        """Wait until no patient's write is in flight in another thread, `timeout` seconds at
+        most (BACKGROUND_YIELD_S if None); whether none is."""
+        if not self.busy():
+            return True
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: not self.busy(), BACKGROUND_YIELD_S if timeout is None else timeout
+            )
+
+
+PATIENTS = PatientLane()
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -189,15 +254,19 @@ def begin_immediate(
 ) -> None:
     """BEGIN IMMEDIATE with our own retries; a patient's write first.
 
-    The gate file next to the database orders the writers of every process: a patient's write
-    holds a shared lock on it while it waits for SQLite's write lock; any other writer tries
-    BEGIN only while it can take the gate exclusively (for that instant), so it never takes the
-    write lock from under a waiting patient - for BACKGROUND_YIELD_S at most, then it competes
-    like them, so a stream of patients cannot stop it. Gives up (OperationalError, "database is
-    locked") after `timeout_s`, like the busy timeout it replaces.
+    In this process, any other writer first waits while a patient's write is in flight
+    (`PATIENTS`). The gate file next to the database orders the writers of every process: a
+    patient's write holds a shared lock on it while it waits for SQLite's write lock; any other
+    writer tries BEGIN only while it can take the gate exclusively (for that instant), so it
+    never takes the write lock from under a waiting patient - for BACKGROUND_YIELD_S at most
+    (both waits together), then it competes like them, so a stream of patients cannot stop it.
+    Gives up (OperationalError, "database is locked") after `timeout_s`, like the busy timeout
+    it replaces.
     """
     started = time.monotonic()
     deadline = started + timeout_s
+    if not priority:
+        PATIENTS.step_aside()  # a patient's issue in this process first
     delay, longest = PRIORITY_RETRY_S if priority else BACKGROUND_RETRY_S
     fd = _open_gate(gate)
     try:

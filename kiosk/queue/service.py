@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
-from kiosk.queue.db import PRIORITY, READ_ONLY, SINGLE_READS, read_session
+from kiosk.queue.db import PATIENTS, PRIORITY, READ_ONLY, SINGLE_READS, read_session
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
@@ -356,14 +356,17 @@ class QueueService:
         """
         if self.engine.dialect.name != "sqlite":
             return self._issue_in_session(department_code, priority)
-        patient = self.engine.execution_options(**{PRIORITY: True})
-        with self._storage_errors(), patient.begin() as connection:
-            ticket, facts = self._number_row(connection, department_code, priority)
-        # Only now is it issued: a full disk at the commit raised StorageFull above.
-        log.info("issued %s (%s)", ticket.code, ticket.id)
-        single_reads = self.engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
-        with single_reads.connect() as connection:
-            return self._issued_row(connection, ticket, facts)
+        # The other threads of this process step aside meanwhile (`PATIENTS`): a patient
+        # waits neither for their write transactions nor for the interpreter they compute in.
+        with PATIENTS.patient():
+            patient = self.engine.execution_options(**{PRIORITY: True})
+            with self._storage_errors(), patient.begin() as connection:
+                ticket, facts = self._number_row(connection, department_code, priority)
+            # Only now is it issued: a full disk at the commit raised StorageFull above.
+            log.info("issued %s (%s)", ticket.code, ticket.id)
+            single_reads = self.engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
+            with single_reads.connect() as connection:
+                return self._issued_row(connection, ticket, facts)
 
     def rehearse_issue(self, department_code: str) -> IssuedTicket:
         """Everything `issue` does, in a transaction rolled back at the end: nothing is stored,

@@ -50,7 +50,7 @@ def _write(engine: Engine, who: str, *, priority: bool = False) -> None:
 
 
 def _order(engine: Engine) -> list[str]:
-    with engine.connect() as connection:
+    with engine.execution_options(**{db.READ_ONLY: True}).connect() as connection:
         return [row[0] for row in connection.execute(text("SELECT who FROM log ORDER BY rowid"))]
 
 
@@ -133,3 +133,93 @@ def test_background_writers_step_aside_for_a_bounded_time(
         fcntl.flock(waiting_patient, fcntl.LOCK_SH)
         _write(engine, "sync")
     assert _order(engine) == ["sync"]
+
+
+def _in_flight(started: threading.Event, done: threading.Event) -> None:
+    """A patient's write in flight on another thread until `done`."""
+    with db.PATIENTS.patient():
+        started.set()
+        done.wait(30)
+
+
+def test_a_background_write_in_this_process_waits_while_a_patient_is_issued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only SQLite's write lock: a background writer of the patient's own process does not
+    even begin (nor compute, holding the interpreter) until the patient's issue is done."""
+    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 60)  # however slow this machine is
+    engine = _engine(tmp_path)
+    started, done = threading.Event(), threading.Event()
+    patient = threading.Thread(target=_in_flight, args=(started, done))
+    patient.start()
+    assert started.wait(30)
+    sync = threading.Thread(target=_write, args=(engine, "sync"))
+    sync.start()
+    sync.join(timeout=0.3)
+    assert sync.is_alive()  # stepping aside, not writing
+    _write(engine, "patient", priority=True)
+    assert _order(engine) == ["patient"]
+    done.set()
+    patient.join(timeout=30)
+    sync.join(timeout=30)
+    assert _order(engine) == ["patient", "sync"]
+
+
+def test_a_background_write_steps_aside_for_a_patient_for_a_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 0.2)
+    engine = _engine(tmp_path)
+    started, done = threading.Event(), threading.Event()
+    patient = threading.Thread(target=_in_flight, args=(started, done))
+    patient.start()
+    try:
+        assert started.wait(30)
+        _write(engine, "sync")  # patients back to back never stop the sync
+        assert _order(engine) == ["sync"]
+    finally:
+        done.set()
+        patient.join(timeout=30)
+
+
+def test_a_patient_thread_never_steps_aside_for_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 60)
+    engine = _engine(tmp_path)
+    with db.PATIENTS.patient():
+        assert not db.PATIENTS.busy()
+        _write(engine, "same thread")  # would wait 60 s if it stepped aside for itself
+    assert _order(engine) == ["same thread"]
+
+
+def test_the_switch_interval_is_short_only_while_a_patient_is_issued(tmp_path: Path) -> None:
+    """While a ticket is issued, Python hands the interpreter between threads every
+    PATIENT_SWITCH_INTERVAL_S (a computing thread delays the patient's that much per
+    hand-over, not 5 ms); before and after, the interval is what it was."""
+    engine = open_database(f"sqlite:///{tmp_path / 'k.db'}")
+    seed(engine)
+    seen: list[float] = []
+
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(*_: object) -> None:
+        seen.append(sys.getswitchinterval())
+
+    before = sys.getswitchinterval()
+    QueueService(engine, origin="kiosk-hall-1").issue("NOI")
+    assert sys.getswitchinterval() == before
+    assert seen and max(seen) <= db.PATIENT_SWITCH_INTERVAL_S < before
+
+    # Two patients at once (two threads): the interval comes back when the last is done.
+    started, done = threading.Event(), threading.Event()
+    other = threading.Thread(target=_in_flight, args=(started, done))
+    other.start()
+    assert started.wait(30)
+    with db.PATIENTS.patient():
+        pass
+    assert sys.getswitchinterval() == db.PATIENT_SWITCH_INTERVAL_S
+    done.set()
+    other.join(timeout=30)
+    assert sys.getswitchinterval() == before

@@ -322,6 +322,57 @@ def test_pull_commits_at_once_when_a_patient_waits_for_the_write_lock(
     assert len(commits) == 4
 
 
+def test_pull_steps_aside_after_each_event_while_a_patient_is_issued_here(
+    live: LiveServer,
+    tokens: dict[str, str],
+    kiosk_engine: Engine,
+    server_service: QueueService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A patient's issue in flight in the kiosk's own process (another thread) ends the sync's
+    transaction after the event it is applying, and the next one waits for the issue (here
+    BACKGROUND_YIELD_S, the most it waits); every event is still applied once, in order, and
+    the cursor moves with the page's last commit."""
+    import threading
+
+    from sqlalchemy import event
+
+    from kiosk.queue import db
+    from server_sync import client as client_module
+
+    monkeypatch.setattr(client_module, "APPLY_SECONDS", 3600.0)  # only the patient ends one
+    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 0.05)
+    for _ in range(6):
+        server_service.issue("NOI")
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    commits: list[int] = []
+    event.listen(kiosk_engine, "commit", lambda _connection: commits.append(1))
+    started, done = threading.Event(), threading.Event()
+
+    def patient() -> None:
+        with db.PATIENTS.patient():
+            started.set()
+            done.wait(60)
+
+    issuing = threading.Thread(target=patient)
+    issuing.start()
+    try:
+        assert started.wait(30)
+        result = client.pull()
+    finally:
+        done.set()
+        issuing.join(timeout=30)
+        client.close()
+    assert result.applied == 6
+    assert len(commits) == 7  # one per event, the cursor with the last page's own commit
+    assert client.cursor() == result.cursor > 0
+    with kiosk_engine.connect() as connection:
+        seqs = connection.scalars(
+            select(Event.seq).where(Event.origin == "kiosk-direct").order_by(Event.position)
+        ).all()
+    assert list(seqs) == [1, 2, 3, 4, 5, 6]  # each once, in the server's order
+
+
 def test_a_push_marks_its_events_in_short_transactions(
     live: LiveServer,
     tokens: dict[str, str],
