@@ -322,7 +322,7 @@ def test_pull_commits_at_once_when_a_patient_waits_for_the_write_lock(
     assert len(commits) == 4
 
 
-def test_pull_steps_aside_after_each_event_while_a_patient_is_issued_here(
+def test_pull_steps_aside_after_each_step_while_a_patient_is_issued_here(
     live: LiveServer,
     tokens: dict[str, str],
     kiosk_engine: Engine,
@@ -330,9 +330,9 @@ def test_pull_steps_aside_after_each_event_while_a_patient_is_issued_here(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A patient's issue in flight in the kiosk's own process (another thread) ends the sync's
-    transaction after the event it is applying, and the next one waits for the issue (here
-    BACKGROUND_YIELD_S, the most it waits); every event is still applied once, in order, and
-    the cursor moves with the page's last commit."""
+    transaction after the step it is applying (here of one event), and the next one waits for
+    the issue (here BACKGROUND_YIELD_S, the most it waits); every event is still applied once,
+    in order, and the cursor moves with the page's last commit."""
     import threading
 
     from sqlalchemy import event
@@ -341,6 +341,7 @@ def test_pull_steps_aside_after_each_event_while_a_patient_is_issued_here(
     from server_sync import client as client_module
 
     monkeypatch.setattr(client_module, "APPLY_SECONDS", 3600.0)  # only the patient ends one
+    monkeypatch.setattr(client_module, "APPLY_STEP", 1)
     monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 0.05)
     for _ in range(6):
         server_service.issue("NOI")
@@ -364,7 +365,7 @@ def test_pull_steps_aside_after_each_event_while_a_patient_is_issued_here(
         issuing.join(timeout=30)
         client.close()
     assert result.applied == 6
-    assert len(commits) == 7  # one per event, the cursor with the last page's own commit
+    assert len(commits) == 7  # one per step, the cursor with the last page's own commit
     assert client.cursor() == result.cursor > 0
     with kiosk_engine.connect() as connection:
         seqs = connection.scalars(
