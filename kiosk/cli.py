@@ -6,8 +6,10 @@ import argparse
 import gc
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from kiosk.config import ConfigError
 from kiosk.errors import OutputNotWritten
@@ -122,7 +124,24 @@ def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
                 _no_abbreviations(child)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def exit_at_once(status: int) -> NoReturn:
+    """End the process now, its output written: a one-shot command (`kiosk issue`) has
+    committed and printed its answer, and the interpreter's teardown of what it loaded
+    (SQLAlchemy, pydantic: ~100,000 objects) would add ~0.1 s to a ~0.7 s process. Its store
+    is left as a power cut right after the commit leaves it (the commit is durable, SQLite's
+    WAL is read again by the next opener), which it is built to survive."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: the status Python itself gives for a failed flush at exit
+        status = status or 120
+    logging.shutdown()
+    os._exit(status)
+
+
+def main(argv: Sequence[str] | None = None, *, console_script: bool = False) -> int:
+    """Run one command; its exit status. As the console script (`console_script`), a command
+    that sets `exit_at_once` ends the process itself once its answer is out (`exit_at_once`)."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
@@ -134,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose, long_running=getattr(args, "long_running", False))
     try:
         result: int | None = args.handler(args)
+        if console_script and getattr(args, "exit_at_once", False):
+            exit_at_once(result or 0)
         return result or 0
     except ConfigError as exc:
         print(f"kiosk: config error: {exc}", file=sys.stderr)

@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     issue.add_argument("--png", type=Path, metavar="PATH", help="also save the ticket as a PNG")
     issue.add_argument("--language", choices=("vi", "en"), default="vi", help="ticket language")
-    issue.set_defaults(handler=cmd_issue)
+    issue.set_defaults(handler=cmd_issue, exit_at_once=True)
 
     report = subparsers.add_parser(
         "report",
