@@ -32,13 +32,20 @@ FLOORS = {
     "import sqlalchemy": "import sqlalchemy",
     "import sqlalchemy.orm": "import sqlalchemy.orm",
     "import pydantic": "import pydantic; from pydantic import BaseModel",
+    # Both, and the process ended as `kiosk issue` ends it (no interpreter teardown): the
+    # floor under the whole command while both libraries are on its path.
+    "import sqlalchemy.orm and pydantic, exit at once": (
+        "import sqlalchemy.orm, pydantic, os; from pydantic import BaseModel; os._exit(0)"
+    ),
 }
+# The same command run in-process (kiosk.cli.main, which does not end the process itself),
+# then the top-level packages it loaded.
 PROBE = (
-    "import runpy, sys, atexit, json\n"
-    "atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})),"
-    " file=sys.stderr))\n"
-    "sys.argv = ['kiosk', *sys.argv[1:]]\n"
-    "runpy.run_module('kiosk', run_name='__main__')\n"
+    "import sys, json\n"
+    "from kiosk.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    "sys.exit(status)\n"
 )
 
 
