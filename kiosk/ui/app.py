@@ -219,7 +219,8 @@ def run_kiosk(
     for it; a store it cannot open ends the kiosk and its error is raised here), the printer
     is loaded (`load_printer`, on the worker; a `PrinterError` from it ends the kiosk and is
     raised here, as the printer's own constructor would have before) and asked for its status,
-    the sync worker is made (`make_sync`) and started, and the store check and end-of-day work
+    the sync worker is made (`make_sync`) and started, the pages after the home page are
+    built (a tap before that builds them itself), and the store check and end-of-day work
     begin."""
     app = create_application()
     window = build_window(config, service, printer, first_screen=first_screen)
@@ -249,6 +250,7 @@ def run_kiosk(
         service.on_failure(service_failed)
         background.append(lambda: open_late_service(service, window))
     background += [
+        window.build_pages,  # only the home page was built before its first paint
         first_printer_status,
         lambda: warm_up_in_background(window),
         lambda: check_store_in_background(window),

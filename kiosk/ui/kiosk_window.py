@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QDate, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
@@ -36,7 +37,6 @@ from kiosk.app.pin import PinLockout
 from kiosk.config import Config
 from kiosk.ui import style
 from kiosk.ui.i18n import Translations
-from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
 from kiosk.ui.kiosk_home import HomePage
 from kiosk.ui.kiosk_input import KioskInput
 from kiosk.ui.kiosk_pages import (
@@ -47,9 +47,13 @@ from kiosk.ui.kiosk_pages import (
     PriorityPage,
     TicketPage,
 )
-from kiosk.ui.kiosk_scan import CardDesk, ScannedPriorityPage
 from kiosk.ui.worker import Worker
 from kiosk.wire import Department as DepartmentStatus
+
+if TYPE_CHECKING:
+    # Built with the pages after the home page (`KioskWindow.build_pages`).
+    from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
+    from kiosk.ui.kiosk_scan import CardDesk, ScannedPriorityPage
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,12 @@ AFTER_PAINT_FALLBACK_MS = 250
 
 
 class KioskWindow(QWidget):
-    """The whole patient kiosk; talks to the backend only through its worker."""
+    """The whole patient kiosk; talks to the backend only through its worker.
+
+    Only the home page is built with the window: the department grid is the first screen.
+    Every other page (and the card and staff desks) is built by `build_pages`, which `kiosk
+    run` calls right after that screen is painted, and which the first use of any of them
+    calls before that (a tap on a department, a scan, a tap in the staff corner)."""
 
     page_changed = Signal(str)
     departments_changed = Signal()
@@ -115,46 +124,14 @@ class KioskWindow(QWidget):
         outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         outer.addWidget(self.stack)
         self.home = HomePage(family)
-        self.priority = PriorityPage(config.queue.priority_reasons, family)
-        self.scanned_priority = ScannedPriorityPage(family)
-        self.printing = PrintingPage()
-        self.ticket = TicketPage(family)
-        self.message = MessagePage()
-        self.pin = PinPage()
-        self.admin = AdminPage()
-        self.pages: list[Page] = [
-            self.home,
-            self.priority,
-            self.scanned_priority,
-            self.printing,
-            self.ticket,
-            self.message,
-            self.pin,
-            self.admin,
-        ]
-        for page in self.pages:
-            self.stack.addWidget(page)
+        self.pages: list[Page] = [self.home]
+        self.stack.addWidget(self.home)
+        self.pages_built = False
 
         self.home.header.language.clicked.connect(self.next_language)
         self.home.header.language.setVisible(len(self.languages) > 1)
         self.home.grid.tapped.connect(self.department_tapped)
         self.home.grid.page_turned.connect(self.arm_guard)
-        self.priority.chosen.connect(self.issue)
-        self.priority.back.connect(self.back_from_priority)
-        self.scanned_priority.confirmed.connect(self.issue)
-        self.cards = CardDesk(self)
-        self.scanned_priority.declined.connect(self.cards.decline)
-        self.scanned_priority.back.connect(self.back_from_priority)
-        self.ticket.done.connect(self.finish_ticket)
-        self.message.done.connect(self.finish_ticket)
-        self.staff = StaffDesk(self)
-        self.pin.submitted.connect(self.staff.check_pin)
-        self.pin.cancelled.connect(self.go_home)
-        self.admin.close_panel.connect(self.go_home)
-        self.admin.exit_kiosk.connect(self.exit_kiosk)
-        self.admin.test_print.connect(self.staff.test_print)
-        self.admin.reprint.connect(self.staff.reprint)
-        self.admin.pause.connect(self.staff.set_paused)
 
         self.clock_timer = self._timer(1000, self.tick)
         self.printer_timer = self._timer(self.timings.printer_poll_ms, self.periodic_poll)
@@ -173,7 +150,6 @@ class KioskWindow(QWidget):
         self.after_paint_timer = self._timer(
             AFTER_PAINT_FALLBACK_MS, self.run_after_paint, single=True
         )
-        self.ticket.code.painted.connect(self.number_painted)
 
         self.set_language(self.language)
         self.tick()
@@ -208,6 +184,105 @@ class KioskWindow(QWidget):
     @property
     def chosen(self) -> str | None:
         return self.flow.chosen
+
+    # -- the pages after the home page, built once ---------------------------------------
+
+    def build_pages(self) -> None:
+        """Every page but the home page, and the card and staff desks (once; see the class)."""
+        if self.pages_built:
+            return
+        self.pages_built = True
+        from kiosk.ui.kiosk_admin import AdminPage, PinPage, StaffDesk
+        from kiosk.ui.kiosk_scan import CardDesk, ScannedPriorityPage
+
+        family = self.family
+        self._priority = PriorityPage(self.config.queue.priority_reasons, family)
+        self._scanned_priority = ScannedPriorityPage(family)
+        self._printing = PrintingPage()
+        self._ticket = TicketPage(family)
+        self._message = MessagePage()
+        self._pin = PinPage()
+        self._admin = AdminPage()
+        rest: list[Page] = [
+            self._priority,
+            self._scanned_priority,
+            self._printing,
+            self._ticket,
+            self._message,
+            self._pin,
+            self._admin,
+        ]
+        for page in rest:
+            self.stack.addWidget(page)
+        self.pages += rest
+
+        self._priority.chosen.connect(self.issue)
+        self._priority.back.connect(self.back_from_priority)
+        self._scanned_priority.confirmed.connect(self.issue)
+        self._cards = CardDesk(self)
+        self._scanned_priority.declined.connect(self._cards.decline)
+        self._scanned_priority.back.connect(self.back_from_priority)
+        self._ticket.done.connect(self.finish_ticket)
+        self._message.done.connect(self.finish_ticket)
+        self._staff = StaffDesk(self)
+        self._pin.submitted.connect(self._staff.check_pin)
+        self._pin.cancelled.connect(self.go_home)
+        self._admin.close_panel.connect(self.go_home)
+        self._admin.exit_kiosk.connect(self.exit_kiosk)
+        self._admin.test_print.connect(self._staff.test_print)
+        self._admin.reprint.connect(self._staff.reprint)
+        self._admin.pause.connect(self._staff.set_paused)
+        self._ticket.code.painted.connect(self.number_painted)
+
+        self._admin.health = self.health
+        if self.departments:
+            self._admin.set_departments(self.departments)
+        self._retranslate_pages(rest)
+
+    @property
+    def priority(self) -> PriorityPage:
+        self.build_pages()
+        return self._priority
+
+    @property
+    def scanned_priority(self) -> ScannedPriorityPage:
+        self.build_pages()
+        return self._scanned_priority
+
+    @property
+    def printing(self) -> PrintingPage:
+        self.build_pages()
+        return self._printing
+
+    @property
+    def ticket(self) -> TicketPage:
+        self.build_pages()
+        return self._ticket
+
+    @property
+    def message(self) -> MessagePage:
+        self.build_pages()
+        return self._message
+
+    @property
+    def pin(self) -> PinPage:
+        self.build_pages()
+        return self._pin
+
+    @property
+    def admin(self) -> AdminPage:
+        self.build_pages()
+        return self._admin
+
+    @property
+    def cards(self) -> CardDesk:
+        self.build_pages()
+        return self._cards
+
+    @property
+    def staff(self) -> StaffDesk:
+        self.build_pages()
+        return self._staff
 
     def _timer(self, interval: int, slot: Callable[[], None], single: bool = False) -> QTimer:
         timer = QTimer(self)
@@ -306,16 +381,21 @@ class KioskWindow(QWidget):
         nxt = self.flow.next_language()
         self.home.header.language.setText(LANGUAGE_NAMES.get(nxt, nxt))
         self.home.language = self.language
-        self.ticket.language = self.language
-        self.priority.language = self.language
-        self.scanned_priority.language = self.language
-        self.admin.language = self.language
-        if self.chosen:
-            self.priority.set_department(self._department_name(self.chosen))
-        for page in self.pages:
-            page.retranslate()
+        self.home.retranslate()
+        if self.pages_built:
+            self._retranslate_pages(self.pages[1:])
         self.tick()
         self.update_home()
+
+    def _retranslate_pages(self, pages: list[Page]) -> None:
+        self._ticket.language = self.language
+        self._priority.language = self.language
+        self._scanned_priority.language = self.language
+        self._admin.language = self.language
+        if self.chosen:
+            self._priority.set_department(self._department_name(self.chosen))
+        for page in pages:
+            page.retranslate()
 
     def tick(self) -> None:
         now = self.now()
@@ -339,8 +419,8 @@ class KioskWindow(QWidget):
     def apply_departments(self, departments: list[DepartmentStatus]) -> None:
         self.flow.set_departments(departments)
         self.home.show_departments(departments, self.language)
-        if self.current_page() != "admin":
-            self.admin.set_departments(departments)
+        if self.pages_built and self.current_page() != "admin":
+            self._admin.set_departments(departments)
         self.update_home()
         self.departments_changed.emit()
 
@@ -373,8 +453,9 @@ class KioskWindow(QWidget):
             log.log(
                 level, "printer %s: issuing %s", health.state, "on" if health.can_issue else "off"
             )
-            self.admin.health = health
-            self.admin.retranslate()
+            if self.pages_built:
+                self._admin.health = health
+                self._admin.retranslate()
             self.update_home()
         self.printer_changed.emit(health)
 
@@ -529,7 +610,8 @@ class KioskWindow(QWidget):
     def go_home(self) -> None:
         self.result_timer.stop()
         self.flow.home()
-        self.pin.reset()
+        if self.pages_built:
+            self._pin.reset()
         self.show_page(self.home)
         self.update_home()
         self.idle_timer.start()

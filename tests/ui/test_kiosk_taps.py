@@ -112,6 +112,30 @@ def test_a_double_tap_on_a_department_never_chooses_a_priority(
         assert window.current_page() == "ticket"
 
 
+def test_a_tap_before_the_other_pages_are_built_gives_one_ticket(
+    qtbot: Any, make_window: Any, service: QueueService
+) -> None:
+    """The window is built with its home page only (the first screen): the department grid is
+    painted with its counts, and the first tap builds the rest, lands on the priority step as
+    ever, and its ordinary choice, tapped twice, issues one ticket."""
+    window = make_window()
+    assert not window.pages_built and window.stack.count() == 1
+    assert window.home.grid.buttons and not window.grab().isNull()
+    settle(window)
+    tap_at(window, centre_of(window, window.home.grid.buttons["NOI"]))
+    assert window.pages_built and window.stack.count() == len(window.pages) == 8
+    assert window.current_page() == "priority"
+    settle(window)
+    skip = centre_of(window, window.priority.skip)
+    tap_at(window, skip)
+    window.monotonic.advance(0.05)
+    tap_at(window, skip)
+    wait_for_the_issue(qtbot, window)
+    tickets = service.tickets_on(service.service_date())
+    assert [(t.department, t.priority) for t in tickets] == [("NOI", None)]
+    assert window.current_page() == "ticket"
+
+
 @pytest.mark.parametrize("gap_ms", [50, 150, 600])
 def test_a_double_touch_never_chooses_a_priority(
     qtbot: Any, make_window: Any, service: QueueService, gap_ms: int

@@ -73,10 +73,13 @@ def notify(message):
             "sqlalchemy", "kiosk.queue.models", "kiosk.queue.service",
         )
         say("loaded", json.dumps([m for m in later if m in sys.modules]))
+        kiosk = [w for w in QApplication.topLevelWidgets() if hasattr(w, "pages_built")]
+        say("pages", kiosk[0].stack.count() if kiosk else "?")
 
         def done():
             frozen = gc.get_freeze_count()
             say("frozen", frozen)
+            say("pages", kiosk[0].stack.count() if kiosk else "?")
 
             def opened():  # then the queue service opens, and what it loaded is frozen too
                 if "kiosk.queue.service" in sys.modules and gc.get_freeze_count() > frozen:
@@ -162,6 +165,18 @@ def test_kiosk_run_is_ready_before_loading_the_printer_the_http_stack_or_sqlalch
     assert lines, done.stderr
     assert json.loads(lines[-1].removeprefix("loaded ")) == []
     assert any(line.startswith("opened ") for line in done.stderr.splitlines()), done.stderr
+
+
+@pytest.mark.gui
+def test_kiosk_run_paints_its_home_page_first_and_builds_the_others_right_after(
+    tmp_path: Path,
+) -> None:
+    """READY=1 with only the home page built; the other seven right after it (a tap meanwhile
+    builds them itself: tests/ui/test_kiosk_taps.py)."""
+    done = _run_until_ready(tmp_path)
+    assert done.returncode == 0, done.stderr
+    pages = [line for line in done.stderr.splitlines() if line.startswith("pages ")]
+    assert pages[:2] == ["pages 1", "pages 8"], done.stderr
 
 
 @pytest.mark.gui
