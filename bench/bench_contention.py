@@ -16,6 +16,11 @@ BENCH_TRACE=1 also says where the slow issues' time went (bench/contention_trace
 own CPU, waiting for a CPU, for SQLite's write lock (and who held it), for their COMMIT's fsync,
 and for the interpreter lock.
 
+Both issuing processes freeze their set-up objects out of the garbage collector before the sync
+starts, as `kiosk run` does after its first screen; BENCH_NO_FREEZE=1 does not (a full
+collection then takes 70-100 ms in the bench's process, and lands in an issue or, before the
+collector was paused in them, in the sync's write transaction).
+
 BENCH_OLD_LOCKING=1 measures the way it was before, for comparison: SQLite's own busy handler
 for every writer, no priority for patients, and a whole pulled page in one transaction.
 """
@@ -23,6 +28,7 @@ for every writer, no priority for patients, and a whole pulled page in one trans
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -57,6 +63,10 @@ PUSH_EVENTS = int(os.environ.get("BENCH_PUSH_EVENTS", "1000"))
 TIME_LIMIT_SECONDS = float(os.environ.get("BENCH_TIME_LIMIT", "600"))
 OLD_LOCKING = bool(os.environ.get("BENCH_OLD_LOCKING"))
 TRACE = bool(os.environ.get("BENCH_TRACE"))
+# Each issuing process freezes what it made until then out of the garbage collector before the
+# sync starts, as `kiosk run` does once its first screen is painted; BENCH_NO_FREEZE=1 leaves it
+# (a full collection then walks every object of the set-up: 70-100 ms).
+FREEZE = not os.environ.get("BENCH_NO_FREEZE")
 OLD_LOCKING_CODE = """
 import server_sync.client, kiosk.queue.db
 kiosk.queue.db.begin_immediate = lambda dbapi, **_: dbapi.execute("BEGIN IMMEDIATE")
@@ -77,6 +87,10 @@ service = QueueService(open_database(sys.argv[1]), origin="bench-kiosk-2")
 if TRACE:
     contention_trace.watch(service.engine)
 codes = service.department_codes()
+if not os.environ.get("BENCH_NO_FREEZE"):
+    import gc
+    gc.collect()
+    gc.freeze()
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 print("ready", flush=True)
@@ -90,7 +104,8 @@ while not stop.is_set():
     time.sleep(0.1)
 print(json.dumps(samples), flush=True)
 if TRACE:
-    print(json.dumps([contention_trace.ISSUES, contention_trace.HOLDS]), flush=True)
+    trace = [contention_trace.ISSUES, contention_trace.HOLDS, contention_trace.COMMITS]
+    print(json.dumps(trace), flush=True)
 """
 
 
@@ -172,6 +187,9 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
                     outcome["ended"] = time.monotonic()
 
             thread = threading.Thread(target=sync, name="kiosk-sync")
+            if FREEZE:
+                gc.collect()
+                gc.freeze()
             began = time.monotonic()
             thread.start()
             mine: list[tuple[float, float]] = []
@@ -211,10 +229,11 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
         "events the sync applied": pull.applied,
         "events the sync pushed": push.accepted + push.duplicates,
         "sync_seconds": round(ended - began, 1),
+        "objects frozen out of the garbage collector": gc.get_freeze_count(),
     }
     if TRACE and other_trace is not None:
         issues = [i for i in contention_trace.ISSUES if i["at"] >= began]
-        their_issues, their_holds = other_trace
+        their_issues, their_holds, their_commits = other_trace
         holds = contention_trace.HOLDS + [tuple(h) for h in their_holds]
         alone = [i for i in contention_trace.ISSUES if i["at"] < began][-len(quiet) :]
         figures["trace: issue alone, median ms"] = {
@@ -227,8 +246,21 @@ def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[
         figures["trace: slow issues of the second process"] = contention_trace.breakdown(
             their_issues, holds, "other process", began, ended
         )
+        figures["trace: all issues of this process"] = contention_trace.breakdown(
+            issues, holds, "bench issuer", began, ended, slow_ms=0.0
+        )
+        figures["trace: all issues of the second process"] = contention_trace.breakdown(
+            their_issues, holds, "other process", began, ended, slow_ms=0.0
+        )
         figures["trace: sync write transactions"] = _holds_summary(
             [h for h in holds if h[0] == "kiosk-sync"]
+        )
+        figures["trace: sync write transactions over 50 ms"] = contention_trace.sync_holds(holds)
+        figures["trace: garbage collections (count, p50, max ms)"] = (
+            contention_trace.collections_summary(began, ended)
+        )
+        figures["trace: commits"] = contention_trace.commits_summary(
+            contention_trace.COMMITS + [tuple(c) for c in their_commits], began, ended
         )
     return figures
 
