@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.config import Config
-from kiosk.queue.db import PATIENTS, PatientWatch, read_session
+from kiosk.queue.db import PATIENTS, PatientWatch, collector_paused, read_session
 from kiosk.queue.errors import QueueError
 from kiosk.queue.events import bump_sequence, outbox_batch
 from kiosk.queue.models import Event, SyncCursor
@@ -400,7 +400,7 @@ class SyncClient:
         now = self.clock()
         for start in range(0, len(synced), MARK_CHUNK):
             chunk = synced[start : start + MARK_CHUNK]
-            with self.engine.begin() as connection:
+            with collector_paused(), self.engine.begin() as connection:
                 connection.execute(update(Event).where(Event.id.in_(chunk)).values(synced_at=now))
         if not rejected:
             return
@@ -470,8 +470,10 @@ class SyncClient:
     ) -> bool:
         """One short transaction; it ends early when a patient's ticket waits for the write
         lock, or is being issued in this process (the next transaction then waits until it
-        is: `PATIENTS`). Whether the page is done (the cursor moved)."""
-        with Session(self.engine) as session, session.begin():
+        is: `PATIENTS`). No garbage collection starts inside it (`collector_paused`): one
+        walking the process would hold the write lock with it. Whether the page is done (the
+        cursor moved)."""
+        with collector_paused(), Session(self.engine) as session, session.begin():
             started = time.monotonic()
             count = 0
             for step in steps:

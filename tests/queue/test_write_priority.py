@@ -223,3 +223,45 @@ def test_the_switch_interval_is_short_only_while_a_patient_is_issued(tmp_path: P
     done.set()
     other.join(timeout=30)
     assert sys.getswitchinterval() == before
+
+
+def test_no_garbage_collection_starts_inside_a_patients_issue(tmp_path: Path) -> None:
+    """The cyclic collector is paused while a ticket is issued (a full collection walks the
+    whole process holding the interpreter: tens of ms in a patient's ticket), and runs again
+    once the last patient in flight is done; a collector that was already off stays off."""
+    import gc
+
+    from sqlalchemy import event
+
+    engine = open_database(f"sqlite:///{tmp_path / 'k.db'}")
+    seed(engine)
+    seen: list[bool] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(*_: object) -> None:
+        seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    QueueService(engine, origin="kiosk-hall-1").issue("NOI")
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+    # Two patients at once (two threads): it runs again when the last is done.
+    started, done = threading.Event(), threading.Event()
+    other = threading.Thread(target=_in_flight, args=(started, done))
+    other.start()
+    assert started.wait(30)
+    with db.PATIENTS.patient():
+        assert not gc.isenabled()
+    assert not gc.isenabled()
+    done.set()
+    other.join(timeout=30)
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        with db.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -407,3 +407,46 @@ def test_a_push_marks_its_events_in_short_transactions(
     assert len(marks) == 3 and len(set(marks)) == 3  # 2 + 2 + 1, each committed on its own
     with kiosk_engine.connect() as connection:
         assert connection.scalar(select(Event.id).where(Event.synced_at.is_(None))) is None
+
+
+def test_no_garbage_collection_starts_inside_the_syncs_write_transactions(
+    live: LiveServer,
+    tokens: dict[str, str],
+    kiosk_engine: Engine,
+    kiosk_service: QueueService,
+) -> None:
+    """The collector is paused while the sync holds the write lock (applying pulled events,
+    marking pushed ones): a full collection started by its allocations kept that lock 100-170
+    ms, and every writer of the store waited it out. Between its transactions it runs."""
+    import gc
+
+    from sqlalchemy import Connection, event
+
+    from kiosk.queue.db import READ_ONLY
+
+    for _ in range(3):
+        kiosk_service.issue("NOI")
+    client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
+    seen: dict[str, list[bool]] = {"write": [], "read": []}
+
+    def on_statement(connection: Connection, *_: object) -> None:
+        reads = connection.get_execution_options().get(READ_ONLY)
+        seen["read" if reads else "write"].append(gc.isenabled())
+
+    event.listen(kiosk_engine, "before_cursor_execute", on_statement)
+    try:
+        assert client.push().accepted == 3
+        for _ in range(2):
+            requests.post(
+                f"{live.url}/api/v1/departments/NOI/call-next",
+                json={"room": "101"},
+                headers={"Authorization": f"Bearer {tokens['counter']}"},
+                timeout=30,
+            )
+        assert client.pull().applied == 2
+    finally:
+        event.remove(kiosk_engine, "before_cursor_execute", on_statement)
+        client.close()
+    assert seen["write"] and not any(seen["write"])
+    assert seen["read"] and all(seen["read"])
+    assert gc.isenabled()
