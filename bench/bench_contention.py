@@ -134,6 +134,10 @@ def _issue_many(service: QueueService, count: int) -> None:
 
 
 def run(pull_events: int = PULL_EVENTS, push_events: int = PUSH_EVENTS) -> dict[str, Any]:
+    if os.environ.get("BENCH_APPLY_REST"):  # the pull's rest after each transaction, x its time
+        import server_sync.client
+
+        server_sync.client.APPLY_REST = float(os.environ["BENCH_APPLY_REST"])  # type: ignore[attr-defined,unused-ignore]
     if OLD_LOCKING:
         exec(OLD_LOCKING_CODE)
     with tempfile.TemporaryDirectory(prefix="bench-contention-") as tmp:
