@@ -101,6 +101,37 @@ class CollectorPause:
 collector_paused = CollectorPause()
 
 
+class _Handover:
+    """Who in this process needs the interpreter handed over quickly now (a patient's write
+    on a kiosk, a push being judged on the server), and the switch interval to restore once
+    nobody does: one count for all of them, so one ending never restores the interval while
+    another is still in flight."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._saved = sys.getswitchinterval()
+
+    @contextmanager
+    def quick(self, interval: float = PATIENT_SWITCH_INTERVAL_S) -> Iterator[None]:
+        """Inside, the switch interval is `interval` at most."""
+        with self._lock:
+            if self._count == 0:
+                self._saved = sys.getswitchinterval()
+            self._count += 1
+            sys.setswitchinterval(min(sys.getswitchinterval(), interval))
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+                if self._count == 0:
+                    sys.setswitchinterval(self._saved)
+
+
+HANDOVER = _Handover()
+
+
 class PatientLane:
     """The patients' writes in flight in this process (issuing: the write transaction and the
     read of the ticket's place in line after it).
@@ -117,7 +148,6 @@ class PatientLane:
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._count = 0
-        self._interval = sys.getswitchinterval()
         self._local = threading.local()
 
     @contextlib.contextmanager
@@ -126,21 +156,18 @@ class PatientLane:
         PATIENT_SWITCH_INTERVAL_S at most, and no garbage collection starts
         (`collector_paused`)."""
         self._local.depth = getattr(self._local, "depth", 0) + 1
-        with self._changed:
-            if self._count == 0:
-                self._interval = sys.getswitchinterval()
-                sys.setswitchinterval(min(self._interval, PATIENT_SWITCH_INTERVAL_S))
-            self._count += 1
-        try:
-            with collector_paused():
-                yield
-        finally:
-            self._local.depth -= 1
+        with HANDOVER.quick(PATIENT_SWITCH_INTERVAL_S):
             with self._changed:
-                self._count -= 1
-                if self._count == 0:
-                    sys.setswitchinterval(self._interval)
-                    self._changed.notify_all()
+                self._count += 1
+            try:
+                with collector_paused():
+                    yield
+            finally:
+                self._local.depth -= 1
+                with self._changed:
+                    self._count -= 1
+                    if self._count == 0:
+                        self._changed.notify_all()
 
     def busy(self) -> bool:
         """Whether a patient's write is in flight in another thread of this process (one
