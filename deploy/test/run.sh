@@ -38,6 +38,7 @@ tarball="$cache/rootfs-bookworm-$key.tar"
 if [ ! -f "$tarball" ]; then
   log "making the Debian 12 rootfs with debootstrap (once; cached in $tarball)"
   build=$(mktemp -d /var/tmp/kiosk-rootfs.XXXXXX)
+  chmod 0755 "$build"  # it becomes the container's /: mktemp makes it 0700
   debootstrap --variant=minbase --include="$include" bookworm "$build" "$mirror" >"$build.log" 2>&1 \
     || { tail -20 "$build.log"; exit 1; }
   # The host's own CAs (a proxy on this network), so apt and pip work inside.
@@ -80,6 +81,10 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$root"
 tar -C "$root" --numeric-owner -xf "$tarball"
+# The container's / as Debian has it. A tarball made from mktemp's 0700 directory gives 0700,
+# and then no service user can reach a file: D-Bus cannot read its config, logind never
+# starts and the boot never finishes.
+chmod 0755 "$root"
 
 # -- what an IT technician copies to the PC: the source tree with the built package ---------
 log "copying the source tree and $(basename "$wheel") into the container"
