@@ -145,29 +145,44 @@ def issued_ticket_json(issued: IssuedTicket, config: Config) -> dict[str, Any]:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
+    from kiosk.queue.errors import IssuingOnHold, UnknownDepartment
+
     config = load_config(args.config)
     service = open_service(args, config)
-    if not service.department_codes():
-        raise CommandError(
-            "no departments in the database; load them first: kiosk seed seeds/<file>.toml",
-            EXIT_USAGE,
-        )
     if args.id_qr is not None:
         args.priority = _priority_from_card(args, service, config)
-    if service.issuing_hold() is not None and config.server.url:
-        _reach_server_first(config, service)
-    if args.print:
-        issued = _issue_and_print(args, service, config)
-    else:
-        issued = service.issue(args.department.upper(), args.priority)
-        if args.png:
-            from kiosk.app.issuing import ticket_content
-            from printer.ticket import render_ticket
-
-            content = ticket_content(issued, config, args.language)
-            _save_png(render_ticket(content, config.printer.paper_width_mm), args.png)
+    # The store's state is read only when the issue is refused (the issue reads it anyway):
+    # an empty store, or one on hold that the server can lift.
+    try:
+        try:
+            issued = _issue(args, service, config)
+        except IssuingOnHold:
+            if not config.server.url:
+                raise
+            _reach_server_first(config, service)
+            issued = _issue(args, service, config)
+    except UnknownDepartment:
+        if not service.department_codes():
+            raise CommandError(
+                "no departments in the database; load them first: kiosk seed seeds/<file>.toml",
+                EXIT_USAGE,
+            ) from None
+        raise
     print(json.dumps(issued_ticket_json(issued, config), ensure_ascii=False))
     return 0
+
+
+def _issue(args: argparse.Namespace, service: QueueService, config: Config) -> IssuedTicket:
+    if args.print:
+        return _issue_and_print(args, service, config)
+    issued = service.issue(args.department.upper(), args.priority)
+    if args.png:
+        from kiosk.app.issuing import ticket_content
+        from printer.ticket import render_ticket
+
+        content = ticket_content(issued, config, args.language)
+        _save_png(render_ticket(content, config.printer.paper_width_mm), args.png)
+    return issued
 
 
 def _priority_from_card(

@@ -79,3 +79,11 @@ def test_other_commands_tear_down_as_ever(database: str) -> None:
     report = _kiosk("report", "--database", database)
     assert report.returncode == 0, report.stderr
     assert "TEARDOWN" in report.stderr
+
+
+def test_an_empty_store_says_to_load_the_departments(tmp_path: Path) -> None:
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    refused = _kiosk("issue", "NOI", "--database", empty)
+    assert refused.returncode == 2
+    assert "no departments in the database; load them first" in refused.stderr
+    assert "Traceback" not in refused.stderr
