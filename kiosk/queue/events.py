@@ -14,6 +14,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from kiosk.queue.driver import DriverConnection
 from kiosk.queue.models import Event, Sequence
 
 FEED_SEQUENCE = "feed"
@@ -69,7 +70,9 @@ def bump_sequence(session: Session | Connection, name: str, start: int = 1, step
 _BUMP_MANY: dict[int, TextClause] = {}  # how many counters -> the SQLite upsert
 
 
-def bump_sequences(connection: Connection, starts: dict[str, int]) -> dict[str, int]:
+def bump_sequences(
+    connection: Connection | DriverConnection, starts: dict[str, int]
+) -> dict[str, int]:
     """`bump_sequence` by one of several counters (name -> first value) in one statement, on
     SQLite; the new value of each."""
     upsert = _BUMP_MANY.get(len(starts))
@@ -309,7 +312,9 @@ def append_event(
 _INSERT_EVENT = insert(Event)
 
 
-def insert_event(connection: Connection, event: dict[str, Any], position: int) -> None:
+def insert_event(
+    connection: Connection | DriverConnection, event: dict[str, Any], position: int
+) -> None:
     """Store an event made here (`new_event`) at its feed `position` (the feed counter bumped
     in this transaction) in a Connection's transaction on SQLite, no Session, no ORM object:
     the row `append_event` and the commit would leave. SQLite holds the write lock from BEGIN

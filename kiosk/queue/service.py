@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
 from kiosk.queue.db import PATIENTS, PRIORITY, READ_ONLY, SINGLE_READS, read_session
+from kiosk.queue.driver import DriverConnection
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
@@ -275,6 +276,9 @@ class QueueService:
         # A recall beyond this many marks the ticket absent (None: recalls without limit).
         self.max_recalls = max_recalls
         self.clock = clock
+        # Made once: an engine with options costs ~20 us to make, twice an issue.
+        self._patient_engine = engine.execution_options(**{PRIORITY: True})
+        self._single_reads = engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
 
     @classmethod
     def from_config(
@@ -347,25 +351,25 @@ class QueueService:
         after the commit (a read transaction, which waits for no writer and makes none wait),
         so SQLite's write lock is held for as short a time as issuing can take.
 
-        On SQLite (a kiosk) both run on a plain Connection, no ORM: the department with its
-        state and the hold flag in one statement, the number with the event's seq and feed
-        position in another, one INSERT each for the ticket and the event; after the commit,
-        the place in line in one statement that is its own read transaction (no BEGIN; only a
-        tie at the very same instant reads the tied tickets in a second one). On PostgreSQL
-        the Session's commit gives the event its seq and position (`append_event`).
+        On SQLite (a kiosk) both run on a plain Connection, no ORM, their statements on its
+        driver's connection (`DriverConnection`: SQLAlchemy's execute path cost more CPU than
+        SQLite's own work): the department with its state and the hold flag in one statement,
+        the number with the event's seq and feed position in another, one INSERT each for the
+        ticket and the event; after the commit, the place in line in one statement that is its
+        own read transaction (no BEGIN; only a tie at the very same instant reads the tied
+        tickets in a second one). On PostgreSQL the Session's commit gives the event its seq
+        and position (`append_event`).
         """
         if self.engine.dialect.name != "sqlite":
             return self._issue_in_session(department_code, priority)
         # The other threads of this process step aside meanwhile (`PATIENTS`): a patient
         # waits neither for their write transactions nor for the interpreter they compute in.
         with PATIENTS.patient():
-            patient = self.engine.execution_options(**{PRIORITY: True})
-            with self._storage_errors(), patient.begin() as connection:
+            with self._storage_errors(), self._patient_engine.begin() as connection:
                 ticket, facts = self._number_row(connection, department_code, priority)
             # Only now is it issued: a full disk at the commit raised StorageFull above.
             log.info("issued %s (%s)", ticket.code, ticket.id)
-            single_reads = self.engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
-            with single_reads.connect() as connection:
+            with self._single_reads.connect() as connection:
                 return self._issued_row(connection, ticket, facts)
 
     def rehearse_issue(self, department_code: str) -> IssuedTicket:
@@ -388,7 +392,10 @@ class QueueService:
         self, connection: Connection, ticket: TicketInfo, facts: _IssuingFacts
     ) -> IssuedTicket:
         position = self._place(
-            connection, ticket, lambda: facts.active_rooms, facts.avg_service_minutes
+            DriverConnection(connection),
+            ticket,
+            lambda: facts.active_rooms,
+            facts.avg_service_minutes,
         )
         return IssuedTicket(
             ticket=ticket,
@@ -456,12 +463,13 @@ class QueueService:
     def _number_row(
         self, connection: Connection, department_code: str, priority: str | None
     ) -> tuple[TicketInfo, _IssuingFacts]:
-        """`_number` on SQLite in SQLAlchemy Core: the same checks in the same order, the same
-        rows and event."""
+        """`_number` on SQLite, statements on the driver's connection in `connection`'s
+        transaction: the same checks in the same order, the same rows and event."""
         self._check_priority(priority)
         now = self.now()
         today = self.service_date(now)
-        row = connection.execute(_issuing_facts(), {"code": department_code, "day": today}).one()
+        driver = DriverConnection(connection)
+        row = driver.execute(_issuing_facts(), {"code": department_code, "day": today}).one()
         (hold_value, hold_set_at, code, prefix, active, paused, capacity, issued) = row[:8]
         if hold_value is not None:
             hold = self._applying(hold_of(hold_value, hold_set_at))
@@ -481,11 +489,11 @@ class QueueService:
         # The number, the event's seq and its feed position: one statement.
         numbers, seqs = number_counter(code, today, self.numbering_offset), seq_counter(self.origin)
         bumped = bump_sequences(
-            connection, {numbers: self.numbering_offset + 1, seqs: 1, FEED_SEQUENCE: 1}
+            driver, {numbers: self.numbering_offset + 1, seqs: 1, FEED_SEQUENCE: 1}
         )
         number = self._in_block(code, bumped[numbers])
         ticket = self._new_ticket(code, prefix, number, priority, now)
-        connection.execute(_INSERT_TICKET, _ticket_row(ticket))
+        driver.execute(_INSERT_TICKET, _ticket_row(ticket))
         event = new_event(
             origin=self.origin,
             type=EventType.ISSUED,
@@ -495,7 +503,7 @@ class QueueService:
             department_code=code,
             data={"ticket": ticket.to_dict()},
         )
-        insert_event(connection, event, bumped[FEED_SEQUENCE])
+        insert_event(driver, event, bumped[FEED_SEQUENCE])
         log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
         return ticket, facts
 
@@ -1140,7 +1148,7 @@ class QueueService:
 
     def _place(
         self,
-        executor: Session | Connection,
+        executor: Session | Connection | DriverConnection,
         ticket: TicketInfo,
         rooms: Callable[[], int],
         configured_minutes: float,

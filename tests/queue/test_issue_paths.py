@@ -19,14 +19,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from kiosk.queue.db import PRIORITY, SINGLE_READS, open_database
+from kiosk.queue.db import PRIORITY, open_database
 from kiosk.queue.errors import StorageFull
 from kiosk.queue.models import Department
 from kiosk.queue.service import IssuedTicket, Position, QueueService
 from kiosk.queue.store import clear_hold, set_hold
-from tests.support.database import FakeClock, seed
+from tests.support.database import FakeClock, seed, trace_statements
 
 Step = Callable[[QueueService], object]
 
@@ -232,10 +233,15 @@ def test_issuing_on_sqlite_is_five_statements_without_a_read_transaction(
     core.service.issue("NOI")  # numbering starts, statements are compiled
     clock.advance(seconds=1)  # no tie in line: no second read
     statements: list[str] = []
+    sql_seen: list[str] = []  # by SQLAlchemy's engine events
+
+    # The statements run on the driver's connection, past SQLAlchemy's events: SQLite's trace
+    # callback sees every one of them (and BEGIN, COMMIT, the pragmas around BEGIN).
+    trace_statements(core.engine, lambda sql: statements.append(sql.split()[0]))
 
     @event.listens_for(core.engine, "before_cursor_execute")
     def _seen(*args: Any) -> None:
-        statements.append(args[2].split()[0])
+        sql_seen.append(args[2].split()[0])
 
     begins: list[dict[str, Any]] = []
 
@@ -244,8 +250,48 @@ def test_issuing_on_sqlite_is_five_statements_without_a_read_transaction(
         begins.append(dict(connection.get_execution_options()))
 
     core.service.issue("NOI")
-    # The department and hold; the counters; the ticket; the event; the place in line.
-    assert statements == ["SELECT", "INSERT", "INSERT", "INSERT", "SELECT"]
-    # The write transaction has the patient's priority; the read after it begins nothing.
-    assert [PRIORITY in b for b in begins] == [True, False]
-    assert begins[1].get(SINGLE_READS) is True
+    # BEGIN IMMEDIATE with our own retries (busy_timeout 0 around it); the department and
+    # hold; the counters; the ticket; the event; COMMIT; the place in line.
+    assert statements == [
+        *("PRAGMA", "BEGIN", "PRAGMA"),
+        *("SELECT", "INSERT", "INSERT", "INSERT"),
+        *("COMMIT", "SELECT"),
+    ]
+    # None of them took SQLAlchemy's execute path (its CPU was a third of an issue's).
+    assert sql_seen == []
+    # The write transaction has the patient's priority; the read after it begins nothing
+    # (no BEGIN after COMMIT above: it is its own read transaction).
+    assert [PRIORITY in b for b in begins] == [True]
+
+
+def test_a_full_disk_at_a_statement_of_the_issue_is_storage_full(
+    stores: tuple[Store, Store],
+) -> None:
+    """The issue's statements run on the driver's connection: SQLite's SQLITE_FULL at one of
+    them (here the database may grow no further) is StorageFull all the same, nothing of the
+    issue is stored, and the store issues again once there is room."""
+    from sqlalchemy import event
+
+    core = stores[0]
+    core.service.issue("NOI")
+    limit: list[int] = []
+
+    @event.listens_for(core.engine, "checkout")
+    def _no_room(dbapi_connection: sqlite3.Connection, *_: Any) -> None:
+        if limit:
+            page_count = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+            dbapi_connection.execute(f"PRAGMA max_page_count = {page_count}")
+
+    limit.append(1)
+    before = core.rows()
+    with pytest.raises(StorageFull) as raised:
+        for _ in range(200):  # until a statement needs a page more
+            before = core.rows()
+            core.service.issue("NGOAI")
+    cause = raised.value.__cause__
+    assert isinstance(cause, DBAPIError) and isinstance(cause.orig, sqlite3.OperationalError)
+    assert str(cause.statement).startswith("INSERT")  # not the commit
+    assert core.rows() == before
+    limit.clear()
+    core.engine.dispose()  # the limit is the connections' own
+    assert core.service.issue("NGOAI").ticket.department == "NGOAI"

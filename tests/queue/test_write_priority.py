@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kiosk.queue import db
 from kiosk.queue.db import PRIORITY, make_engine, open_database
 from kiosk.queue.service import QueueService
-from tests.support.database import seed
+from tests.support.database import seed, trace_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,12 +200,7 @@ def test_the_switch_interval_is_short_only_while_a_patient_is_issued(tmp_path: P
     engine = open_database(f"sqlite:///{tmp_path / 'k.db'}")
     seed(engine)
     seen: list[float] = []
-
-    from sqlalchemy import event
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _statement(*_: object) -> None:
-        seen.append(sys.getswitchinterval())
+    trace_statements(engine, lambda _sql: seen.append(sys.getswitchinterval()))
 
     before = sys.getswitchinterval()
     QueueService(engine, origin="kiosk-hall-1").issue("NOI")
@@ -231,15 +226,10 @@ def test_no_garbage_collection_starts_inside_a_patients_issue(tmp_path: Path) ->
     once the last patient in flight is done; a collector that was already off stays off."""
     import gc
 
-    from sqlalchemy import event
-
     engine = open_database(f"sqlite:///{tmp_path / 'k.db'}")
     seed(engine)
     seen: list[bool] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _statement(*_: object) -> None:
-        seen.append(gc.isenabled())
+    trace_statements(engine, lambda _sql: seen.append(gc.isenabled()))
 
     assert gc.isenabled()
     QueueService(engine, origin="kiosk-hall-1").issue("NOI")

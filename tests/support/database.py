@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from kiosk.queue.seeds import apply_seeds, parse_seeds
 from tests.support.loops import run_in_own_loop
@@ -33,6 +35,20 @@ class FakeClock:
     def advance(self, **delta: float) -> dt.datetime:
         self.now += dt.timedelta(**delta)
         return self.now
+
+
+def trace_statements(engine: Engine, seen: Callable[[str], None]) -> None:
+    """`seen(sql)` for every statement SQLite runs on `engine`'s connections, in the thread
+    that runs it: those run on the driver's connection past SQLAlchemy's engine events (a
+    patient's issue), BEGIN and COMMIT included (sqlite3's trace callback)."""
+
+    @event.listens_for(engine, "checkout")
+    def _trace(dbapi_connection: sqlite3.Connection, *_: Any) -> None:
+        dbapi_connection.set_trace_callback(seen)
+
+    @event.listens_for(engine, "checkin")
+    def _untrace(dbapi_connection: sqlite3.Connection, *_: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
 
 
 def seed(engine: Engine) -> None:
