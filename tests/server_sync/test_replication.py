@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS
-from kiosk.queue.events import event_to_dict
+from kiosk.queue.events import event_to_dict, parse_timestamp
 from kiosk.queue.models import Event, RejectedEvent, Ticket
 from kiosk.queue.replication import (
     IngestOutcome,
@@ -230,6 +230,30 @@ def test_a_late_ticket_from_an_earlier_day_is_stored_closed(
         assert (ticket.status, ticket.cancel_reason) == ("cancelled", "end_of_day")
         kinds = [e.type for e in session.scalars(select(Event).order_by(Event.position))]
     assert kinds == ["ticket.issued", "ticket.cancelled"]
+
+
+def test_a_ticket_issued_and_cancelled_in_one_batch_is_stored_cancelled(
+    server: Engine, source: QueueService
+) -> None:
+    # The cancel finds the ticket among the batch's own, not yet written, tickets.
+    kept = source.issue("NOI").ticket
+    void = source.issue("NOI").ticket
+    source.cancel(void.id, "print_failed")
+    wires = kiosk_events(source.engine)
+    outcome = push(server, wires)
+    assert outcome.accepted == [w["id"] for w in wires] and not outcome.rejected
+    with Session(server) as session:
+        tickets = {t.id: t for t in session.scalars(select(Ticket))}
+        events = session.scalars(select(Event).order_by(Event.position)).all()
+    assert (tickets[kept.id].status, tickets[kept.id].finished_at) == ("waiting", None)
+    cancelled = tickets[void.id]
+    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "print_failed")
+    assert cancelled.finished_at == parse_timestamp(wires[2]["occurred_at"])
+    assert [e.type for e in events] == ["ticket.issued", "ticket.issued", "ticket.cancelled"]
+    assert [e.data for e in events] == [w["data"] for w in wires]
+    # The same batch again: all duplicates, nothing written twice.
+    again = push(server, wires)
+    assert again.duplicates == [w["id"] for w in wires] and not again.accepted
 
 
 def test_the_feed_applies_server_snapshots(server: Engine, source: QueueService) -> None:
