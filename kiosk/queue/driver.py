@@ -16,7 +16,6 @@ not see these statements; sqlite3's trace callback does.
 from __future__ import annotations
 
 import sqlite3
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -93,17 +92,16 @@ class Rows:
         return iter(self._rows)
 
 
-# dialect -> (statement's id, its column keys) -> (the statement, kept alive, and its form)
-_PREPARED: weakref.WeakKeyDictionary[Dialect, dict[Any, tuple[Any, DriverStatement]]] = (
-    weakref.WeakKeyDictionary()
-)
+# (a statement's id, the column keys of an INSERT) -> (the statement, kept alive, its form);
+# one such cache per engine (its dialect compiles and converts).
+Prepared = dict[tuple[int, tuple[str, ...] | None], tuple[Any, DriverStatement]]
 
 
 class DriverConnection:
-    """Runs statements built once (module-level: their identity is their cache key) on the
-    DBAPI connection of `connection`, in whatever transaction it is in. SQLite only."""
+    """Runs statements built once (module-level: their identity is their key in `prepared`)
+    on the DBAPI connection of `connection`, in whatever transaction it is in. SQLite only."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, prepared: Prepared) -> None:
         if connection.dialect.name != "sqlite":
             raise ValueError("DriverConnection is for SQLite")
         self.connection = connection
@@ -111,9 +109,6 @@ class DriverConnection:
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         self._driver = driver
-        prepared = _PREPARED.get(self.dialect)
-        if prepared is None:
-            prepared = _PREPARED[self.dialect] = {}
         self._prepared = prepared
 
     def execute(self, statement: Any, values: Mapping[str, Any]) -> Rows:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
 from kiosk.queue.db import PATIENTS, PRIORITY, READ_ONLY, SINGLE_READS, read_session
-from kiosk.queue.driver import DriverConnection
+from kiosk.queue.driver import DriverConnection, Prepared
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
@@ -279,6 +279,8 @@ class QueueService:
         # Made once: an engine with options costs ~20 us to make, twice an issue.
         self._patient_engine = engine.execution_options(**{PRIORITY: True})
         self._single_reads = engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
+        # Issuing's statements as the SQLite driver runs them, made on first use.
+        self._prepared: Prepared = {}
 
     @classmethod
     def from_config(
@@ -392,7 +394,7 @@ class QueueService:
         self, connection: Connection, ticket: TicketInfo, facts: _IssuingFacts
     ) -> IssuedTicket:
         position = self._place(
-            DriverConnection(connection),
+            DriverConnection(connection, self._prepared),
             ticket,
             lambda: facts.active_rooms,
             facts.avg_service_minutes,
@@ -468,7 +470,7 @@ class QueueService:
         self._check_priority(priority)
         now = self.now()
         today = self.service_date(now)
-        driver = DriverConnection(connection)
+        driver = DriverConnection(connection, self._prepared)
         row = driver.execute(_issuing_facts(), {"code": department_code, "day": today}).one()
         (hold_value, hold_set_at, code, prefix, active, paused, capacity, issued) = row[:8]
         if hold_value is not None:
