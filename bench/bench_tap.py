@@ -50,11 +50,12 @@ def test_tap_to_number(qtbot: Any) -> None:
     from PySide6.QtWidgets import QWidget
 
     from kiosk.app.kiosk_flow import KioskTimings
+    from kiosk.collector import freeze_start_up_objects
     from kiosk.config import parse_config
     from kiosk.queue.db import open_database
     from kiosk.queue.seeds import seed_database
     from kiosk.queue.service import QueueService
-    from kiosk.ui.app import build_window, freeze_start_up_objects, warm_up_in_background
+    from kiosk.ui.app import build_window, warm_up_in_background
     from printer.output import TicketPrinter
 
     left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier

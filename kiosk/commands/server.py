@@ -263,7 +263,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         if workers > 1:
             return _serve_with_workers(args, engine, host, port, workers, tls)
         uv_config = uvicorn.Config(
-            create_app(engine, config),
+            create_app(engine, config, freeze_start_up=True),
             host=host,
             port=port,
             proxy_headers=True,

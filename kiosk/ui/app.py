@@ -22,6 +22,7 @@ from kiosk.app.backend import (
     sample_issued,
 )
 from kiosk.app.kiosk_flow import KioskTimings
+from kiosk.collector import freeze_start_up_objects
 from kiosk.config import Config
 from kiosk.ui.i18n import Translations
 from kiosk.ui.kiosk_window import KioskWindow
@@ -87,7 +88,7 @@ def warm_up_in_background(window: KioskWindow) -> None:
 
 
 def after_first_screen(
-    window: KioskWindow, *work: Callable[[], None], timeout_ms: int = FIRST_SCREEN_TIMEOUT_MS
+    window: KioskWindow, *work: Callable[[], object], timeout_ms: int = FIRST_SCREEN_TIMEOUT_MS
 ) -> None:
     """Run `work` once the department grid has its live counts and the event loop has painted
     it; background work started earlier (sync, integrity check, end of day) would compete with
@@ -108,18 +109,6 @@ def after_first_screen(
 
     window.departments_changed.connect(lambda: QTimer.singleShot(0, begin))
     QTimer.singleShot(timeout_ms, begin)
-
-
-def freeze_start_up_objects() -> None:
-    """What the kiosk made until its first screen (modules, classes, SQLAlchemy's mappers, the
-    widgets: ~100,000 objects) lives until it exits. Moved out of the cyclic collector's sight
-    (`gc.freeze`), a full collection no longer walks it all (120-200 ms on a kiosk PC, landing
-    in whichever tap triggered it), only what was made since. The collector, paused by the
-    `kiosk` command while start-up loaded all this (kiosk/__main__.py), runs again from here."""
-    gc.collect()
-    gc.freeze()
-    gc.enable()
-    log.debug("%d objects frozen out of the garbage collector", gc.get_freeze_count())
 
 
 class LateSync:
@@ -245,7 +234,7 @@ def run_kiosk(
             )
 
     sync: LateSync | None = None
-    background: list[Callable[[], None]] = [watchdog.start]  # READY=1: the first screen is up
+    background: list[Callable[[], object]] = [watchdog.start]  # READY=1: the first screen is up
     if isinstance(service, LateService):
         service.on_failure(service_failed)
         background.append(lambda: open_late_service(service, window))

@@ -123,4 +123,10 @@ def worker_app() -> FastAPI:
         connections,
         call_next if engine.dialect.name == "postgresql" else 0,
     )
-    return create_app(engine, config, request_threads=threads, call_next_connections=call_next)
+    return create_app(
+        engine,
+        config,
+        request_threads=threads,
+        call_next_connections=call_next,
+        freeze_start_up=True,
+    )

@@ -78,6 +78,8 @@ def workers(postgres_url: str, tmp_path: Path) -> Iterator[Workers]:
         _, stderr = process.communicate(timeout=60)
         assert process.returncode == 0, stderr
         assert stderr.count("Application shutdown complete") == 2, stderr
+        # Each worker froze what it made until it served (a push's full collections walked it).
+        assert stderr.count("start-up objects frozen out of the garbage collector") == 2, stderr
     finally:
         if process.poll() is None:
             process.kill()
