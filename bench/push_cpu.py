@@ -1,6 +1,7 @@
 """The Python CPU of one 1,000-event push, piece by piece, on PostgreSQL (no HTTP server).
 
-A script, not a test: `python -m bench.bench_push_cpu`. It needs KIOSK_TEST_POSTGRES_URL (a
+A script, not a test: `python -m bench.push_cpu` (named apart from the bench_*.py files that
+`make bench` runs: it gives no figures for its table). It needs KIOSK_TEST_POSTGRES_URL (a
 fresh schema is made and dropped). Each run builds a new kiosk's 1,000 `ticket.issued` events
 as `bench_wrk` pushes them (`kiosk_store`, `push_thread`), then does in this process what the
 server's worker does with the request:
