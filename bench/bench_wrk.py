@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import postgres_schema  # noqa: E402
+from kiosk.app.board import CALL_EVENTS  # noqa: E402
 from kiosk.queue.db import open_database  # noqa: E402
 from kiosk.queue.events import event_to_dict, outbox  # noqa: E402
 from kiosk.queue.models import Department, Event, Ticket  # noqa: E402
@@ -453,6 +454,9 @@ def push_thread(
     return threading.Thread(target=push, daemon=True)
 
 
+CALL_TYPES = sorted(CALL_EVENTS)
+
+
 def board_start(board: requests.Session, url: str, departments: list[str]) -> int:
     """Where a board's long-poll starts, as `kiosk board` starts it: the lowest feed cursor of
     its departments' queue snapshots (the feed's head when it starts), not the feed's first
@@ -482,9 +486,13 @@ def board_latency(
         nonlocal cursor
         while not stop.is_set():
             try:
-                answer = board.get(
-                    f"{url}/api/v1/events", params={"after": cursor, "wait": 5}, timeout=30
-                ).json()
+                # As `kiosk board` asks: only the calls (a push's issues stay on the server).
+                params: dict[str, int | list[str]] = {
+                    "after": cursor,
+                    "wait": 5,
+                    "type": CALL_TYPES,
+                }
+                answer = board.get(f"{url}/api/v1/events", params=params, timeout=30).json()
             except (requests.RequestException, ValueError):
                 if stop.is_set():
                     return

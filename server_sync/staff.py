@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,12 +130,21 @@ class StaffClient:
         return self._read(Queue, self._request("GET", f"/departments/{code}/queue"))
 
     def events(
-        self, after: int, wait: float = 0.0, department: str | None = None, limit: int = 500
+        self,
+        after: int,
+        wait: float = 0.0,
+        department: str | None = None,
+        limit: int = 500,
+        types: Collection[str] = (),
     ) -> EventsPage:
-        """The feed after `after`; waits up to `wait` seconds on the server for news."""
+        """The feed after `after`; waits up to `wait` seconds on the server for news. With
+        `types`, only events of those types, and the wait ends (with none) when the cursor
+        moved past others."""
         params: dict[str, Any] = {"after": after, "wait": wait, "limit": limit}
         if department:
             params["department"] = department
+        if types:
+            params["type"] = sorted(types)
         answer = self._request("GET", "/events", params=params, timeout=self.timeout + wait)
         events = read_items(FeedEvent, answer.get("events"), "the feed's events")
         cursor = answer.get("cursor", after)

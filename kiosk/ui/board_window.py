@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.announcer import Announcer
-from kiosk.app.board import BoardLoad, BoardState, Call
+from kiosk.app.board import CALL_EVENTS, BoardLoad, BoardState, Call
 from kiosk.config import Config
 from kiosk.ui.board_widgets import (
     ACCENT,
@@ -124,6 +124,8 @@ class BoardWindow(QWidget):
             reconnect_base=self.timings.reconnect_base,
             reconnect_cap=self.timings.reconnect_cap,
             name="board",
+            # Only the calls travel: a busy morning's issues would be most of every page.
+            types=CALL_EVENTS,
             parent=self,
         )
         self.feed.events_received.connect(self._on_events)

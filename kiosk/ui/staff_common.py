@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,9 @@ class FeedPoller(QObject):
 
     `online_changed(False)` as soon as a poll fails (or `lost()` is called); it then retries
     with the clients' one backoff policy (server_sync/backoff.py) and says
-    `online_changed(True)` when the server answers again.
+    `online_changed(True)` when the server answers again. With `types`, the server sends only
+    those events, and an answer with none whose cursor moved is reported as an empty list:
+    the queue changed (a board refreshes its counts) though nothing was called.
     """
 
     events_received = Signal(object)  # list[FeedEvent]
@@ -89,11 +91,13 @@ class FeedPoller(QObject):
         reconnect_base: float = RECONNECT_BASE_SECONDS,
         reconnect_cap: float = RECONNECT_CAP_SECONDS,
         name: str = "feed",
+        types: Collection[str] = (),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.client = client
         self.department = department
+        self.types = frozenset(types)
         self.wait = wait
         self.reconnect_base = reconnect_base
         self.reconnect_cap = reconnect_cap
@@ -139,9 +143,10 @@ class FeedPoller(QObject):
         if self._stopped:
             return
         client, after, wait, department = self.client, self.cursor, self.wait, self.department
+        types = self.types
 
         def job() -> EventsPage:
-            return client.events(after, wait=wait, department=department)
+            return client.events(after, wait=wait, department=department, types=types)
 
         self.worker.submit(job, self._answered, self._failed, name="poll")
 
@@ -159,8 +164,10 @@ class FeedPoller(QObject):
         self.backoff.reset()
         self.last_error = None
         self._set_online(True)
+        moved = page.cursor > self.cursor
         self.cursor = max(self.cursor, page.cursor)
-        if page.events:
+        if page.events or (self.types and moved):
+            # Filtered by type, a moved cursor with no events still says the queue changed.
             self.events_received.emit(page.events)
         self._poll()
 

@@ -96,6 +96,7 @@ def read_feed(
     department: str | None,
     limit: int,
     exclude_origin: str | None = None,
+    types: frozenset[str] = frozenset(),
 ) -> FeedPage:
     """Events after `after`, in feed order, and the cursor to continue from.
 
@@ -103,8 +104,10 @@ def read_feed(
     counter row (`events.store_event`), so they become visible in order: everything at or
     below the highest position seen is already committed. Read as plain rows (a page can hold
     a whole push). A kiosk's own events are left out of its feed (it has them; taking them
-    back would undo a restore's safety). An event that cannot be encoded is skipped with an
-    error in the log: whatever is stored, the feed answers.
+    back would undo a restore's safety). With `types`, only events of those types are read,
+    and the cursor still moves past the others (a board needs the calls, not every issue).
+    An event that cannot be encoded is skipped with an error in the log: whatever is stored,
+    the feed answers.
     """
     with read_session(engine) as session:
         high = session.scalar(select(func.max(Event.position))) or 0
@@ -116,6 +119,8 @@ def read_feed(
             )
         if exclude_origin is not None:
             query = query.where(Event.origin != exclude_origin)
+        if types:
+            query = query.where(Event.type.in_(sorted(types)))
         rows = session.execute(query.order_by(Event.position).limit(limit)).all()
     events: list[dict[str, Any]] = []
     encoded: list[str] = []
@@ -166,20 +171,29 @@ async def events(
     ] = 0.0,
     department: Annotated[DepartmentCode | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
+    types: Annotated[
+        list[EventType] | None,
+        Query(alias="type", description="only events of these types (repeat the parameter)"),
+    ] = None,
 ) -> Response:
     """Long-poll the feed: answers as soon as an event newer than `after` is committed.
 
-    A kiosk does not get its own events back."""
+    A kiosk does not get its own events back. With `type`, only those events come, and a
+    long-poll also answers (with no events, a moved cursor) when only others were committed:
+    a board learns that the hall changed (its counts) without reading every issue."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     cursor = after
     own = caller.origin if caller.role == DeviceRole.KIOSK else None
+    only = frozenset(str(t) for t in types or ())
     while True:
         token = state.notifier.current()  # before reading: no notification slips between
-        page = await run_in_threadpool(read_feed, state.engine, cursor, department, limit, own)
+        page = await run_in_threadpool(
+            read_feed, state.engine, cursor, department, limit, own, only
+        )
         cursor = page.cursor
         remaining = deadline - loop.time()
-        if page.events or remaining <= 0:
+        if page.events or remaining <= 0 or (only and cursor > after):
             return _answer(page)
         if is_sqlite(state.engine):
             remaining = min(remaining, RECHECK_SQLITE_SECONDS)

@@ -276,6 +276,62 @@ def test_feed_department_filter_and_cursor(api: ApiFactory, server_service: Queu
     assert len(paged["events"]) == 1 and 0 < paged["cursor"] < everything["cursor"]
 
 
+CALLS = "type=ticket.called&type=ticket.recalled"
+
+
+def test_feed_type_filter_gives_only_those_events_and_moves_the_cursor_past_others(
+    api: ApiFactory, server_service: QueueService
+) -> None:
+    server_service.issue("NOI")
+    called = server_service.call_next("NOI", "101")
+    assert called is not None
+    server_service.issue("NOI")
+    server_service.issue("NGOAI")
+    board = api("board")
+    everything = board.get("/api/v1/events").json()
+    calls = board.get(f"/api/v1/events?{CALLS}").json()
+    assert [e["type"] for e in everything["events"]] == [
+        "ticket.issued",
+        "ticket.called",
+        "ticket.issued",
+        "ticket.issued",
+    ]
+    assert [(e["type"], e["ticket_id"]) for e in calls["events"]] == [("ticket.called", called.id)]
+    # The issues after the call are behind the cursor: a board never reads them again.
+    assert calls["cursor"] == everything["cursor"]
+    one = board.get("/api/v1/events?type=ticket.issued&department=NGOAI").json()
+    assert [(e["type"], e["department"]) for e in one["events"]] == [("ticket.issued", "NGOAI")]
+    wrong = board.get("/api/v1/events?type=ticket.called&type=ticket.eaten")
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"][0]["loc"] == ["query", "type", 1]
+
+
+def test_a_type_filtered_long_poll_answers_when_only_other_events_are_committed(
+    api: ApiFactory, live: LiveServer, server_service: QueueService
+) -> None:
+    board = api("board")
+    cursor = board.get(f"/api/v1/events?{CALLS}").json()["cursor"]
+    answer: dict[str, Any] = {}
+
+    def poll() -> None:
+        # The wait is longer than the join below: an answer means the issue woke the poll.
+        response = board.http.get(
+            f"{board.base}/api/v1/events?after={cursor}&wait=60&{CALLS}", timeout=90
+        )
+        answer["body"] = response.json()
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    notifier = live.app.state.kiosk.notifier
+    wait_until(lambda: notifier.waiters > 0, 60, "the long-poll to wait")
+    server_service.issue("NOI")
+    live.app.state.kiosk.notifier.notify()
+    thread.join(timeout=40)
+    assert not thread.is_alive(), "the long-poll did not answer the issue's moved cursor"
+    assert answer["body"]["events"] == []
+    assert answer["body"]["cursor"] > cursor
+
+
 def test_patient_page_and_json_for_a_called_ticket(
     api: ApiFactory, live: LiveServer, server_service: QueueService
 ) -> None:

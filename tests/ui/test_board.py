@@ -92,6 +92,33 @@ def test_without_speech_engine_or_audio_device_the_board_goes_on(
     assert board.newest.call is not None and board.newest.room_text == "Phòng khám 103"
 
 
+def test_the_board_reads_only_calls_from_the_feed_and_its_counts_follow_the_issues(
+    qtbot: Any, hospital: Hospital, board_of: Any
+) -> None:
+    announcer = Announcer("{code} {room}", "vi", speech=False, chime=False, player=lambda c: None)
+    board = board_of(announcer)
+    received: list[str] = []
+    board.feed.events_received.connect(lambda events: received.extend(e.type for e in events))
+
+    def waiting(code: str) -> int:
+        return next(d.waiting for d in board.state.departments if d.code == code)
+
+    service = hospital.server_service()
+    service.issue("NOI")
+    service.issue("NOI")
+    counter = hospital.client("counter")
+    try:
+        counter.call_next("NOI", "102", "req-types-1")
+    finally:
+        counter.close()
+    qtbot.waitUntil(lambda: [c.code for c in board.calls] == ["B001"], timeout=30_000)
+    qtbot.waitUntil(lambda: waiting("NOI") == 1, timeout=30_000)
+    service.issue("NOI")
+    # No call: the feed sends the board nothing, yet the moved cursor refreshes its counts.
+    qtbot.waitUntil(lambda: waiting("NOI") == 2, timeout=30_000)
+    assert received == ["ticket.called"]
+
+
 def test_a_board_for_some_departments_shows_only_theirs(
     qtbot: Any, hospital: Hospital, board_of: Any
 ) -> None:
