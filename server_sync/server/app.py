@@ -37,7 +37,7 @@ from server_sync.server.api_docs import install_api_docs
 from server_sync.server.deps import ApiError, ServerState, server_version
 from server_sync.server.guards import RETRY_AFTER_SECONDS, BodyLimitAndHeaders, unavailable_page
 from server_sync.server.notify import FeedNotifier, PostgresListener
-from server_sync.server.pgpool import call_next_pool
+from server_sync.server.pgpool import CommitAnnouncer, call_next_pool
 from server_sync.server.responses import EVERYWHERE
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ def create_app(
             call_pool = call_next_pool(engine, call_next_connections)
             await call_pool.open()
             state.call_pool = call_pool
+            state.call_announcer = CommitAnnouncer(call_pool)
         end_of_day = asyncio.create_task(_close_stale_tickets_periodically(state))
         alerts = None
         if config.console.webhook_url:
@@ -153,6 +154,9 @@ def create_app(
                 await asyncio.to_thread(listener.stop)
             if call_pool is not None:
                 state.call_pool = None
+                if state.call_announcer is not None:
+                    await state.call_announcer.aclose()
+                    state.call_announcer = None
                 await call_pool.close()
 
     app = FastAPI(

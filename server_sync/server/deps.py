@@ -27,7 +27,7 @@ from server_sync.server.devices import authenticate, hash_token, touch_device
 from server_sync.server.notify import FeedNotifier
 
 if TYPE_CHECKING:
-    from server_sync.server.pgpool import CallNextPool
+    from server_sync.server.pgpool import CallNextPool, CommitAnnouncer
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,8 @@ class ServerState:
     clock: Clock
     # PostgreSQL: call-next's own connections while the application runs (`pgpool`).
     call_pool: CallNextPool | None = None
+    # ... and what tells every process's long-polls that calls made on them committed.
+    call_announcer: CommitAnnouncer | None = None
     database_probe: DatabaseProbe = field(init=False)
     _seen: dict[str, float] = field(default_factory=dict)
     _seen_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -115,6 +115,9 @@ async def call_next(
         raise invalid_field("body", "room", exc.code, str(exc), body.room) from None
     if ticket is not None and new:
         state.notifier.notify()
+        if state.call_announcer is not None:
+            # Its session sent no NOTIFY from the trigger (pgpool): the other processes hear now.
+            state.call_announcer.announce()
     answer = CallNextAnswer(ticket=None if ticket is None else ticket_out(ticket))
     return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
 
