@@ -286,8 +286,9 @@ def _serve_with_workers(
     workers: int,
     tls: dict[str, str | None],
 ) -> int:
-    """uvicorn's process model: the socket bound here once, `workers` processes accepting on
-    it, each building the app from the environment set here (`serving.worker_app`)."""
+    """uvicorn's process model: the port held here, `workers` processes each accepting on a
+    socket of its own bound to it (`serving.ListenerPerWorker`), each building the app from
+    the environment set here (`serving.worker_app`)."""
     import os
 
     import uvicorn
@@ -313,12 +314,17 @@ def _serve_with_workers(
         access_log=bool(getattr(args, "verbose", False)),
         **tls,  # type: ignore[arg-type]
     )
-    sock = uv_config.bind_socket()
     try:
-        supervisor = serving.WorkerSupervisor(uv_config, sockets=[sock])
+        held = serving.hold_port(host, port)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        bound = int(held.getsockname()[1])
+        log.info("serving %s:%d with %d workers, a socket each", host, bound, workers)
+        supervisor = serving.WorkerSupervisor(uv_config, port=bound)
         supervisor.run()
     finally:
-        sock.close()
+        held.close()
     return 0 if supervisor.ready else EXIT_FAULT
 
 
