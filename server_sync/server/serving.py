@@ -57,7 +57,15 @@ def _stream_socket(host: str) -> socket.socket:
 def hold_port(host: str, port: int) -> socket.socket:
     """The master's hold on the port: bound, never listening (so the kernel never hands it a
     connection), keeping any other program off the port while workers come and go.
-    Raises OSError when the port is taken."""
+
+    The port is first tried without SO_REUSEPORT: that fails when anything is bound to it,
+    even another `kiosk server` of the same user, whose workers would otherwise share the
+    port's connections with these without a word. Raises OSError when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as alone:
+        alone.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        alone.bind((host, port))
+        port = int(alone.getsockname()[1])  # the port the system chose, for port 0
     sock = _stream_socket(host)
     try:
         sock.bind((host, port))

@@ -314,10 +314,14 @@ def test_several_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("shared", [False, True], ids=["plain", "reuseport"])
 def test_a_port_taken_by_another_program_stops_the_server_with_the_reason(
-    postgres_url: str, tmp_path: Path
+    postgres_url: str, tmp_path: Path, shared: bool
 ) -> None:
+    # `shared`: taken as another `kiosk server`'s worker takes it (SO_REUSEPORT, same user):
+    # a second server must not quietly share the port's connections with the first.
     with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(shared))
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = int(taken.getsockname()[1])
