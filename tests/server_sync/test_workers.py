@@ -296,18 +296,22 @@ def test_workers_is_checked_in_the_config_and_on_the_command_line(tmp_path: Path
         assert "--workers" in run.stderr and "from 1 to 32" in run.stderr
 
 
-def test_several_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
+def run_server(tmp_path: Path, server_section: str) -> subprocess.CompletedProcess[str]:
+    """`kiosk server` with `[server]` as given, run to its end (these tests expect it to stop)."""
     config = tmp_path / "kiosk.toml"
-    config.write_text(
-        f'[server]\nworkers = 3\ndatabase_url = "sqlite:///{tmp_path / "server.db"}"\n',
-        encoding="utf-8",
-    )
-    run = subprocess.run(
+    config.write_text(f"[server]\n{server_section}", encoding="utf-8")
+    return subprocess.run(
         [sys.executable, "-m", "kiosk", "server", "--config", str(config)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
+    )
+
+
+def test_several_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
+    run = run_server(
+        tmp_path, f'workers = 3\ndatabase_url = "sqlite:///{tmp_path / "server.db"}"\n'
     )
     assert run.returncode == 2, run.stderr
     assert "server.workers = 3 needs PostgreSQL" in run.stderr
@@ -325,18 +329,7 @@ def test_a_port_taken_by_another_program_stops_the_server_with_the_reason(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = int(taken.getsockname()[1])
-        config = tmp_path / "kiosk.toml"
-        config.write_text(
-            f'[server]\nport = {port}\nworkers = 2\ndatabase_url = "{postgres_url}"\n',
-            encoding="utf-8",
-        )
-        run = subprocess.run(
-            [sys.executable, "-m", "kiosk", "server", "--config", str(config)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        run = run_server(tmp_path, f'port = {port}\nworkers = 2\ndatabase_url = "{postgres_url}"\n')
     assert run.returncode == 1, run.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in run.stderr
     assert "Address already in use" in run.stderr
