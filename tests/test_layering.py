@@ -25,6 +25,7 @@ WRONG_IMPORTS = {
     "app": ("kiosk/app/wrong.py", "import PySide6.QtWidgets"),
     "screens": ("kiosk/ui/wrong.py", "import server_sync.server.routes"),
     "screens-sql": ("kiosk/ui/wrong.py", "import sqlalchemy"),
+    "direct-issue": ("kiosk/queue/records.py", "import kiosk.queue.events"),
     "staff-screens": ("kiosk/ui/counter_window.py", "import kiosk.queue.service"),
     "leaves": ("kiosk/wire.py", "import kiosk.queue.models"),
     "roots": ("server_sync/wrong.py", "import kiosk.demo"),

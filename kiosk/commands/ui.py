@@ -184,13 +184,13 @@ def quick_reader(url: str, config: Config) -> tuple[QuickReader, list[Department
     before the first screen, as it always was."""
     import sqlite3
 
-    from kiosk.queue.quickread import QuickReader, StoreNotReady
+    from kiosk.queue.quickread import QuickReader, StoreNotReady, sqlite_file_of
 
-    database = url.removeprefix("sqlite:///")
-    if database in (url, "", ":memory:") or any(c in database for c in "?%#"):
+    database = sqlite_file_of(url)
+    if database is None:
         return None
     try:
-        reader = QuickReader.open(Path(database), timezone=config.hospital.tz)
+        reader = QuickReader.open(database, timezone=config.hospital.tz)
         return reader, reader.departments()
     except (StoreNotReady, sqlite3.Error) as exc:
         log.debug("opening the store before the first screen: %s", exc)

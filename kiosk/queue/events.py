@@ -9,15 +9,16 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Integer, TextClause, bindparam, insert, select, text
+from sqlalchemy import Connection, Integer, bindparam, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from kiosk.queue.driver import DriverConnection
 from kiosk.queue.models import Event, Sequence
+from kiosk.queue.records import FEED_SEQUENCE as FEED_SEQUENCE
+from kiosk.queue.records import format_timestamp as format_timestamp
+from kiosk.queue.records import parse_timestamp as parse_timestamp
 
-FEED_SEQUENCE = "feed"
 # Session.info key: events of this transaction still waiting for their feed position.
 PENDING_POSITIONS = "kiosk_pending_feed_positions"
 # Session.info key: events made here whose `seq` is given at commit (PostgreSQL).
@@ -67,27 +68,6 @@ def bump_sequence(session: Session | Connection, name: str, start: int = 1, step
     return int(session.execute(upsert, params).scalar_one())
 
 
-_BUMP_MANY: dict[int, TextClause] = {}  # how many counters -> the SQLite upsert
-
-
-def bump_sequences(
-    connection: Connection | DriverConnection, starts: dict[str, int]
-) -> dict[str, int]:
-    """`bump_sequence` by one of several counters (name -> first value) in one statement, on
-    SQLite; the new value of each."""
-    upsert = _BUMP_MANY.get(len(starts))
-    if upsert is None:  # plain text: SQLAlchemy caches no multi-row VALUES it builds itself
-        rows = ", ".join(f"(:n{i}, :f{i})" for i in range(len(starts)))
-        upsert = _BUMP_MANY[len(starts)] = text(
-            f"INSERT INTO sequences (name, last) VALUES {rows} "
-            "ON CONFLICT (name) DO UPDATE SET last = sequences.last + 1 RETURNING name, last"
-        )
-    params: dict[str, Any] = {}
-    for i, (name, first) in enumerate(starts.items()):
-        params[f"n{i}"], params[f"f{i}"] = name, first
-    return {name: int(last) for name, last in connection.execute(upsert, params)}
-
-
 def dialect_insert(dialect: str, table: Any) -> Any:
     """The INSERT of `dialect` that takes ON CONFLICT (an upsert): PostgreSQL's or SQLite's."""
     if dialect == "postgresql":  # imported here: the kiosk (SQLite) never loads this dialect
@@ -97,18 +77,6 @@ def dialect_insert(dialect: str, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
-
-
-def format_timestamp(value: dt.datetime) -> str:
-    """`2026-11-28T01:02:03.456Z`: UTC with milliseconds, as events carry it."""
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_timestamp(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {value!r}")
-    return parsed.astimezone(dt.UTC)
 
 
 def store_event(session: Session, event: Event, now: dt.datetime) -> Event:
@@ -261,7 +229,7 @@ def new_event(
     data: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The columns of an event made here (its feed position and storage time come apart:
-    `store_event`, `insert_event`)."""
+    `store_event`; on a kiosk's issue `sqlite_issuing`)."""
     return {
         "id": str(uuid.uuid4()),
         "origin": origin,
@@ -307,24 +275,6 @@ def append_event(
     if postgresql:
         session.info.setdefault(PENDING_SEQS, []).append(event)
     return store_event(session, event, now)
-
-
-_INSERT_EVENT = insert(Event)
-
-
-def insert_event(
-    connection: Connection | DriverConnection, event: dict[str, Any], position: int
-) -> None:
-    """Store an event made here (`new_event`) at its feed `position` (the feed counter bumped
-    in this transaction) in a Connection's transaction on SQLite, no Session, no ORM object:
-    the row `append_event` and the commit would leave. SQLite holds the write lock from BEGIN
-    IMMEDIATE to COMMIT, so the position need not be taken in the last statement
-    (`store_event` says why PostgreSQL must)."""
-    if connection.dialect.name != "sqlite":
-        raise ValueError("insert_event is for SQLite: use append_event in a Session")
-    connection.execute(
-        _INSERT_EVENT, {**event, "position": position, "stored_at": event["occurred_at"]}
-    )
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import math
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kiosk.queue.records import RECENT_SERVED as RECENT_SERVED
+from kiosk.queue.records import estimate_minutes, mean_service_minutes
 from kiosk.wire import Department, TicketStatus
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-# As the service counts them (kiosk/queue/service.py: RECENT_SERVED, MIN_MEASURED).
-RECENT_SERVED = 20
-MIN_MEASURED = 3
 # A read never waits long for a writer's checkpoint: the first screen falls back instead.
 READ_TIMEOUT_S = 5.0
 
@@ -50,6 +48,15 @@ def _head_from_files() -> str | None:
 
 # Alembic's head, without loading Alembic (a test pins the two together).
 HEAD_REVISION = _head_from_files()
+
+
+def sqlite_file_of(url: str) -> Path | None:
+    """The file of a plain `sqlite:///PATH` URL; None for anything else (another database,
+    in memory, a URL with query options or escapes), which only SQLAlchemy reads right."""
+    database = url.removeprefix("sqlite:///")
+    if database in (url, "", ":memory:") or any(c in database for c in "?%#"):
+        return None
+    return Path(database)
 
 
 class StoreNotReady(Exception):
@@ -157,7 +164,7 @@ class QuickReader:
             estimate = 0
             if waiting > 0:
                 minutes = self._average_minutes(connection, code, today, float(average))
-                estimate = max(1, math.ceil(waiting * minutes / max(1, len(own_rooms))))
+                estimate = estimate_minutes(waiting, minutes, len(own_rooms))
             result.append(
                 Department.model_validate(
                     {
@@ -197,12 +204,8 @@ class QuickReader:
             "ORDER BY finished_at DESC LIMIT ?",
             (department, today, TicketStatus.SERVED.value, RECENT_SERVED),
         ).fetchall()
-        durations = []
-        for called_text, finished_text in rows:
-            called = dt.datetime.fromisoformat(called_text)
-            finished = dt.datetime.fromisoformat(finished_text)
-            if finished >= called:
-                durations.append((finished - called).total_seconds() / 60)
-        if len(durations) < MIN_MEASURED:
-            return configured
-        return sum(durations) / len(durations)
+        served = [
+            (dt.datetime.fromisoformat(called), dt.datetime.fromisoformat(finished))
+            for called, finished in rows
+        ]
+        return mean_service_minutes(served, configured)

@@ -9,7 +9,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import math
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,23 +20,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
+    String,
     TextClause,
     bindparam,
-    case,
+    column,
     delete,
     func,
-    insert,
-    literal_column,
     select,
     text,
-    true,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
 
 from kiosk.config import DEFAULT_PRIORITY_REASONS, Config
 from kiosk.queue.db import PATIENTS, PRIORITY, READ_ONLY, SINGLE_READS, read_session
-from kiosk.queue.driver import DriverConnection, Prepared
 from kiosk.queue.errors import (
     DepartmentUnavailable,
     InvalidTransition,
@@ -53,21 +52,38 @@ from kiosk.queue.events import (
     EventType,
     append_event,
     bump_sequence,
-    bump_sequences,
-    format_timestamp,
-    insert_event,
-    new_event,
 )
 from kiosk.queue.models import (
     CallRequest,
     Department,
     Event,
-    LocalFlag,
     Room,
     Ticket,
     TicketStatus,
 )
-from kiosk.queue.store import HOLD_FLAG, Hold, hold_of, issuing_hold, number_counter, seq_counter
+from kiosk.queue.records import (
+    RECENT_SERVED,
+    TICKET_FIELDS,
+    call_order_key,
+    estimate_minutes,
+    mean_service_minutes,
+    place_of,
+    unavailability,
+)
+from kiosk.queue.records import IssuedTicket as IssuedTicket
+from kiosk.queue.records import Position as Position
+from kiosk.queue.records import TicketInfo as TicketInfo
+from kiosk.queue.sqlite_issuing import (
+    PLACE_SQL,
+    SQLITE_FULL_TEXT,
+    TIED_SQL,
+    IssuingRules,
+    StatementFailed,
+    issued_ticket,
+    number_ticket,
+    place_in_line,
+)
+from kiosk.queue.store import Hold, issuing_hold, number_counter, seq_counter
 from kiosk.queue.validation import plain_json
 from kiosk.wire import Department as DepartmentModel
 
@@ -78,11 +94,6 @@ if TYPE_CHECKING:  # the server's driver and pool (its extra); a kiosk never cal
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-
-# How many of today's served tickets make the "recent" average service time.
-RECENT_SERVED = 20
-# Fewer measured services than this: trust the department's configured average instead.
-MIN_MEASURED = 3
 
 S = TicketStatus
 # action -> (statuses it may start from, status it leads to)
@@ -99,81 +110,6 @@ TRANSITIONS: dict[str, tuple[frozenset[str], TicketStatus]] = {
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class TicketInfo:
-    """A ticket as the outside world sees it (no ORM object leaves a transaction)."""
-
-    id: str
-    department: str
-    number: int | None
-    code: str
-    service_date: dt.date
-    priority: str | None
-    status: str
-    origin: str
-    issued_at: dt.datetime
-    queued_at: dt.datetime
-    called_at: dt.datetime | None
-    last_called_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    room: str | None
-    call_count: int
-    transferred_from: str | None
-    cancel_reason: str | None
-
-    @classmethod
-    def of(cls, ticket: Ticket) -> TicketInfo:
-        return cls(
-            id=ticket.id,
-            department=ticket.department_code,
-            number=ticket.number,
-            code=ticket.code,
-            service_date=ticket.service_date,
-            priority=ticket.priority,
-            status=ticket.status,
-            origin=ticket.origin,
-            issued_at=ticket.issued_at,
-            queued_at=ticket.queued_at,
-            called_at=ticket.called_at,
-            last_called_at=ticket.last_called_at,
-            finished_at=ticket.finished_at,
-            room=ticket.room,
-            call_count=ticket.call_count,
-            transferred_from=ticket.transferred_from,
-            cancel_reason=ticket.cancel_reason,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, also the snapshot carried by every ticket event."""
-        out: dict[str, Any] = {}
-        # Field by field, not `asdict` (which deep-copies every value: they are immutable).
-        for key in _TICKET_FIELDS:
-            value = getattr(self, key)
-            if isinstance(value, dt.datetime):
-                out[key] = format_timestamp(value)
-            elif isinstance(value, dt.date):
-                out[key] = value.isoformat()
-            else:
-                out[key] = value
-        return out
-
-
-@dataclass(frozen=True)
-class Position:
-    ahead: int
-    estimated_wait_minutes: int
-
-
-@dataclass(frozen=True)
-class IssuedTicket:
-    ticket: TicketInfo
-    position: Position
-    department_name_vi: str
-    department_name_en: str
-    directions_vi: str
-    directions_en: str
 
 
 # A department with today's counts: the wire model itself (the kiosk's screen, the API).
@@ -201,33 +137,8 @@ class QueueSnapshot:
     called: list[TicketInfo] = field(default_factory=list)  # most recent first
 
 
-def _call_order_key(ticket: Ticket | TicketInfo) -> tuple[bool, dt.datetime, int, str]:
-    return _order_key(ticket.priority, ticket.queued_at, ticket.number, ticket.id)
-
-
-def _order_key(
-    priority: str | None, queued_at: dt.datetime, number: int | None, id_: str
-) -> tuple[bool, dt.datetime, int, str]:
-    # Priority first, then place in line; the number and id only break exact ties.
-    return (priority is None, queued_at, number or 0, id_)
-
-
-@dataclass(frozen=True)
-class _IssuingFacts:
-    """What issuing reads of a department, in one statement (`_issuing_facts`)."""
-
-    code: str
-    prefix: str
-    name_vi: str
-    name_en: str
-    directions_vi: str
-    directions_en: str
-    avg_service_minutes: float
-    active_rooms: int
-
-
 # SQLite's text for SQLITE_FULL; PostgreSQL's SQLSTATE for disk_full.
-SQLITE_FULL_MESSAGE = "database or disk is full"
+SQLITE_FULL_MESSAGE = SQLITE_FULL_TEXT
 POSTGRES_DISK_FULL = "53100"
 
 
@@ -279,8 +190,15 @@ class QueueService:
         # Made once: an engine with options costs ~20 us to make, twice an issue.
         self._patient_engine = engine.execution_options(**{PRIORITY: True})
         self._single_reads = engine.execution_options(**{READ_ONLY: True, SINGLE_READS: True})
-        # Issuing's statements as the SQLite driver runs them, made on first use.
-        self._prepared: Prepared = {}
+        # Issuing on SQLite (`sqlite_issuing`) reads its rules from here.
+        self._rules = IssuingRules(
+            origin=origin,
+            tz=self.tz,
+            numbering_width=numbering_width,
+            numbering_offset=numbering_offset,
+            numbering_block_size=numbering_block_size,
+            priority_reasons=self.priority_reasons,
+        )
 
     @classmethod
     def from_config(
@@ -353,60 +271,58 @@ class QueueService:
         after the commit (a read transaction, which waits for no writer and makes none wait),
         so SQLite's write lock is held for as short a time as issuing can take.
 
-        On SQLite (a kiosk) both run on a plain Connection, no ORM, their statements on its
-        driver's connection (`DriverConnection`: SQLAlchemy's execute path cost more CPU than
-        SQLite's own work): the department with its state and the hold flag in one statement,
-        the number with the event's seq and feed position in another, one INSERT each for the
-        ticket and the event; after the commit, the place in line in one statement that is its
-        own read transaction (no BEGIN; only a tie at the very same instant reads the tied
-        tickets in a second one). On PostgreSQL the Session's commit gives the event its seq
-        and position (`append_event`).
+        On SQLite (a kiosk) both run on the engine's driver connection (`sqlite3`), no ORM, no
+        SQLAlchemy execute path (it cost more CPU than SQLite's own work), with the statements
+        of `sqlite_issuing` that `kiosk issue` also runs without SQLAlchemy: the department
+        with its state and the hold flag in one statement, the number with the event's seq and
+        feed position in another, one INSERT each for the ticket and the event; after the
+        commit, the place in line in one statement that is its own read transaction (no
+        BEGIN; only a tie at the very same instant reads the tied tickets in a second one).
+        The transaction stays SQLAlchemy's (BEGIN IMMEDIATE with the patient first, COMMIT). On
+        PostgreSQL the Session's commit gives the event its seq and position (`append_event`).
         """
         if self.engine.dialect.name != "sqlite":
             return self._issue_in_session(department_code, priority)
         # The other threads of this process step aside meanwhile (`PATIENTS`): a patient
         # waits neither for their write transactions nor for the interpreter they compute in.
         with PATIENTS.patient():
-            with self._storage_errors(), self._patient_engine.begin() as connection:
-                ticket, facts = self._number_row(connection, department_code, priority)
+            with (
+                self._storage_errors(),
+                self._patient_engine.begin() as connection,
+                _as_sqlalchemy_errors(),
+            ):
+                ticket, facts = number_ticket(
+                    _driver(connection), self._rules, department_code, priority, self.now()
+                )
             # Only now is it issued: a full disk at the commit raised StorageFull above.
             log.info("issued %s (%s)", ticket.code, ticket.id)
-            with self._single_reads.connect() as connection:
-                return self._issued_row(connection, ticket, facts)
+            with self._single_reads.connect() as connection, _as_sqlalchemy_errors():
+                return issued_ticket(
+                    ticket, facts, place_in_line(_driver(connection), ticket, facts)
+                )
 
     def rehearse_issue(self, department_code: str) -> IssuedTicket:
         """Everything `issue` does, in a transaction rolled back at the end: nothing is stored,
-        and every statement of issuing is compiled and cached (a kiosk warms up with it)."""
+        and every statement of issuing is prepared and cached (a kiosk warms up with it)."""
         if self.engine.dialect.name != "sqlite":
             with Session(self.engine, expire_on_commit=False) as session:
                 try:
                     return self.issue_in(session, department_code)
                 finally:
                     session.rollback()
-        with self.engine.connect() as connection, connection.begin() as transaction:
+        with (
+            self.engine.connect() as connection,
+            connection.begin() as transaction,
+            _as_sqlalchemy_errors(),
+        ):
             try:
-                ticket, facts = self._number_row(connection, department_code, None)
-                return self._issued_row(connection, ticket, facts)
+                driver = _driver(connection)
+                ticket, facts = number_ticket(
+                    driver, self._rules, department_code, None, self.now()
+                )
+                return issued_ticket(ticket, facts, place_in_line(driver, ticket, facts))
             finally:
                 transaction.rollback()
-
-    def _issued_row(
-        self, connection: Connection, ticket: TicketInfo, facts: _IssuingFacts
-    ) -> IssuedTicket:
-        position = self._place(
-            DriverConnection(connection, self._prepared),
-            ticket,
-            lambda: facts.active_rooms,
-            facts.avg_service_minutes,
-        )
-        return IssuedTicket(
-            ticket=ticket,
-            position=position,
-            department_name_vi=facts.name_vi,
-            department_name_en=facts.name_en,
-            directions_vi=facts.directions_vi,
-            directions_en=facts.directions_en,
-        )
 
     def _issue_in_session(self, department_code: str, priority: str | None) -> IssuedTicket:
         with self.transaction(priority=True) as session:
@@ -461,53 +377,6 @@ class QueueService:
         self._record(session, EventType.ISSUED, ticket, now)
         log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
         return ticket, department
-
-    def _number_row(
-        self, connection: Connection, department_code: str, priority: str | None
-    ) -> tuple[TicketInfo, _IssuingFacts]:
-        """`_number` on SQLite, statements on the driver's connection in `connection`'s
-        transaction: the same checks in the same order, the same rows and event."""
-        self._check_priority(priority)
-        now = self.now()
-        today = self.service_date(now)
-        driver = DriverConnection(connection, self._prepared)
-        row = driver.execute(_issuing_facts(), {"code": department_code, "day": today}).one()
-        (hold_value, hold_set_at, code, prefix, active, paused, capacity, issued) = row[:8]
-        if hold_value is not None:
-            hold = self._applying(hold_of(hold_value, hold_set_at))
-            if hold is not None:
-                raise IssuingOnHold(hold.reason)
-        if code is None:
-            raise UnknownDepartment(
-                department_code, connection.execute(select(Department.code)).scalars().all()
-            )
-        name_vi, name_en, directions_vi, directions_en, minutes, rooms = row[8:]
-        facts = _IssuingFacts(
-            code, prefix, name_vi, name_en, directions_vi, directions_en, minutes, rooms
-        )
-        unavailable = _unavailability(active, paused, capacity, lambda: int(issued))
-        if unavailable:
-            raise DepartmentUnavailable(code, unavailable)
-        # The number, the event's seq and its feed position: one statement.
-        numbers, seqs = number_counter(code, today, self.numbering_offset), seq_counter(self.origin)
-        bumped = bump_sequences(
-            driver, {numbers: self.numbering_offset + 1, seqs: 1, FEED_SEQUENCE: 1}
-        )
-        number = self._in_block(code, bumped[numbers])
-        ticket = self._new_ticket(code, prefix, number, priority, now)
-        driver.execute(_INSERT_TICKET, _ticket_row(ticket))
-        event = new_event(
-            origin=self.origin,
-            type=EventType.ISSUED,
-            now=now,
-            seq=bumped[seqs],
-            ticket_id=ticket.id,
-            department_code=code,
-            data={"ticket": ticket.to_dict()},
-        )
-        insert_event(driver, event, bumped[FEED_SEQUENCE])
-        log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
-        return ticket, facts
 
     def _check_priority(self, priority: str | None) -> None:
         if priority is not None and priority not in self.priority_reasons:
@@ -1075,7 +944,7 @@ class QueueService:
                 Ticket.status == S.WAITING,
             )
         ).all()
-        return sorted(tickets, key=_call_order_key)
+        return sorted(tickets, key=call_order_key)
 
     def _priority_streak(self, session: Session, department: str, day: dt.date) -> int:
         """How many of the latest first calls in a row went to priority tickets."""
@@ -1117,7 +986,7 @@ class QueueService:
         day: dt.date,
         counts: dict[str, int] | None = None,
     ) -> str | None:
-        return _unavailability(
+        return unavailability(
             department.active,
             department.paused or department.hospital_paused,
             department.daily_capacity,
@@ -1132,13 +1001,13 @@ class QueueService:
             _recent_service_times(), {"department": department.code, "day": day, "served": S.SERVED}
         ).all()
         served = [(row[0], row[1]) for row in rows]
-        return _mean_service_minutes(served, department.avg_service_minutes)
+        return mean_service_minutes(served, department.avg_service_minutes)
 
     def _estimate(self, session: Session, department: Department, day: dt.date, ahead: int) -> int:
         if ahead <= 0:
             return 0
         minutes = self._average_service_minutes(session, department, day)
-        return _estimate_minutes(ahead, minutes, _active_rooms(department))
+        return estimate_minutes(ahead, minutes, _active_rooms(department))
 
     def _position(self, session: Session, ticket: Ticket, department: Department) -> Position:
         return self._place(
@@ -1150,7 +1019,7 @@ class QueueService:
 
     def _place(
         self,
-        executor: Session | Connection | DriverConnection,
+        executor: Session | Connection,
         ticket: TicketInfo,
         rooms: Callable[[], int],
         configured_minutes: float,
@@ -1171,69 +1040,43 @@ class QueueService:
             "queued_at": ticket.queued_at,
         }
         priority = ticket.priority is not None
-        rows = executor.execute(_place_in_line(priority), params).all()
-        earlier, priority_waiting, same_instant = rows[0][:3]
-        ahead = (earlier or 0) + (0 if ticket.priority else priority_waiting or 0)
-        if (same_instant or 0) > 1:
-            # Exact ties in place are broken like the call order breaks them.
-            mine = _call_order_key(ticket)
-            tied = executor.execute(_tied_in_line(priority), params).all()
-            ahead += sum(1 for other in tied if _order_key(*other) < mine)
-        if ahead <= 0:
-            return Position(ahead, 0)
-        served = [(row[3], row[4]) for row in rows]
-        minutes = _mean_service_minutes(served, configured_minutes)
-        return Position(ahead, _estimate_minutes(ahead, minutes, rooms()))
+        return place_of(
+            ticket,
+            executor.execute(_place_in_line(priority), params).all(),
+            lambda: executor.execute(_tied_in_line(priority), params).all(),
+            rooms,
+            configured_minutes,
+        )
 
 
-def _unavailability(
-    active: bool, paused: bool, capacity: int | None, issued: Callable[[], int]
-) -> str | None:
-    """Why a department issues no number now (`issued`: how many it gave today), or None."""
-    if not active:
-        return "inactive"
-    if paused:
-        return "paused"
-    if capacity is not None and issued() >= capacity:
-        return "full"
-    return None
+def _driver(connection: Connection) -> sqlite3.Connection:
+    """The SQLite driver's own connection under `connection` (in its transaction)."""
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+@contextmanager
+def _as_sqlalchemy_errors() -> Iterator[None]:
+    """A failed statement of `sqlite_issuing` raised as SQLAlchemy raises a driver's error
+    (OperationalError, IntegrityError, ... with `orig` and the statement): a full disk is
+    then StorageFull (`_storage_errors`), as everywhere else."""
+    try:
+        yield
+    except StatementFailed as failed:
+        error = DBAPIError.instance(failed.sql, failed.parameters, failed.error, sqlite3.Error)
+        raise error from failed.error
 
 
 def _active_rooms(department: Department) -> int:
     return sum(1 for room in department.rooms if room.active)
 
 
-def _mean_service_minutes(
-    served: Iterable[tuple[dt.datetime | None, dt.datetime | None]], configured: float
-) -> float:
-    """The mean of measured services (last call to finish), unless fewer than MIN_MEASURED:
-    then the configured average."""
-    durations: list[float] = [
-        (finished - called).total_seconds() / 60
-        for called, finished in served
-        if finished is not None and called is not None and finished >= called
-    ]
-    if len(durations) < MIN_MEASURED:
-        return configured
-    return sum(durations) / len(durations)
-
-
-def _estimate_minutes(ahead: int, average_minutes: float, rooms: int) -> int:
-    if ahead <= 0:
-        return 0
-    # Rooms of a department work in parallel: the line moves that many times faster.
-    return max(1, math.ceil(ahead * average_minutes / max(1, rooms)))
-
-
 def _ticket_row(ticket: TicketInfo) -> dict[str, Any]:
     """A ticket's columns (`tickets`) from its outside form."""
-    row = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
+    row = {name: getattr(ticket, name) for name in TICKET_FIELDS}
     row["department_code"] = row.pop("department")
     return row
-
-
-_TICKET_FIELDS = tuple(TicketInfo.__dataclass_fields__)
-_INSERT_TICKET = insert(Ticket)
 
 
 # Statements of the place in line, built once with parameters (building one costs more than
@@ -1259,105 +1102,48 @@ def _recent_service_times() -> Any:
     return statement
 
 
-def _waiting_in_line(priority: bool) -> tuple[Any, Any]:
-    """The conditions of a department's waiting line (parameters `department`, `day`,
-    `waiting`) and of the ticket's own group in it (priority or not)."""
-    line = (
-        Ticket.department_code == bindparam("department"),
-        Ticket.service_date == bindparam("day", type_=Ticket.service_date.type),
-        Ticket.status == bindparam("waiting"),
-    )
-    return line, Ticket.priority.is_not(None) if priority else Ticket.priority.is_(None)
-
-
-def _place_in_line(priority: bool) -> Any:
+def _place_in_line(priority: bool) -> TextualSelect:
+    """`sqlite_issuing.PLACE_SQL` on a Session (PostgreSQL's issue, or SQLite's in a caller's
+    transaction), its values converted by the columns' own types."""
     key = f"place:{priority}"
     statement = _STATEMENTS.get(key)
     if statement is None:
-        queued_at = bindparam("queued_at", type_=Ticket.queued_at.type)
-        line, same_group = _waiting_in_line(priority)
-        counts = (
-            select(
-                func.count().filter(same_group, Ticket.queued_at < queued_at).label("earlier"),
-                func.count().filter(Ticket.priority.is_not(None)).label("priority_waiting"),
-                func.count().filter(same_group, Ticket.queued_at == queued_at).label("same"),
-            )
-            .where(*line)
-            .subquery("counts")
-        )
-        served = _recent_service_times().subquery("served")
         statement = _STATEMENTS[key] = (
-            select(
-                counts.c.earlier,
-                counts.c.priority_waiting,
-                counts.c.same,
-                served.c.last_called_at,
-                served.c.finished_at,
+            text(PLACE_SQL[priority])
+            .bindparams(*_line_parameters())
+            .columns(
+                column("earlier", Integer),
+                column("priority_waiting", Integer),
+                column("same", Integer),
+                column("last_called_at", Ticket.last_called_at.type),
+                column("finished_at", Ticket.finished_at.type),
             )
-            .select_from(counts)
-            .outerjoin(served, true())
         )
     return statement
 
 
-def _tied_in_line(priority: bool) -> Any:
+def _tied_in_line(priority: bool) -> TextualSelect:
     key = f"tied:{priority}"
     statement = _STATEMENTS.get(key)
     if statement is None:
-        line, same_group = _waiting_in_line(priority)
-        statement = _STATEMENTS[key] = select(
-            Ticket.priority, Ticket.queued_at, Ticket.number, Ticket.id
-        ).where(
-            *line,
-            same_group,
-            Ticket.queued_at == bindparam("queued_at", type_=Ticket.queued_at.type),
+        statement = _STATEMENTS[key] = (
+            text(TIED_SQL[priority])
+            .bindparams(*_line_parameters())
+            .columns(
+                column("priority", String),
+                column("queued_at", Ticket.queued_at.type),
+                column("number", Integer),
+                column("id", String),
+            )
         )
     return statement
 
 
-def _issuing_facts() -> Any:
-    """One row whatever the department (parameters `code`, `day`): the issuing hold flag, and
-    the department (NULLs when unknown) with its state, today's numbered tickets (counted
-    only under a daily capacity) and how many of its rooms are active."""
-    statement = _STATEMENTS.get("issuing")
-    if statement is None:
-        hold = LocalFlag.name == HOLD_FLAG
-        issued = (
-            select(func.count(Ticket.number))
-            .where(
-                Ticket.department_code == Department.code,
-                Ticket.service_date == bindparam("day", type_=Ticket.service_date.type),
-            )
-            .scalar_subquery()
-        )
-        rooms = (
-            select(func.count())
-            .where(Room.department_code == Department.code, Room.active.is_(True))
-            .scalar_subquery()
-        )
-        one = select(literal_column("1").label("one")).subquery("one")
-        statement = _STATEMENTS["issuing"] = (
-            select(
-                select(LocalFlag.value).where(hold).scalar_subquery(),
-                select(LocalFlag.set_at).where(hold).scalar_subquery(),
-                Department.code,
-                Department.prefix,
-                Department.active,
-                Department.paused | Department.hospital_paused,
-                Department.daily_capacity,
-                case((Department.daily_capacity.is_not(None), issued), else_=0),
-                # _IssuingFacts, after code and prefix:
-                Department.name_vi,
-                Department.name_en,
-                Department.directions_vi,
-                Department.directions_en,
-                Department.avg_service_minutes,
-                rooms,
-            )
-            .select_from(one)
-            .outerjoin(Department, Department.code == bindparam("code"))
-        )
-    return statement
+def _line_parameters() -> tuple[Any, ...]:
+    return (
+        bindparam("day", type_=Ticket.service_date.type),
+        bindparam("queued_at", type_=Ticket.queued_at.type),
+    )
 
 
 # -- call next on PostgreSQL, without the ORM ---------------------------------------------
@@ -1652,7 +1438,5 @@ async def _call_next_pooled(
 
 def ahead_of(tickets: Iterable[TicketInfo], ticket: TicketInfo) -> int:
     """People ahead of `ticket` among waiting `tickets` (for screens holding a snapshot)."""
-    mine = _call_order_key(ticket)
-    return sum(
-        1 for other in tickets if other.status == S.WAITING and _call_order_key(other) < mine
-    )
+    mine = call_order_key(ticket)
+    return sum(1 for other in tickets if other.status == S.WAITING and call_order_key(other) < mine)

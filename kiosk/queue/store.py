@@ -17,7 +17,6 @@ import logging
 import os
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, make_url, select, text
@@ -26,21 +25,15 @@ from sqlalchemy.orm import Session
 
 from kiosk.queue.db import DatabaseError, make_engine, migrate, open_engine, schema_is_current
 from kiosk.queue.models import Event, LocalFlag, Sequence
+from kiosk.queue.records import HOLD_FLAG as HOLD_FLAG
+from kiosk.queue.records import Hold as Hold
+from kiosk.queue.records import hold_of as hold_of
+from kiosk.queue.records import number_counter as number_counter
+from kiosk.queue.records import seq_counter as seq_counter
 
 log = logging.getLogger(__name__)
 
-HOLD_FLAG = "issuing_hold"
 RESTORE_HINT = "kiosk restore BACKUP (the newest file written by kiosk backup)"
-
-
-@dataclass(frozen=True)
-class Hold:
-    """Issuing waits for the server's high-water marks; `offset` is the numbering block the
-    store was using (an operator who moves the kiosk to another block lifts the hold)."""
-
-    reason: str
-    offset: int
-    since: dt.datetime
 
 
 def issuing_hold(session: Session) -> Hold | None:
@@ -48,15 +41,6 @@ def issuing_hold(session: Session) -> Hold | None:
     if flag is None:
         return None
     return hold_of(flag.value, flag.set_at)
-
-
-def hold_of(value: str, set_at: dt.datetime) -> Hold:
-    """The hold that the flag's stored value and time say."""
-    try:
-        parsed = json.loads(value)
-        return Hold(str(parsed["reason"]), int(parsed["offset"]), set_at)
-    except (ValueError, KeyError, TypeError):
-        return Hold("unreadable hold flag", 0, set_at)
 
 
 def set_hold(session: Session, reason: str, offset: int, now: dt.datetime) -> None:
@@ -74,14 +58,6 @@ def clear_hold(session: Session) -> bool:
         return False
     session.delete(flag)
     return True
-
-
-def number_counter(department: str, day: dt.date, offset: int) -> str:
-    return f"number:{department}:{day.isoformat()}:{offset}"
-
-
-def seq_counter(origin: str) -> str:
-    return f"seq:{origin}"
 
 
 def _raise_counter(session: Session, name: str, at_least: int) -> bool:

@@ -1,10 +1,12 @@
-"""Issuing on a kiosk's SQLite store (`QueueService.issue`, SQLAlchemy Core on a Connection)
-leaves the very rows the ORM's path (`issue_in` in a Session) leaves, byte for byte, and
-refuses the same issues with the same errors.
+"""Issuing on a kiosk's SQLite store (`QueueService.issue`: `sqlite_issuing` on the engine's
+driver connection) and as `kiosk issue` does (`issue_directly`: sqlite3 alone, the full way
+when it does not apply) leave the very rows the ORM's path (`issue_in` in a Session) leaves,
+byte for byte, and refuse the same issues with the same errors.
 
 Two stores get the same seeds, clock, ticket and event ids and the same script; one issues
-through `issue`, the other through `issue_in`. Their tickets, events (the stored JSON text
-of every payload included), counters and answers are compared after every step.
+through `issue` (or `issue_directly`), the other through `issue_in`. Their tickets, events
+(the stored JSON text of every payload included), counters and answers are compared after
+every step.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from kiosk.queue.db import PRIORITY, open_database
 from kiosk.queue.errors import StorageFull
 from kiosk.queue.models import Department
 from kiosk.queue.service import IssuedTicket, Position, QueueService
+from kiosk.queue.sqlite_issuing import IssuingRules, issue_directly
 from kiosk.queue.store import clear_hold, set_hold
 from tests.support.database import FakeClock, seed, trace_statements
 
@@ -33,18 +36,30 @@ Step = Callable[[QueueService], object]
 
 
 class Store:
-    def __init__(self, path: Path, clock: FakeClock, *, core: bool) -> None:
+    def __init__(self, path: Path, clock: FakeClock, *, way: str) -> None:
         self.path = path
         self.engine = open_database(f"sqlite:///{path}")
         seed(self.engine)
-        self.core = core
+        self.way = way
+        self.clock = clock
         self.service = QueueService(
             self.engine, origin="kiosk-a", clock=clock, numbering_offset=1000,
             numbering_block_size=7,
         )  # fmt: skip
+        self.rules = IssuingRules(
+            origin="kiosk-a", tz=self.service.tz, numbering_width=3, numbering_offset=1000,
+            numbering_block_size=7, priority_reasons=self.service.priority_reasons,
+        )  # fmt: skip
+        self.direct_issues = 0
 
     def issue(self, code: str, priority: str | None = None) -> IssuedTicket:
-        if self.core:
+        if self.way == "direct":  # as `kiosk issue` does: the full way when it does not apply
+            issued = issue_directly(self.path, self.rules, code, priority, clock=self.clock)
+            if issued is None:
+                return self.service.issue(code, priority)
+            self.direct_issues += 1
+            return issued
+        if self.way == "core":
             return self.service.issue(code, priority)
         with self.service.transaction(priority=True) as session:
             return self.service.issue_in(session, code, priority)
@@ -66,11 +81,13 @@ class Store:
             connection.close()
 
 
-@pytest.fixture
-def stores(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Store, Store]]:
+@pytest.fixture(params=["core", "direct"])
+def stores(
+    tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequest
+) -> Iterator[tuple[Store, Store]]:
     core, orm = (
-        Store(tmp_path / "core.db", clock, core=True),
-        Store(tmp_path / "orm.db", clock, core=False),
+        Store(tmp_path / "core.db", clock, way=request.param),
+        Store(tmp_path / "orm.db", clock, way="orm"),
     )
     yield core, orm
     core.engine.dispose()
@@ -180,6 +197,8 @@ def test_core_and_orm_issue_store_the_same_rows(
     rows = stores[0].rows()
     assert len(rows["tickets"]) == 10
     assert len(rows["events"]) == 10 + 3 + 3  # issued, called and served
+    if stores[0].way == "direct":  # every issue that was not refused took the direct way
+        assert stores[0].direct_issues == 10
 
 
 def test_an_issuing_hold_and_a_full_disk_refuse_alike(
@@ -201,9 +220,23 @@ def test_an_issuing_hold_and_a_full_disk_refuse_alike(
     def disk_full(connection: Any) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
+    class FullAtCommit(sqlite3.Connection):
+        """The direct way's own connection, whose COMMIT finds the disk full."""
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "COMMIT":
+                raise sqlite3.OperationalError("database or disk is full")
+            return super().execute(sql, *args)
+
+    connect = sqlite3.connect
+
+    def connect_full(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return connect(database, *args, factory=FullAtCommit, **kwargs)
+
     with pytest.MonkeyPatch.context() as patch:
         for store in stores:
             patch.setattr(store.engine.dialect, "do_commit", disk_full)
+        patch.setattr(sqlite3, "connect", connect_full)  # the engines' connections are made
         answer = issue_both(stores, ids_of, "NOI")
     assert isinstance(answer, tuple) and answer[0] is StorageFull
     again = issue_both(stores, ids_of, "NOI")

@@ -98,13 +98,16 @@ IMPORT_PROBE = """
 import json, sys
 from kiosk.cli import main
 code = main(sys.argv[1:])
-heavy = ("alembic", "mako", "fastapi", "starlette", "uvicorn", "requests", "httpx", "PySide6")
+heavy = ("alembic", "mako", "fastapi", "starlette", "uvicorn", "requests", "httpx", "PySide6",
+         "sqlalchemy")
 print(json.dumps([m for m in heavy if m in sys.modules]), file=sys.stderr)
 sys.exit(code)
 """
 
 
-def test_kiosk_issue_on_a_current_schema_loads_no_migration_or_http_code(tmp_path: Path) -> None:
+def test_kiosk_issue_on_a_current_schema_loads_no_migration_http_or_sqlalchemy_code(
+    tmp_path: Path,
+) -> None:
     database = f"sqlite:///{tmp_path / 'k.db'}"
     seeds = ROOT / "seeds" / "provincial-general-hospital.toml"
 
@@ -116,13 +119,19 @@ def test_kiosk_issue_on_a_current_schema_loads_no_migration_or_http_code(tmp_pat
             cwd=ROOT,
             timeout=120,
         )
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == expected, done.stderr
         loaded: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
         return loaded
 
+    expected = 0
     assert "alembic" in kiosk("seed", str(seeds))  # a new file: migrated
+    # Issued through sqlite3 alone (`sqlite_issuing.issue_directly`).
     assert kiosk("issue", "NOI") == []
-    assert kiosk("report") == []
+    assert kiosk("issue", "NOI", "--priority", "elderly_75") == []
+    assert kiosk("report") == ["sqlalchemy"]
+    # A refusal takes the full way, which says why as it always has.
+    expected = 2
+    assert kiosk("issue", "NOSUCH") == ["sqlalchemy"]
 
 
 def test_upgrading_a_kiosk_with_tickets_keeps_them(tmp_path: Path) -> None:

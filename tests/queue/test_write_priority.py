@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from kiosk.queue import db
+from kiosk.queue import db, writers
 from kiosk.queue.db import PRIORITY, make_engine, open_database
 from kiosk.queue.service import QueueService
 from tests.support.database import seed, trace_statements
@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BACKGROUND_WRITER = """
 import sys, time
 from sqlalchemy import text
-import kiosk.queue.db
+import kiosk.queue.writers
 from kiosk.queue.db import make_engine
-kiosk.queue.db.BACKGROUND_YIELD_S = 60  # steps aside however long the patient takes
+kiosk.queue.writers.BACKGROUND_YIELD_S = 60  # steps aside however long the patient takes
 engine = make_engine(sys.argv[1])
 print("waiting", flush=True)
 with engine.begin() as connection:
@@ -57,7 +57,7 @@ def _order(engine: Engine) -> list[str]:
 def test_a_patient_write_goes_before_writers_that_waited_longer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 60)  # however slow this machine is
+    monkeypatch.setattr(writers, "BACKGROUND_YIELD_S", 60)  # however slow this machine is
     engine = _engine(tmp_path)
     url = str(engine.url)
     holder = make_engine(url)
@@ -126,7 +126,7 @@ def test_background_writers_step_aside_for_a_bounded_time(
 ) -> None:
     # A patient waiting (the gate held shared) for longer than BACKGROUND_YIELD_S does not stop
     # the sync: it then competes for the lock like anyone else.
-    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 0.2)
+    monkeypatch.setattr(writers, "BACKGROUND_YIELD_S", 0.2)
     engine = _engine(tmp_path)
     gate = Path(str(engine.url.database) + db.GATE_SUFFIX)
     with gate.open("rb") as waiting_patient:
@@ -147,7 +147,7 @@ def test_a_background_write_in_this_process_waits_while_a_patient_is_issued(
 ) -> None:
     """Not only SQLite's write lock: a background writer of the patient's own process does not
     even begin (nor compute, holding the interpreter) until the patient's issue is done."""
-    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 60)  # however slow this machine is
+    monkeypatch.setattr(writers, "BACKGROUND_YIELD_S", 60)  # however slow this machine is
     engine = _engine(tmp_path)
     started, done = threading.Event(), threading.Event()
     patient = threading.Thread(target=_in_flight, args=(started, done))
@@ -168,7 +168,7 @@ def test_a_background_write_in_this_process_waits_while_a_patient_is_issued(
 def test_a_background_write_steps_aside_for_a_patient_for_a_bounded_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 0.2)
+    monkeypatch.setattr(writers, "BACKGROUND_YIELD_S", 0.2)
     engine = _engine(tmp_path)
     started, done = threading.Event(), threading.Event()
     patient = threading.Thread(target=_in_flight, args=(started, done))
@@ -185,7 +185,7 @@ def test_a_background_write_steps_aside_for_a_patient_for_a_bounded_time(
 def test_a_patient_thread_never_steps_aside_for_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 60)
+    monkeypatch.setattr(writers, "BACKGROUND_YIELD_S", 60)
     engine = _engine(tmp_path)
     with db.PATIENTS.patient():
         assert not db.PATIENTS.busy()

@@ -337,12 +337,12 @@ def test_pull_steps_aside_after_each_step_while_a_patient_is_issued_here(
 
     from sqlalchemy import event
 
-    from kiosk.queue import db
+    from kiosk.queue import db, writers
     from server_sync import client as client_module
 
     monkeypatch.setattr(client_module, "APPLY_SECONDS", 3600.0)  # only the patient ends one
     monkeypatch.setattr(client_module, "APPLY_STEP", 1)
-    monkeypatch.setattr(db, "BACKGROUND_YIELD_S", 0.05)
+    monkeypatch.setattr(writers, "BACKGROUND_YIELD_S", 0.05)
     for _ in range(6):
         server_service.issue("NOI")
     client = sync_client(kiosk_engine, live.url, tokens["kiosk"])
