@@ -27,7 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SEEDS = ROOT / "seeds" / "provincial-general-hospital.toml"
-HEAVY = ("sqlalchemy", "alembic", "mako", "fastapi", "uvicorn", "requests", "httpx", "PySide6", "PIL")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "mako",
+    "fastapi",
+    "uvicorn",
+    "requests",
+    "httpx",
+    "PySide6",
+    "PIL",
+)
 # What the libraries cost by themselves, as whole processes: pydantic (the config) is on the
 # issue's path; SQLAlchemy was, until the issue ran through sqlite3 alone.
 FLOORS = {
