@@ -1035,15 +1035,14 @@ class QueueService:
         params = {
             "department": ticket.department,
             "day": ticket.service_date,
-            "waiting": S.WAITING,
             "served": S.SERVED,
             "queued_at": ticket.queued_at,
         }
-        priority = ticket.priority is not None
+        priority, sqlite = ticket.priority is not None, self.engine.dialect.name == "sqlite"
         return place_of(
             ticket,
-            executor.execute(_place_in_line(priority), params).all(),
-            lambda: executor.execute(_tied_in_line(priority), params).all(),
+            executor.execute(_place_in_line(priority, sqlite), params).all(),
+            lambda: executor.execute(_tied_in_line(priority, sqlite), params).all(),
             rooms,
             configured_minutes,
         )
@@ -1102,14 +1101,14 @@ def _recent_service_times() -> Any:
     return statement
 
 
-def _place_in_line(priority: bool) -> TextualSelect:
+def _place_in_line(priority: bool, sqlite: bool) -> TextualSelect:
     """`sqlite_issuing.PLACE_SQL` on a Session (PostgreSQL's issue, or SQLite's in a caller's
     transaction), its values converted by the columns' own types."""
-    key = f"place:{priority}"
+    key = f"place:{priority}:{sqlite}"
     statement = _STATEMENTS.get(key)
     if statement is None:
         statement = _STATEMENTS[key] = (
-            text(PLACE_SQL[priority])
+            text(PLACE_SQL[priority, sqlite])
             .bindparams(*_line_parameters())
             .columns(
                 column("earlier", Integer),
@@ -1122,12 +1121,12 @@ def _place_in_line(priority: bool) -> TextualSelect:
     return statement
 
 
-def _tied_in_line(priority: bool) -> TextualSelect:
-    key = f"tied:{priority}"
+def _tied_in_line(priority: bool, sqlite: bool) -> TextualSelect:
+    key = f"tied:{priority}:{sqlite}"
     statement = _STATEMENTS.get(key)
     if statement is None:
         statement = _STATEMENTS[key] = (
-            text(TIED_SQL[priority])
+            text(TIED_SQL[priority, sqlite])
             .bindparams(*_line_parameters())
             .columns(
                 column("priority", String),

@@ -98,37 +98,57 @@ INSERT_EVENT_SQL = (
     ":department_code, :data, :position, :occurred_at)"
 )
 # A waiting ticket's place in line, counted in the database (the line can be hundreds long at
-# 7 a.m.) in one query: those of its group (priority or not) queued earlier, the priority
+# 7 a.m.) in one statement: those of its group (priority or not) queued earlier, the priority
 # tickets (ahead of everyone else), those queued at its very instant (itself among them); with
 # them, one a row, the department's latest service times today (for the estimate). Parameters
-# `department`, `day`, `waiting`, `served`, `queued_at`; on PostgreSQL too (the service's
-# Session path runs it with typed parameters).
+# `department`, `day`, `served`, `queued_at`. Keyed by (the ticket's group, SQLite): the
+# service's Session path runs it on PostgreSQL too, with typed parameters.
+WAITING_LINE_INDEX = "ix_tickets_waiting_line"
 _GROUP = {True: "t.priority IS NOT NULL", False: "t.priority IS NULL"}
-PLACE_SQL = {
-    priority: (
-        "SELECT counts.earlier, counts.priority_waiting, counts.same, "
-        "served.last_called_at, served.finished_at FROM ("
-        f"SELECT count(*) FILTER (WHERE {group} AND t.queued_at < :queued_at) AS earlier, "
-        "count(*) FILTER (WHERE t.priority IS NOT NULL) AS priority_waiting, "
-        f"count(*) FILTER (WHERE {group} AND t.queued_at = :queued_at) AS same "
-        "FROM tickets AS t WHERE t.department_code = :department AND t.service_date = :day "
-        "AND t.status = :waiting) AS counts LEFT OUTER JOIN ("
+
+
+def _in_line(sqlite: bool, columns: str, condition: str) -> str:
+    """A read of a department's waiting line today from its partial index. SQLite's
+    planner takes ix_tickets_queue instead, unless told, and reads every waiting ticket's row
+    (at 10,000 waiting the place took 2.5-3.3 ms, and 0.7-1.3 ms so). 'waiting' is written
+    out: a partial index serves only a statement whose WHERE implies its own."""
+    indexed = f" INDEXED BY {WAITING_LINE_INDEX}" if sqlite else ""
+    return (
+        f"SELECT {columns} FROM tickets AS t{indexed} WHERE t.department_code = :department "
+        f"AND t.service_date = :day AND t.status = 'waiting' AND {condition}"
+    )
+
+
+def _place_sql(priority: bool, sqlite: bool) -> str:
+    group = _GROUP[priority]
+    earlier = _in_line(sqlite, "count(*)", f"{group} AND t.queued_at < :queued_at")
+    priority_waiting = _in_line(sqlite, "count(*)", "t.priority IS NOT NULL")
+    same = _in_line(sqlite, "count(*)", f"{group} AND t.queued_at = :queued_at")
+    return (
+        f"SELECT ({earlier}), ({priority_waiting}), ({same}), "
+        "served.last_called_at, served.finished_at FROM (SELECT 1) AS one LEFT OUTER JOIN ("
         "SELECT t.last_called_at AS last_called_at, t.finished_at AS finished_at "
         "FROM tickets AS t WHERE t.department_code = :department AND t.service_date = :day "
         "AND t.status = :served AND t.last_called_at IS NOT NULL "
         f"AND t.finished_at IS NOT NULL ORDER BY t.finished_at DESC LIMIT {RECENT_SERVED}"
         ") AS served ON 1 = 1"
     )
-    for priority, group in _GROUP.items()
+
+
+PLACE_SQL = {
+    (priority, sqlite): _place_sql(priority, sqlite)
+    for priority in (True, False)
+    for sqlite in (True, False)
 }
 # The tickets of its group queued at the ticket's very instant (exact ties), same parameters.
 TIED_SQL = {
-    priority: (
-        "SELECT t.priority, t.queued_at, t.number, t.id FROM tickets AS t "
-        "WHERE t.department_code = :department AND t.service_date = :day "
-        f"AND t.status = :waiting AND {group} AND t.queued_at = :queued_at"
+    (priority, sqlite): _in_line(
+        sqlite,
+        "t.priority, t.queued_at, t.number, t.id",
+        f"{_GROUP[priority]} AND t.queued_at = :queued_at",
     )
-    for priority, group in _GROUP.items()
+    for priority in (True, False)
+    for sqlite in (True, False)
 }
 
 
@@ -304,20 +324,19 @@ def place_in_line(db: sqlite3.Connection, ticket: TicketInfo, facts: IssuingFact
     params = {
         "department": ticket.department,
         "day": ticket.service_date.isoformat(),
-        "waiting": TicketStatus.WAITING.value,
         "served": TicketStatus.SERVED.value,
         "queued_at": stored_datetime(ticket.queued_at),
     }
     group = ticket.priority is not None
     counts = [
         (*row[:3], read_datetime(row[3]), read_datetime(row[4]))
-        for row in _run(db, PLACE_SQL[group], params)
+        for row in _run(db, PLACE_SQL[group, True], params)
     ]
 
     def tied() -> list[tuple[Any, ...]]:
         return [
             (priority, read_datetime(queued_at), number, id_)
-            for priority, queued_at, number, id_ in _run(db, TIED_SQL[group], params)
+            for priority, queued_at, number, id_ in _run(db, TIED_SQL[group, True], params)
         ]
 
     return place_of(ticket, counts, tied, lambda: facts.active_rooms, facts.avg_service_minutes)

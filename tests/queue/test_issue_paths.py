@@ -328,3 +328,24 @@ def test_a_full_disk_at_a_statement_of_the_issue_is_storage_full(
     limit.clear()
     core.engine.dispose()  # the limit is the connections' own
     assert core.service.issue("NGOAI").ticket.department == "NGOAI"
+
+
+@pytest.mark.parametrize("priority", [True, False])
+def test_the_place_in_line_is_counted_from_the_waiting_line_index(
+    stores: tuple[Store, Store], priority: bool
+) -> None:
+    """SQLite's planner would read every waiting ticket's row through ix_tickets_queue; the
+    place is counted from the waiting line's partial index."""
+    from kiosk.queue.sqlite_issuing import PLACE_SQL, TIED_SQL
+
+    params = {"department": "NOI", "day": "2026-11-28", "served": "served", "queued_at": "x"}
+    connection = sqlite3.connect(stores[0].path)
+    try:
+        for sql in (PLACE_SQL[priority, True], TIED_SQL[priority, True]):
+            plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            tickets = [step for step in plan if step.startswith("SEARCH t ")]
+            waiting_line = [step for step in tickets if "ix_tickets_waiting_line" in step]
+            # The place's three counts (the served times are read by status), or the tie.
+            assert len(waiting_line) == (3 if sql in PLACE_SQL.values() else 1), plan
+    finally:
+        connection.close()
