@@ -19,6 +19,7 @@ from kiosk.wire import TicketStatus
 
 if TYPE_CHECKING:  # SQLAlchemy and the queue engine load when a command runs, not to parse
     from kiosk.queue.service import IssuedTicket, QueueService, TicketInfo
+    from kiosk.queue.sqlite_issuing import IssuingRules
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -146,15 +147,17 @@ def issued_ticket_json(issued: IssuedTicket, config: Config) -> dict[str, Any]:
 
 def cmd_issue(args: argparse.Namespace) -> int:
     from kiosk.queue.errors import IssuingOnHold, UnknownDepartment
+    from kiosk.queue.sqlite_issuing import IssuingRules, utc_now
 
     config = load_config(args.config)
-    issued = _issue_directly(args, config)
+    rules = IssuingRules.of(config)
+    if args.id_qr is not None:
+        args.priority = _priority_from_card(args, rules.service_date(utc_now()), config)
+    issued = _issue_directly(args, config, rules)
     if issued is not None:
         print(json.dumps(issued_ticket_json(issued, config), ensure_ascii=False))
         return 0
     service = open_service(args, config)
-    if args.id_qr is not None:
-        args.priority = _priority_from_card(args, service, config)
     # The store's state is read only when the issue is refused (the issue reads it anyway):
     # an empty store, or one on hold that the server can lift.
     try:
@@ -176,20 +179,22 @@ def cmd_issue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _issue_directly(args: argparse.Namespace, config: Config) -> IssuedTicket | None:
-    """A plain issue (no printing, no picture, no card) on a kiosk store that is ready for it,
-    through `sqlite3` alone: SQLAlchemy's import alone took most of this command's time.
+def _issue_directly(
+    args: argparse.Namespace, config: Config, rules: IssuingRules
+) -> IssuedTicket | None:
+    """An issue that prints nothing and draws no picture, on a kiosk store that is ready for
+    it, through `sqlite3` alone: SQLAlchemy's import alone took most of this command's time.
     None when it does not apply (nothing stored then): the full way below issues, or refuses
     and says why, as it always has."""
-    if args.print or args.png or args.id_qr is not None:
+    if args.print or args.png:
         return None
     from kiosk.queue.quickread import sqlite_file_of
-    from kiosk.queue.sqlite_issuing import IssuingRules, issue_directly
+    from kiosk.queue.sqlite_issuing import issue_directly
 
     path = sqlite_file_of(getattr(args, "database", None) or config.kiosk_database_url)
     if path is None:
         return None
-    return issue_directly(path, IssuingRules.of(config), args.department.upper(), args.priority)
+    return issue_directly(path, rules, args.department.upper(), args.priority)
 
 
 def _issue(args: argparse.Namespace, service: QueueService, config: Config) -> IssuedTicket:
@@ -205,9 +210,7 @@ def _issue(args: argparse.Namespace, service: QueueService, config: Config) -> I
     return issued
 
 
-def _priority_from_card(
-    args: argparse.Namespace, service: QueueService, config: Config
-) -> str | None:
+def _priority_from_card(args: argparse.Namespace, today: dt.date, config: Config) -> str | None:
     """The priority of the card on standard input. The card's text is never echoed: not in
     an error, a log line or the command line (only "-" is accepted there)."""
     from kiosk.app.citizen_card import MAX_LENGTH, NotACard, read_card
@@ -226,7 +229,7 @@ def _priority_from_card(
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = ""
-    reading = read_card(text, service.service_date(), config.queue.priority_reasons)
+    reading = read_card(text, today, config.queue.priority_reasons)
     del raw, text
     if isinstance(reading, NotACard):
         raise CommandError(
