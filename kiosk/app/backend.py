@@ -448,31 +448,19 @@ def _health_of_error(exc: Exception) -> PrinterHealth:
 
 def sample_issued(service: QueueService, config: Config) -> IssuedTicket:
     """A realistic ticket that is NOT committed (screenshots, test prints)."""
-    from kiosk.queue.service import IssuedTicket, Position, TicketInfo
+    import dataclasses
+
+    from kiosk.queue.service import IssuedTicket, Position
+    from kiosk.queue.sqlite_issuing import IssuingRules
 
     departments = service.departments()
     department = next((d for d in departments if d.code == "NOI"), None) or departments[0]
-    now = service.now()
     number = department.issued_today + 1 + config.numbering.offset
-    ticket = TicketInfo(
-        id="00000000-0000-4000-8000-000000000000",
-        department=department.code,
-        number=number,
-        code=f"{department.prefix}{number:0{config.numbering.width}d}",
-        service_date=service.service_date(now),
-        priority=None,
-        status="waiting",
-        origin=service.origin,
-        issued_at=now,
-        queued_at=now,
-        called_at=None,
-        last_called_at=None,
-        finished_at=None,
-        room=None,
-        call_count=0,
-        transferred_from=None,
-        cancel_reason=None,
+    ticket = IssuingRules.of(config).new_ticket(
+        department.code, department.prefix, number, None, service.now()
     )
+    # A fixed id: the sample's QR is the same in every screenshot.
+    ticket = dataclasses.replace(ticket, id="00000000-0000-4000-8000-000000000000")
     return IssuedTicket(
         ticket=ticket,
         position=Position(department.waiting, department.estimated_wait_minutes),

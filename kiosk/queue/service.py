@@ -43,7 +43,6 @@ from kiosk.queue.errors import (
     RequestIdReused,
     StorageFull,
     UnknownDepartment,
-    UnknownPriority,
     UnknownRoom,
     UnknownTicket,
 )
@@ -356,7 +355,7 @@ class QueueService:
     def _number(
         self, session: Session, department_code: str, priority: str | None
     ) -> tuple[Ticket, Department]:
-        self._check_priority(priority)
+        self._rules.check_priority(priority)
         hold = self.issuing_hold(session)
         if hold is not None:
             raise IssuingOnHold(hold.reason)
@@ -369,7 +368,7 @@ class QueueService:
         number = self._next_number(session, department.code, today)
         ticket = Ticket(
             **_ticket_row(
-                self._new_ticket(department.code, department.prefix, number, priority, now)
+                self._rules.new_ticket(department.code, department.prefix, number, priority, now)
             )
         )
         session.add(ticket)
@@ -378,47 +377,13 @@ class QueueService:
         log.debug("numbered %s (%s), not committed yet", ticket.code, ticket.id)
         return ticket, department
 
-    def _check_priority(self, priority: str | None) -> None:
-        if priority is not None and priority not in self.priority_reasons:
-            raise UnknownPriority(priority, self.priority_reasons)
-
     def _next_number(self, executor: Session | Connection, department: str, day: dt.date) -> int:
         number = bump_sequence(
             executor,
             number_counter(department, day, self.numbering_offset),
             start=self.numbering_offset + 1,
         )
-        return self._in_block(department, number)
-
-    def _in_block(self, department: str, number: int) -> int:
-        if number > self.numbering_offset + self.numbering_block_size:
-            # The server takes no number outside this kiosk's block: stop before a patient
-            # holds one it would refuse (the transaction rolls the counter back).
-            raise DepartmentUnavailable(department, "full")
-        return number
-
-    def _new_ticket(
-        self, department: str, prefix: str, number: int, priority: str | None, now: dt.datetime
-    ) -> TicketInfo:
-        return TicketInfo(
-            id=str(uuid.uuid4()),
-            department=department,
-            number=number,
-            code=f"{prefix}{number:0{self.numbering_width}d}",
-            service_date=self.service_date(now),
-            priority=priority,
-            status=S.WAITING,
-            origin=self.origin,
-            issued_at=now,
-            queued_at=now,
-            called_at=None,
-            last_called_at=None,
-            finished_at=None,
-            room=None,
-            call_count=0,
-            transferred_from=None,
-            cancel_reason=None,
-        )
+        return self._rules.in_block(department, number)
 
     def issuing_hold(self, session: Session | None = None) -> Hold | None:
         """Why this store may not issue yet (restored or new, waiting for the server's

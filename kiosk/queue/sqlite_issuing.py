@@ -211,6 +211,42 @@ class IssuingRules:
         """The hospital's local date: numbering restarts at local midnight."""
         return at.astimezone(self.tz).date()
 
+    def check_priority(self, priority: str | None) -> None:
+        if priority is not None and priority not in self.priority_reasons:
+            raise UnknownPriority(priority, self.priority_reasons)
+
+    def in_block(self, department: str, number: int) -> int:
+        """`number`, if it is inside this kiosk's numbering block."""
+        if number > self.numbering_offset + self.numbering_block_size:
+            # The server takes no number outside this kiosk's block: stop before a patient
+            # holds one it would refuse (the caller's rollback gives the counter back).
+            raise DepartmentUnavailable(department, "full")
+        return number
+
+    def new_ticket(
+        self, department: str, prefix: str, number: int, priority: str | None, now: dt.datetime
+    ) -> TicketInfo:
+        """A ticket just issued: waiting, queued at the moment of its issue."""
+        return TicketInfo(
+            id=str(uuid.uuid4()),
+            department=department,
+            number=number,
+            code=f"{prefix}{number:0{self.numbering_width}d}",
+            service_date=self.service_date(now),
+            priority=priority,
+            status=TicketStatus.WAITING,
+            origin=self.origin,
+            issued_at=now,
+            queued_at=now,
+            called_at=None,
+            last_called_at=None,
+            finished_at=None,
+            room=None,
+            call_count=0,
+            transferred_from=None,
+            cancel_reason=None,
+        )
+
 
 @dataclass(frozen=True)
 class IssuingFacts:
@@ -235,8 +271,7 @@ def number_ticket(
 ) -> tuple[TicketInfo, IssuingFacts]:
     """Number and store a ticket with its `ticket.issued` event, in the write transaction
     `db` is in (the caller commits): four statements."""
-    if priority is not None and priority not in rules.priority_reasons:
-        raise UnknownPriority(priority, rules.priority_reasons)
+    rules.check_priority(priority)
     today = rules.service_date(now)
     params = {"hold": HOLD_FLAG, "day": today.isoformat(), "code": department_code}
     (hold_value, hold_set_at, code, prefix, active, paused, capacity, issued, name_vi, name_en,
@@ -268,30 +303,8 @@ def number_ticket(
             },
         )
     )
-    number = int(bumped[numbers])
-    if number > rules.numbering_offset + rules.numbering_block_size:
-        # The server takes no number outside this kiosk's block: stop before a patient holds
-        # one it would refuse (the caller's rollback gives the counter back).
-        raise DepartmentUnavailable(code, "full")
-    ticket = TicketInfo(
-        id=str(uuid.uuid4()),
-        department=code,
-        number=number,
-        code=f"{prefix}{number:0{rules.numbering_width}d}",
-        service_date=today,
-        priority=priority,
-        status=TicketStatus.WAITING,
-        origin=rules.origin,
-        issued_at=now,
-        queued_at=now,
-        called_at=None,
-        last_called_at=None,
-        finished_at=None,
-        room=None,
-        call_count=0,
-        transferred_from=None,
-        cancel_reason=None,
-    )
+    number = rules.in_block(code, int(bumped[numbers]))
+    ticket = rules.new_ticket(code, prefix, number, priority, now)
     row = {
         "department_code" if name == "department" else name: getattr(ticket, name)
         for name in TICKET_FIELDS
