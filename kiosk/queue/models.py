@@ -174,6 +174,23 @@ class Ticket(Base):
                 "finished_at",
             ],
         ),
+        # PostgreSQL's call-next (`service._CALL_NEXT_SQL`) takes the head of one class of a
+        # department's line, in its exact order, from one of these without a sort; its statement
+        # is planned once per connection (a generic plan), which can use a partial index only
+        # because the statement writes its status and class out as these WHERE clauses do.
+        # SQLite calls through the ORM and the waiting line's index.
+        *(
+            Index(
+                f"ix_tickets_next_{kind}",
+                "department_code",
+                "service_date",
+                "queued_at",
+                text("COALESCE(number, 0)"),
+                "id",
+                postgresql_where=text(f"status = 'waiting' AND priority {test}"),
+            ).ddl_if(dialect="postgresql")
+            for kind, test in (("plain", "IS NULL"), ("priority", "IS NOT NULL"))
+        ),
         Index(
             "ix_tickets_first_calls",
             "department_code",

@@ -1146,12 +1146,15 @@ _TICKET_JSON = (
     " 'cancel_reason', p.cancel_reason)"
 )
 # The head of one class of the line (`IS NULL`: tickets without priority, `IS NOT NULL`: with),
-# read in queue order from the waiting-line index: the first ticket no other counter holds;
-# nobody when the room is not the department's or the request id is answered already (`go`,
-# a one-time filter checked before the line is read, so no ticket is locked needlessly).
+# read in queue order from that class's own partial index (`ix_tickets_next_plain`/`_priority`):
+# the first ticket no other counter holds; nobody when the room is not the department's or the
+# request id is answered already (`go`, a one-time filter checked before the line is read, so no
+# ticket is locked needlessly). The statuses are written out, not parameters: the statement runs
+# with one generic plan per connection (server_sync/server/pgpool.py), and such a plan can use
+# a partial index only when the statement itself implies the index's WHERE clause.
 _HEAD_OF_CLASS = (
     "(SELECT w.id FROM tickets AS w"
-    " WHERE w.department_code = :department AND w.service_date = :day AND w.status = :waiting"
+    " WHERE w.department_code = :department AND w.service_date = :day AND w.status = 'waiting'"
     " AND w.priority {} AND (SELECT go FROM free)"
     " ORDER BY w.queued_at, COALESCE(w.number, 0), w.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
 )
@@ -1172,11 +1175,11 @@ _CALL_NEXT_SQL = text(
     " AND p.called_at IS NOT NULL ORDER BY p.called_at DESC, p.id DESC LIMIT :streak"
     " ) AS recent) >= :streak AS others_first), "
     "picked AS ("
-    " UPDATE tickets AS t SET status = :called, room = :room, call_count = t.call_count + 1,"
+    " UPDATE tickets AS t SET status = 'called', room = :room, call_count = t.call_count + 1,"
     " called_at = COALESCE(t.called_at, :now), last_called_at = :now"
     # The preferred class first, the other only when it has nobody free: CASE and COALESCE
     # evaluate a subquery only when its answer is needed, so no ticket is locked needlessly.
-    " WHERE t.status = :waiting AND t.id = COALESCE("
+    " WHERE t.status = 'waiting' AND t.id = COALESCE("
     " CASE WHEN (SELECT others_first FROM turn) THEN "
     + _NORMAL_HEAD
     + " ELSE "
@@ -1255,8 +1258,6 @@ def _call_next_parameters(
 ) -> dict[str, Any]:
     now = service.now()
     return {
-        "called": str(S.CALLED),
-        "waiting": str(S.WAITING),
         "room": room,
         "now": now,
         "department": department_code,

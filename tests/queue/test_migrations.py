@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, MetaData, inspect
 
 from kiosk.queue.db import (
     HEAD_REVISION,
@@ -27,10 +27,27 @@ from kiosk.queue.models import Base
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def models_on(dialect: str) -> MetaData:
+    """The models' schema as built on `dialect`: without the indexes made for another one alone
+    (`Index.ddl_if`), which Alembic's comparison does not leave out by itself."""
+    elsewhere = {
+        index.name
+        for table in Base.metadata.tables.values()
+        for index in table.indexes
+        if getattr(index, "_ddl_if", None) is not None and index._ddl_if.dialect != dialect
+    }
+    metadata = MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.tables.values():
+        copy = table.to_metadata(metadata)
+        for index in [i for i in copy.indexes if i.name in elsewhere]:
+            copy.indexes.discard(index)
+    return metadata
+
+
 def test_migrated_schema_matches_models(engine: Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, models_on(engine.dialect.name)) == []
     assert current_revision(engine) == head_revision()
 
 
