@@ -16,6 +16,8 @@ workers (`kiosk server --workers N`, a separate process on 127.0.0.1) it measure
   a transaction id);
 - `kiosk sync --once` of a 10,000-event offline backlog, end to end (a separate process);
 - server RSS per worker (the highest seen during the call-next runs);
+- CPU per call-next request: the server's processes, PostgreSQL's (every process of the local
+  server) and wrk's, so the two cores' time is accounted for;
 - PostgreSQL's own commit ceiling on this disk, in the same run (pgbench, when installed): one
   connection committing one-row inserts, 50 connections committing independent rows (group
   commit), and 50 connections updating one shared row (the feed counter's pattern: each waits
@@ -181,16 +183,51 @@ def worker_pids(master: int, workers: int) -> list[int]:
     return pids
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (state first), None once it has ended."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds each living process has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return used
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU seconds the processes have used so far (/proc/PID/stat)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_by_pid(pids).values())
+
+
+def cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds used since `before` (`cpu_by_pid`) by those of its processes still living."""
+    now = cpu_by_pid(list(before))
+    return sum(now[pid] - before[pid] for pid in now)
+
+
+def postgres_pids(engine: Engine) -> list[int]:
+    """Every process of the PostgreSQL server `engine` talks to (backends, WAL writer,
+    checkpointer...): the children of its postmaster. Empty when it is not on this machine."""
+    with engine.connect() as connection:
+        backend = int(connection.scalar(text("SELECT pg_backend_pid()")) or 0)
+    fields = _stat_fields(backend)
+    if fields is None:
+        return []
+    postmaster = int(fields[1])  # ppid
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        own = _stat_fields(int(stat.parent.name))
+        if own is not None and int(own[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def rss_mb(pid: int) -> float:
@@ -322,6 +359,7 @@ def call_next_run(
     `pids`: the server's processes, whose CPU time per request is reported."""
     tickets = issue_tickets(engine, TICKETS_PER_DEPARTMENT)
     cpu = cpu_seconds(pids)
+    database_cpu = cpu_by_pid(postgres_pids(engine))
     per_department = [counters // len(ROOMS) + (i < counters % len(ROOMS)) for i in range(4)]
     started_wall = time.time()
     started = time.perf_counter()
@@ -362,6 +400,9 @@ def call_next_run(
         if not waiting or all(p.poll() is not None for p in processes):
             break
     wall = time.perf_counter() - started
+    # wrk's own CPU, read before it ends (an ended child's /proc entry is gone).
+    wrk_cpu = cpu_seconds([process.pid for process in processes])
+    database_cpu_used = cpu_since(database_cpu)
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -402,6 +443,10 @@ def call_next_run(
         # The server's CPU (master and workers, user + system) per call-next request: less
         # sensitive to the machine's load than tickets/s.
         "cpu_ms_per_request": round(1000 * cpu / max(1, requests_total), 2),
+        # PostgreSQL's processes (all of them: the benchmark's own checks are a few queries)
+        # and wrk's, per request: where the rest of the two cores went.
+        "postgres_cpu_ms_per_request": round(1000 * database_cpu_used / max(1, requests_total), 2),
+        "wrk_cpu_ms_per_request": round(1000 * wrk_cpu / max(1, requests_total), 2),
         # Per department's wrk: the median of their p50s, the worst of their p99s.
         "p50_ms": statistics.median(r["p50_us"] for r in runs) / 1000,
         "p99_ms": max(r["p99_us"] for r in runs) / 1000,
@@ -798,6 +843,12 @@ def table(results: dict[str, Any]) -> str:
         row(
             f"call-next, {counters} counters: server CPU ms per request",
             lambda f, k=key: f[k]["cpu_ms_per_request"],
+        )
+        row(
+            f"call-next, {counters} counters: PostgreSQL / wrk CPU ms per request",
+            lambda f, k=key: (
+                f"{f[k]['postgres_cpu_ms_per_request']} / {f[k]['wrk_cpu_ms_per_request']}"
+            ),
         )
         row(
             f"ratio call-next {counters} / health",
