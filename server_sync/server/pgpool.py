@@ -43,8 +43,8 @@ FEED_NOTIFY_OPTION = "-c kiosk.feed_notify=after_commit"
 # psycopg prepares call-next's statement on a connection from its sixth run; PostgreSQL would
 # then still plan it afresh for every call until its own heuristics chose the generic plan, and
 # go on weighing both. The statement's plan does not depend on its values (one department's
-# head of line, by index): plan it once per connection. The bench measured PostgreSQL's CPU per
-# call at 1.6-2.7 ms before this and migration 0010, 0.8-1.1 ms after.
+# head of line, by index): plan it once per connection. PostgreSQL's CPU per call at 50 counters
+# (bench_wrk, README): 1.3-2.2 ms before this and migration 0010, 0.56-0.87 ms after.
 GENERIC_PLANS_OPTION = "-c plan_cache_mode=force_generic_plan"
 
 CallNextPool = AsyncConnectionPool[AsyncConnection[Any]]
