@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
+import logging
 import os
 import re
 import tomllib
@@ -26,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "hospital-queue-kiosk"
 SYSTEM_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -59,7 +63,10 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: each class's validator is built when a config is first validated, not when
+    # this module is imported; a start over a config it has checked before (`load_checked_config`)
+    # builds none before its first screen.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def default_data_dir() -> Path:
@@ -347,17 +354,101 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     path = resolve_config_path(explicit)
     if path is None:
         return Config()
+    return _parse_text(_read_text(path), path)
+
+
+def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the file is not UTF-8 text") from None
+
+
+def _parse_text(text: str, path: Path) -> Config:
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse_config(data, str(path))
+
+
+# What a program that starts often (the kiosk: every boot, every restart by its watchdog) keeps
+# of the config it validated: the file's exact text and the values pydantic made of it.
+CHECKED_CONFIG_FILE = "config-checked.json"
+
+
+def load_checked_config(explicit: str | os.PathLike[str] | None = None) -> tuple[Config, bool]:
+    """`load_config`, quicker over a file validated before: when the data directory keeps this
+    very text of this file, checked by these very rules, the Config is made from the values
+    kept there (`model_construct`: no validator is built; building them, and the
+    importlib.metadata their plugin lookup imports, is a tenth of the kiosk's start). The
+    second value is then True, and the caller runs `confirm_config` before it relies on more
+    than its first screen. Otherwise the file is validated as `load_config` does (a bad one
+    raises ConfigError) and its values are kept for the next start."""
+    path = resolve_config_path(explicit)
+    text = "" if path is None else _read_text(path)
+    key = _checked_key(path, text)
+    kept = default_data_dir() / CHECKED_CONFIG_FILE
+    try:
+        document = json.loads(kept.read_text(encoding="utf-8"))
+        if document["key"] == key:
+            return _construct(Config, {**document["values"], "source": key["file"]}), True
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.debug("not using %s: %s", kept, exc)
+    config = Config() if path is None else _parse_text(text, path)
+    document = {"key": key, "values": config.model_dump(mode="json")}
+    try:
+        write_atomically(kept, json.dumps(document, ensure_ascii=False))
+    except OSError as exc:
+        log.debug("cannot keep the checked config in %s: %s", kept, exc)
+    return config, False
+
+
+def confirm_config(config: Config, explicit: str | os.PathLike[str] | None = None) -> None:
+    """Validate the file `load_checked_config` read from its kept values; ConfigError if it is
+    invalid now, or says anything else than `config` (the kept values are then dropped: the
+    next start validates the file before anything, and says what is wrong)."""
+    try:
+        checked = load_config(explicit)
+        if checked.model_dump() != config.model_dump() or checked.source != config.source:
+            raise ConfigError(
+                f"{config.source}: the config's kept values differ from the file's; restart to "
+                "read the file again"
+            )
+    except ConfigError:
+        (default_data_dir() / CHECKED_CONFIG_FILE).unlink(missing_ok=True)
+        raise
+
+
+def _checked_key(path: Path | None, text: str) -> dict[str, str]:
+    """The file, its exact text, and the rules that checked it (this module as installed, and
+    pydantic's version): any change to one of them validates the file again."""
+    from pydantic.version import VERSION
+
+    rules = Path(__file__).stat()
+    return {
+        "file": "built-in defaults" if path is None else str(path),
+        "text": text,
+        "rules": f"{rules.st_size}:{rules.st_mtime_ns} pydantic {VERSION}",
+    }
+
+
+def _construct(model: type[_Section], values: dict[str, Any]) -> Any:
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name in values:
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, _Section):
+                fields[name] = _construct(kind, values[name])
+            else:
+                fields[name] = values[name]
+    return model.model_construct(**fields)
 
 
 def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:

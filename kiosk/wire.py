@@ -55,7 +55,10 @@ Timestamp = Annotated[
 class WireModel(BaseModel):
     """Frozen; unknown fields are ignored (a newer server may send more)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: a model's validator is built when it first reads something, not when this
+    # module is imported (the kiosk's first screen makes its departments with model_construct
+    # and builds none).
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     @classmethod
     def read(cls, data: Any) -> Self:

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING
 
 from kiosk.cli import EXIT_PRINTER, EXIT_USAGE, CommandError, common_options
 from kiosk.commands.queue import open_service
-from kiosk.config import Config, load_config, parse_config, resolve_config_path, write_atomically
+from kiosk.config import (
+    Config,
+    confirm_config,
+    load_checked_config,
+    load_config,
+    parse_config,
+    resolve_config_path,
+    write_atomically,
+)
 from kiosk.resources import EXAMPLE_SEEDS, seed_file
 
 if TYPE_CHECKING:
@@ -105,7 +113,21 @@ def _screenshot_service(args: argparse.Namespace, config: Config) -> Iterator[Qu
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    # A config validated at an earlier start is made from the values kept then; the file is
+    # validated again right after the first screen, by the thread that opens the store, before
+    # the store is used (and so before the sync and any ticket); a difference ends the kiosk.
+    config, unconfirmed = load_checked_config(args.config)
+    if unconfirmed:
+
+        def open_confirmed() -> QueueService:
+            confirm_config(config, args.config)
+            return open_service(args, config)
+
+    else:
+
+        def open_confirmed() -> QueueService:
+            return open_service(args, config)
+
     language = args.language or config.hospital.languages[0]
     if args.screenshot:
         from kiosk.ui.app import render_screenshot
@@ -120,14 +142,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             path = render_screenshot(
                 config,
-                LateService(lambda: open_service(args, config)),
+                LateService(open_confirmed),
                 args.screenshot,
                 size=args.size,
                 language=language,
                 first_screen=quick[0],
             )
+            if unconfirmed:
+                confirm_config(config, args.config)
             print(f"screenshot written to {path}")
             return 0
+        if unconfirmed:
+            confirm_config(config, args.config)
         with _screenshot_service(args, config) as shown:
             path = render_screenshot(
                 config,
@@ -148,11 +174,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     first_screen: QuickReader | None = None
     service: ServiceSource
     if quick is None:
-        service = open_service(args, config)
+        service = open_confirmed()
         has_departments = bool(service.departments())
     else:
         # SQLAlchemy, the models and the service load once the first screen is painted.
-        service = LateService(lambda: open_service(args, config))
+        service = LateService(open_confirmed)
         first_screen, departments = quick
         has_departments = bool(departments)
     if not has_departments:

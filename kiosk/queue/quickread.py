@@ -19,6 +19,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from kiosk.queue.records import RECENT_SERVED as RECENT_SERVED
@@ -156,7 +157,7 @@ class QuickReader:
             count = counts.get(code, {"issued": 0})
             waiting = count.get(TicketStatus.WAITING, 0)
             issued = count["issued"]
-            unavailable: str | None = None
+            unavailable: Literal["paused", "full"] | None = None
             if paused or hospital_paused:
                 unavailable = "paused"
             elif capacity is not None and issued >= capacity:
@@ -165,29 +166,30 @@ class QuickReader:
             if waiting > 0:
                 minutes = self._average_minutes(connection, code, today, float(average))
                 estimate = estimate_minutes(waiting, minutes, len(own_rooms))
+            # model_construct: every value is of its field's type already (the columns' types
+            # and the conversions above; a test keeps the result equal to the queue service's),
+            # and building Department's validator is not the first screen's work.
             result.append(
-                Department.model_validate(
-                    {
-                        "code": code,
-                        "name_vi": name_vi,
-                        "name_en": name_en,
-                        "prefix": prefix,
-                        "color": color,
-                        "rooms": [room[0] for room in own_rooms],
-                        "directions_vi": directions_vi,
-                        "directions_en": directions_en,
-                        "daily_capacity": capacity,
-                        "issued_today": issued,
-                        "waiting": waiting,
-                        "serving": count.get(TicketStatus.CALLED, 0),
-                        "estimated_wait_minutes": estimate,
-                        "unavailable": unavailable,
-                        "hospital_paused": bool(hospital_paused),
-                        "pause_reason": reason if hospital_paused else "",
-                        "paused_here": bool(paused),
-                        "room_names_vi": {room[0]: room[1] for room in own_rooms},
-                        "room_names_en": {room[0]: room[2] for room in own_rooms},
-                    }
+                Department.model_construct(
+                    code=code,
+                    name_vi=name_vi,
+                    name_en=name_en,
+                    prefix=prefix,
+                    color=color,
+                    rooms=[room[0] for room in own_rooms],
+                    directions_vi=directions_vi,
+                    directions_en=directions_en,
+                    daily_capacity=capacity,
+                    issued_today=issued,
+                    waiting=waiting,
+                    serving=count.get(TicketStatus.CALLED, 0),
+                    estimated_wait_minutes=estimate,
+                    unavailable=unavailable,
+                    hospital_paused=bool(hospital_paused),
+                    pause_reason=reason if hospital_paused else "",
+                    paused_here=bool(paused),
+                    room_names_vi={room[0]: room[1] for room in own_rooms},
+                    room_names_en={room[0]: room[2] for room in own_rooms},
                 )
             )
         return result

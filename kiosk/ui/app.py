@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMetaObject, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor
 
 from kiosk.app.backend import (
@@ -216,9 +216,13 @@ def run_kiosk(
     watchdog = SystemdWatchdog(window)
     failures: list[BaseException] = []
 
+    gui = _GuiThread(window)
+
     def service_failed(exc: BaseException) -> None:  # on the service's opening thread
         failures.append(exc)
-        QMetaObject.invokeMethod(app, "quit", Qt.ConnectionType.QueuedConnection)
+        # exit, not quit: Qt 6's quit() first asks the windows to close, which the kiosk's
+        # window refuses (only staff close it), and the kiosk would go on without its store.
+        gui.call.emit(lambda: app.exit(1))
 
     def printer_failed(exc: BaseException) -> None:
         log.error("the printer cannot be used: %s", exc)

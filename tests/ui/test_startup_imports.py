@@ -73,6 +73,7 @@ def notify(message):
             "sqlalchemy", "kiosk.queue.models", "kiosk.queue.service",
         )
         say("loaded", json.dumps([m for m in later if m in sys.modules]))
+        say("metadata", "importlib.metadata" in sys.modules)
         kiosk = [w for w in QApplication.topLevelWidgets() if hasattr(w, "pages_built")]
         say("pages", kiosk[0].stack.count() if kiosk else "?")
 
@@ -131,6 +132,11 @@ sys.exit(main())
 
 
 def _run_until_ready(tmp_path: Path, probe: str = READY_PROBE) -> subprocess.CompletedProcess[str]:
+    return _start(_kiosk_run(tmp_path), tmp_path, probe)
+
+
+def _kiosk_run(tmp_path: Path) -> list[str]:
+    """`kiosk run` over a seeded store, with a network printer and a server (neither answers)."""
     from tests.support.kiosk import seeded_kiosk_store
 
     database, _ = seeded_kiosk_store(tmp_path)
@@ -142,9 +148,13 @@ def _run_until_ready(tmp_path: Path, probe: str = READY_PROBE) -> subprocess.Com
         f'[server]\nurl = "http://127.0.0.1:9"\ntoken_file = "{token}"\n',
         encoding="utf-8",
     )
+    return ["run", "--config", str(config), "--database", database]
+
+
+def _start(command: list[str], tmp_path: Path, probe: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KIOSK_DATA_DIR": str(tmp_path / "d")}
     return subprocess.run(
-        [sys.executable, "-c", probe, "run", "--config", str(config), "--database", database],
+        [sys.executable, "-c", probe, *command],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -165,6 +175,51 @@ def test_kiosk_run_is_ready_before_loading_the_printer_the_http_stack_or_sqlalch
     assert lines, done.stderr
     assert json.loads(lines[-1].removeprefix("loaded ")) == []
     assert any(line.startswith("opened ") for line in done.stderr.splitlines()), done.stderr
+
+
+@pytest.mark.gui
+def test_a_restarted_kiosk_builds_no_validator_before_its_first_screen(tmp_path: Path) -> None:
+    """The first start validates the config and keeps its values; the next one paints its first
+    screen from them (no pydantic validator built, no importlib.metadata) and validates the file
+    again right after it, before it opens the store."""
+    command = _kiosk_run(tmp_path)
+    first = _start(command, tmp_path, READY_PROBE)
+    assert first.returncode == 0, first.stderr
+    assert "metadata True" in first.stderr.splitlines(), first.stderr
+    second = _start(command, tmp_path, READY_PROBE)
+    assert second.returncode == 0, second.stderr
+    lines = second.stderr.splitlines()
+    assert "metadata False" in lines, second.stderr
+    assert any(line.startswith("opened ") for line in lines), second.stderr
+
+
+@pytest.mark.gui
+def test_kept_config_values_the_file_does_not_say_end_the_kiosk(tmp_path: Path) -> None:
+    """Kept values edited by hand (the file's text left as it was): the first screen may show
+    them for a moment, then the kiosk ends with the config error, and starts right again."""
+    from kiosk.cli import EXIT_USAGE
+    from kiosk.config import CHECKED_CONFIG_FILE
+
+    command = _kiosk_run(tmp_path)
+    assert _start(command, tmp_path, READY_PROBE).returncode == 0
+    kept_file = tmp_path / "d" / CHECKED_CONFIG_FILE
+    kept = json.loads(kept_file.read_text(encoding="utf-8"))
+    kept["values"]["server"]["url"] = "http://127.0.0.1:10"
+    kept_file.write_text(json.dumps(kept), encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "KIOSK_DATA_DIR": str(tmp_path / "d")}
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == EXIT_USAGE, done.stderr
+    assert "kept values differ from the file's" in done.stderr.splitlines()[-1]
+    assert not kept_file.exists()
+    again = _start(command, tmp_path, READY_PROBE)
+    assert again.returncode == 0, again.stderr
 
 
 @pytest.mark.gui
