@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import logging
 import sys
-import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.cli import EXIT_PRINTER, EXIT_USAGE, CommandError, common_options
-from kiosk.commands.queue import open_service
 from kiosk.config import (
     Config,
     confirm_config,
@@ -31,7 +28,6 @@ from kiosk.config import (
     resolve_config_path,
     write_atomically,
 )
-from kiosk.resources import EXAMPLE_SEEDS, seed_file
 
 if TYPE_CHECKING:
     from kiosk.app.backend import ServiceSource
@@ -41,8 +37,6 @@ if TYPE_CHECKING:
     from server_sync.client import SyncWorker
 
 log = logging.getLogger(__name__)
-
-SEEDS_FILE = seed_file(EXAMPLE_SEEDS)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,12 +77,24 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _open_service(args: argparse.Namespace, config: Config) -> QueueService:
+    # Here, not at the top: the other commands' module (csv, statistics, the seed files) is
+    # not the first screen's.
+    from kiosk.commands.queue import open_service
+
+    return open_service(args, config)
+
+
 @contextlib.contextmanager
 def _screenshot_service(args: argparse.Namespace, config: Config) -> Iterator[QueueService]:
     """The configured database if it exists and has departments, else a seeded temporary one."""
+    import tempfile
+
+    from kiosk.resources import EXAMPLE_SEEDS, seed_file
+
     url = args.database or config.kiosk_database_url
     if not (url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()):
-        service = open_service(args, config)
+        service = _open_service(args, config)
         if service.departments():
             yield service
             service.engine.dispose()
@@ -101,7 +107,7 @@ def _screenshot_service(args: argparse.Namespace, config: Config) -> Iterator[Qu
 
         engine = open_database(f"sqlite:///{Path(tmp) / 'kiosk.db'}")
         try:
-            seed_database(engine, SEEDS_FILE)
+            seed_database(engine, seed_file(EXAMPLE_SEEDS))
             service = QueueService.from_config(engine, config)
             for code, count in (("NOI", 7), ("NHI", 4), ("TIEPDON", 12), ("XN", 5), ("MAT", 2)):
                 if code in service.department_codes():
@@ -121,12 +127,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         def open_confirmed() -> QueueService:
             confirm_config(config, args.config)
-            return open_service(args, config)
+            return _open_service(args, config)
 
     else:
 
         def open_confirmed() -> QueueService:
-            return open_service(args, config)
+            return _open_service(args, config)
 
     language = args.language or config.hospital.languages[0]
     if args.screenshot:
@@ -246,6 +252,8 @@ def start_background_sync(
 
 
 def _read_pin(from_stdin: bool) -> str:
+    import getpass
+
     if from_stdin or not sys.stdin.isatty():
         return sys.stdin.readline().strip()
     first = getpass.getpass("New admin PIN (4 to 12 digits): ")
